@@ -1,0 +1,40 @@
+-- scripts/cleanup.sql -- remove the messaging schema from this database
+-- (start over). DESTROYS ALL CONVERSATIONS AND MESSAGES.
+--
+--   psql -v ON_ERROR_STOP=1 -1 -f scripts/cleanup.sql "$DATABASE_URL"
+--
+-- Safe to run again; applying the migrations afterwards recreates everything
+-- (the runner re-applies them because its bookkeeping table is gone too).
+-- Run it as the role that owns the tables (the one that applied the migrations).
+--
+-- Left alone on purpose:
+--   * distributors and customers: owned by the host application (migration 000
+--     only creates them when missing, and cannot tell whether it did).
+--   * the role messaging_app and its memberships: roles are cluster-wide, and
+--     other databases of the same cluster (other environments, parallel test
+--     databases) may use it; dropping it would break them, and DROP ROLE fails
+--     anyway while any database still holds privileges for it. To remove it once
+--     no database uses it: REVOKE ... in each database, then DROP ROLE messaging_app;
+--   Only this database's privileges for messaging_app are revoked below.
+
+-- The original setup README's manual cleanup. Dropping the tables also drops
+-- their triggers, policies, indexes, constraints and grants.
+DROP TABLE IF EXISTS public.messages CASCADE;
+DROP TABLE IF EXISTS public.conversations CASCADE;
+
+-- The migration runner's bookkeeping (may not exist).
+DROP TABLE IF EXISTS public.messaging_schema_migrations;
+
+-- Functions. No CASCADE: if something outside the messaging schema (a host
+-- policy, a trigger) still uses them, fail rather than silently drop it.
+DROP FUNCTION IF EXISTS public.messaging_touch_updated_at();
+DROP FUNCTION IF EXISTS public.messaging_current_distributor_id();
+
+-- This database's privileges for the cluster-wide role.
+DO $do$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'messaging_app') THEN
+    REVOKE USAGE ON SCHEMA public FROM messaging_app;
+  END IF;
+END
+$do$;

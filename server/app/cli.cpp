@@ -1,0 +1,179 @@
+#include "app/cli.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "app/server.h"
+#include "auth/jwt.h"
+#include "common/logging.h"
+#include "migrate/migrator.h"
+
+namespace messaging::app {
+namespace {
+
+struct CommonOptions {
+  std::string log_level = "info";
+  std::string log_format = "json";
+};
+
+int Fail(const absl::Status& status) {
+  log::Error("{}", status.message());
+  std::cerr << "messaging-server: " << status.message() << "\n";
+  return 1;
+}
+
+// SIGTERM/SIGINT are blocked in every thread and awaited by the main thread,
+// so gRPC's threads never run a signal handler.
+sigset_t BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int Serve(const ServerConfig& config) {
+  const sigset_t signals = BlockShutdownSignals();
+  auto server = MessagingServer::Start(config);
+  if (!server.ok()) return Fail(server.status());
+  int received = 0;
+  sigwait(&signals, &received);
+  log::Info("received {}", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Shutdown(config.drain_timeout);
+  return 0;
+}
+
+int Migrate(const std::string& database_url, const std::string& dir) {
+  if (database_url.empty()) {
+    return Fail(absl::InvalidArgumentError("DATABASE_URL: is required (--database-url)"));
+  }
+  std::vector<migrate::MigrationFile> files;
+  if (dir.empty()) {
+    files = migrate::EmbeddedMigrations();
+  } else {
+    auto loaded = migrate::LoadMigrationDirectory(dir);
+    if (!loaded.ok()) return Fail(loaded.status());
+    files = *std::move(loaded);
+  }
+  auto report = migrate::Migrate({database_url}, std::move(files));
+  if (!report.ok()) return Fail(report.status());
+  log::Write(spdlog::level::info, "migrations complete",
+             {{"applied", report->applied}, {"already_applied", report->already_applied}});
+  return 0;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"messaging-server: conversations and messages over gRPC"};
+  app.fallthrough();
+  app.require_subcommand(0, 1);
+  CommonOptions common;
+  app.add_option("--log-level", common.log_level, "trace|debug|info|warn|error")
+      ->envname("MESSAGING_LOG_LEVEL");
+  app.add_option("--log-format", common.log_format, "json|text")
+      ->envname("MESSAGING_LOG_FORMAT")
+      ->check(CLI::IsMember({"json", "text"}));
+
+  ServerConfig config;
+  int64_t drain_seconds = 20, max_age_seconds = 300, leeway_seconds = 30;
+  int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
+  auto* serve = app.add_subcommand("serve", "Serve the gRPC API (default)");
+  serve->add_option("--database-url", config.database_url, "PostgreSQL connection URL")
+      ->envname("DATABASE_URL");
+  serve->add_option("--listen", config.listen, "host:port to listen on")
+      ->envname("MESSAGING_LISTEN")
+      ->capture_default_str();
+  serve->add_option("--jwt-secret", config.jwt.secret, "HS256 secret (>= 32 bytes)")
+      ->envname("MESSAGING_JWT_SECRET");
+  serve->add_option("--jwt-claim", config.jwt.claim, "claim holding the distributor UUID")
+      ->envname("MESSAGING_JWT_CLAIM")
+      ->capture_default_str();
+  serve->add_option("--jwt-leeway", leeway_seconds, "clock skew allowed on exp/nbf, seconds")
+      ->envname("MESSAGING_JWT_LEEWAY_SECONDS")
+      ->capture_default_str();
+  serve->add_option("--pool-size", config.pool_size, "database connections")
+      ->envname("MESSAGING_POOL_SIZE")
+      ->capture_default_str();
+  serve->add_option("--db-role", config.app_role, "role every transaction switches to")
+      ->envname("MESSAGING_DB_ROLE")
+      ->capture_default_str();
+  serve->add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain file")
+      ->envname("MESSAGING_TLS_CERT");
+  serve->add_option("--tls-key", config.tls_key_file, "PEM private key file")
+      ->envname("MESSAGING_TLS_KEY");
+  serve->add_option("--drain-timeout", drain_seconds, "seconds to finish calls on SIGTERM")
+      ->envname("MESSAGING_DRAIN_TIMEOUT_SECONDS")
+      ->capture_default_str();
+  serve->add_option("--max-connection-age", max_age_seconds, "seconds; 0 disables")
+      ->envname("MESSAGING_MAX_CONNECTION_AGE_SECONDS")
+      ->capture_default_str();
+  serve->add_option("--max-content-bytes", max_content_bytes, "limit on message content")
+      ->envname("MESSAGING_MAX_CONTENT_BYTES")
+      ->capture_default_str();
+
+  std::string migrate_url, migrations_dir;
+  auto* migrate_cmd = app.add_subcommand("migrate", "Apply SQL migrations and exit");
+  migrate_cmd->add_option("--database-url", migrate_url, "PostgreSQL connection URL")
+      ->envname("DATABASE_URL");
+  migrate_cmd->add_option("--dir", migrations_dir,
+                          "read *.sql from this directory instead of the built-in files");
+
+  std::string distributor;
+  int64_t ttl_seconds = 3600;
+  auth::JwtOptions mint_jwt;
+  auto* mint = app.add_subcommand("mint-token", "Print a signed token for a distributor");
+  mint->add_option("--distributor", distributor, "distributor UUID")->required();
+  mint->add_option("--ttl", ttl_seconds, "lifetime in seconds")->capture_default_str();
+  mint->add_option("--jwt-secret", mint_jwt.secret, "HS256 secret")
+      ->envname("MESSAGING_JWT_SECRET");
+  mint->add_option("--jwt-claim", mint_jwt.claim, "claim name")
+      ->envname("MESSAGING_JWT_CLAIM")
+      ->capture_default_str();
+
+  // `serve` is the default subcommand.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool has_subcommand =
+      !args.empty() && (args[0] == "serve" || args[0] == "migrate" || args[0] == "mint-token");
+  const bool wants_help = !args.empty() && (args[0] == "--help" || args[0] == "-h");
+  if (!has_subcommand && !wants_help) args.insert(args.begin(), "serve");
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last-first.
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  const auto format = common.log_format == "text" ? log::Format::kText : log::Format::kJson;
+  if (auto st = log::Init(common.log_level, format); !st.ok()) {
+    std::cerr << "messaging-server: " << st.message() << "\n";
+    return 2;
+  }
+
+  if (mint->parsed()) {
+    auto token = auth::MintToken(mint_jwt, distributor, absl::Seconds(ttl_seconds), absl::Now());
+    if (!token.ok()) {
+      std::cerr << "messaging-server: " << token.status().message() << "\n";
+      return 1;
+    }
+    std::cout << *token << "\n";
+    return 0;
+  }
+  if (migrate_cmd->parsed()) return Migrate(migrate_url, migrations_dir);
+
+  config.drain_timeout = absl::Seconds(drain_seconds);
+  config.max_connection_age = absl::Seconds(max_age_seconds);
+  config.jwt.leeway = absl::Seconds(leeway_seconds);
+  config.limits.max_content_bytes =
+      static_cast<std::size_t>(std::max<int64_t>(1, max_content_bytes));
+  return Serve(config);
+}
+
+}  // namespace messaging::app

@@ -1,0 +1,163 @@
+#include "app/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "domain/conversation_service.h"
+#include "domain/message_service.h"
+#include "domain/page_token.h"
+#include "domain/signed_token.h"
+#include "repository/connection_pool.h"
+#include "repository/database_probe.h"
+#include "repository/pg_conversation_repository.h"
+#include "repository/pg_message_repository.h"
+#include "repository/transaction.h"
+#include "transport/call_handler.h"
+#include "transport/health_service.h"
+#include "transport/messaging_service.h"
+
+namespace messaging::app {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view setting) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(setting, ": cannot read ", path));
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig& config) {
+  if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  auto cert = ReadFile(config.tls_cert_file, "MESSAGING_TLS_CERT");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile(config.tls_key_file, "MESSAGING_TLS_KEY");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
+}
+
+std::vector<repository::PreparedStatement> AllStatements() {
+  std::vector<repository::PreparedStatement> all = {
+      repository::TransactionRunner::TenantSetupStatement()};
+  for (auto& s : repository::PgConversationRepository::Statements()) all.push_back(std::move(s));
+  for (auto& s : repository::PgMessageRepository::Statements()) all.push_back(std::move(s));
+  return all;
+}
+
+}  // namespace
+
+absl::Status ValidateConfig(const ServerConfig& config) {
+  if (config.database_url.empty()) {
+    return absl::InvalidArgumentError("DATABASE_URL: is required (--database-url)");
+  }
+  if (auto st = auth::ValidateSecret(config.jwt.secret); !st.ok()) return st;
+  if (config.jwt.claim.empty()) return absl::InvalidArgumentError("MESSAGING_JWT_CLAIM: is empty");
+  if (config.pool_size < 1 || config.pool_size > 1000) {
+    return absl::InvalidArgumentError("MESSAGING_POOL_SIZE: must be between 1 and 1000");
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "MESSAGING_TLS_CERT and MESSAGING_TLS_KEY: set both or neither");
+  }
+  if (config.drain_timeout < absl::ZeroDuration() ||
+      config.max_connection_age < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("durations must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+struct MessagingServer::Components {
+  explicit Components(const ServerConfig& config)
+      : pool({config.database_url, config.pool_size}, AllStatements()),
+        transactions(pool, {config.app_role}),
+        conversation_repository(transactions),
+        message_repository(transactions),
+        signer(domain::HmacSha256(config.jwt.secret, "messaging page tokens v1")),
+        page_tokens(signer),
+        conversations(conversation_repository, page_tokens, config.limits),
+        messages(message_repository, page_tokens, config.limits),
+        verifier(config.jwt),
+        calls(verifier, {config.default_deadline}),
+        messaging_service(calls, conversations, messages),
+        probe(config.database_url, config.health_interval,
+              [this](bool reachable) { health.SetServing(reachable); }) {}
+
+  repository::ConnectionPool pool;
+  repository::TransactionRunner transactions;
+  repository::PgConversationRepository conversation_repository;
+  repository::PgMessageRepository message_repository;
+  domain::TokenSigner signer;
+  domain::PageTokenCodec page_tokens;
+  domain::ConversationService conversations;
+  domain::MessageService messages;
+  auth::TokenVerifier verifier;
+  transport::CallHandler calls;
+  transport::MessagingServiceImpl messaging_service;
+  transport::HealthService health;
+  repository::DatabaseProbe probe;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  bool shut_down = false;
+};
+
+absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
+    const ServerConfig& config) {
+  if (auto st = ValidateConfig(config); !st.ok()) return st;
+  auto credentials = Credentials(config);
+  if (!credentials.ok()) return credentials.status();
+
+  auto c = std::make_unique<Components>(config);
+  c->probe.Start();  // Health reflects the database from the first call on.
+
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, *credentials, &c->port);
+  builder.RegisterService(&c->messaging_service);
+  builder.RegisterService(&c->health);
+  builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
+  if (config.max_connection_age > absl::ZeroDuration()) {
+    // GOAWAY after this age so clients reconnect and load spreads over new replicas.
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(config.drain_timeout)));
+  }
+  c->server = builder.BuildAndStart();
+  if (c->server == nullptr || c->port == 0) {
+    c->probe.Stop();
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+  }
+  log::Write(spdlog::level::info, "serving",
+             {{"listen", config.listen},
+              {"port", c->port},
+              {"tls", !config.tls_cert_file.empty()},
+              {"pool_size", config.pool_size}});
+  return std::unique_ptr<MessagingServer>(new MessagingServer(std::move(c)));
+}
+
+MessagingServer::MessagingServer(std::unique_ptr<Components> components)
+    : c_(std::move(components)) {}
+
+MessagingServer::~MessagingServer() { Shutdown(absl::ZeroDuration()); }
+
+int MessagingServer::port() const { return c_->port; }
+
+void MessagingServer::Shutdown(absl::Duration drain) {
+  if (c_->shut_down) return;
+  c_->shut_down = true;
+  c_->health.Shutdown();
+  log::Info("shutting down; draining in-flight calls for up to {}", absl::FormatDuration(drain));
+  c_->server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  c_->server->Wait();
+  c_->probe.Stop();
+  log::Info("shut down");
+}
+
+}  // namespace messaging::app

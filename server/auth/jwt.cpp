@@ -1,0 +1,104 @@
+#include "auth/jwt.h"
+
+#include <jwt/jwt.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "domain/validation.h"
+
+namespace messaging::auth {
+namespace {
+
+constexpr std::size_t kMaxTokenBytes = 8 * 1024;
+
+absl::Status Unauthenticated(absl::string_view why) {
+  return absl::UnauthenticatedError(absl::StrCat("authorization: ", why));
+}
+
+// A NumericDate claim as whole seconds; nullopt if absent or not a number.
+std::optional<int64_t> NumericClaim(const nlohmann::json& payload, const char* name) {
+  const auto it = payload.find(name);
+  if (it == payload.end() || !it->is_number()) return std::nullopt;
+  const double value = it->get<double>();
+  if (!(value > -1e15 && value < 1e15)) return std::nullopt;  // Also rejects NaN.
+  return static_cast<int64_t>(value);
+}
+
+}  // namespace
+
+absl::Status ValidateSecret(absl::string_view secret) {
+  if (secret.size() < kMinSecretBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("MESSAGING_JWT_SECRET: must be at least ",
+                                                   kMinSecretBytes, " bytes (got ", secret.size(),
+                                                   ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view authorization,
+                                                        absl::Time now) const {
+  if (authorization.empty()) return Unauthenticated("missing bearer token");
+  constexpr absl::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return Unauthenticated("expected \"Bearer <token>\"");
+  }
+  const absl::string_view token = absl::StripAsciiWhitespace(authorization.substr(kScheme.size()));
+  if (token.size() > kMaxTokenBytes) return Unauthenticated("token too long");
+
+  std::error_code ec;
+  nlohmann::json payload;
+  try {
+    auto decoded = jwt::decode(
+        jwt::string_view(token.data(), token.size()), jwt::params::algorithms({"HS256"}), ec,
+        jwt::params::secret(options_.secret), jwt::params::verify(true),
+        jwt::params::leeway(static_cast<uint32_t>(absl::ToInt64Seconds(options_.leeway))));
+    if (ec) return Unauthenticated(absl::StrCat("invalid token (", ec.message(), ")"));
+    if (decoded.header().algo() != jwt::algorithm::HS256) {
+      return Unauthenticated("only HS256 tokens are accepted");
+    }
+    payload = decoded.payload().create_json_obj();
+  } catch (const std::exception&) {
+    return Unauthenticated("malformed token");
+  }
+
+  const int64_t now_s = absl::ToUnixSeconds(now);
+  const int64_t leeway_s = absl::ToInt64Seconds(options_.leeway);
+  const auto exp = NumericClaim(payload, "exp");
+  if (!exp) return Unauthenticated("token has no numeric exp claim");
+  if (now_s > *exp + leeway_s) return Unauthenticated("token expired");
+  if (payload.contains("nbf")) {
+    const auto nbf = NumericClaim(payload, "nbf");
+    if (!nbf) return Unauthenticated("token has a non-numeric nbf claim");
+    if (now_s + leeway_s < *nbf) return Unauthenticated("token not yet valid");
+  }
+  const auto claim = payload.find(options_.claim);
+  if (claim == payload.end() || !claim->is_string()) {
+    return Unauthenticated(absl::StrCat("token has no ", options_.claim, " claim"));
+  }
+  auto distributor = domain::ParseUuid(claim->get<std::string>(), options_.claim);
+  if (!distributor.ok()) {
+    return Unauthenticated(absl::StrCat(options_.claim, " claim is not a UUID"));
+  }
+  return *distributor;
+}
+
+absl::StatusOr<std::string> MintToken(const JwtOptions& options, absl::string_view distributor_id,
+                                      absl::Duration ttl, absl::Time now) {
+  if (auto st = ValidateSecret(options.secret); !st.ok()) return st;
+  auto distributor = domain::ParseUuid(distributor_id, "--distributor");
+  if (!distributor.ok()) return distributor.status();
+  if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("--ttl: must be positive");
+  try {
+    jwt::jwt_object token{jwt::params::algorithm("HS256"), jwt::params::secret(options.secret)};
+    token.add_claim(options.claim, *distributor);
+    token.add_claim("iat", absl::ToUnixSeconds(now));
+    token.add_claim("exp", absl::ToUnixSeconds(now + ttl));
+    return token.signature();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("cannot sign token: ", e.what()));
+  }
+}
+
+}  // namespace messaging::auth

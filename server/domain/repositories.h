@@ -1,0 +1,59 @@
+#pragma once
+
+// Storage interfaces the domain services depend on. The PostgreSQL
+// implementations live in repository/; unit tests substitute gMock doubles.
+// Every method runs as ctx.distributor_id: another tenant's row is NOT_FOUND.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "domain/model.h"
+
+namespace messaging::domain {
+
+class ConversationRepository {
+ public:
+  virtual ~ConversationRepository() = default;
+
+  // ALREADY_EXISTS if an active one exists for (customer, channel); NOT_FOUND
+  // if the customer does not exist.
+  virtual absl::StatusOr<Conversation> Create(const RequestContext& ctx,
+                                              const NewConversation& conversation) = 0;
+  // The active conversation for (customer, channel), created if absent; atomic.
+  virtual absl::StatusOr<Conversation> GetOrCreate(const RequestContext& ctx,
+                                                   const std::string& customer_id,
+                                                   Channel channel) = 0;
+  virtual absl::StatusOr<Conversation> Get(const RequestContext& ctx, const std::string& id) = 0;
+  virtual absl::StatusOr<Page<Conversation>> List(const RequestContext& ctx,
+                                                  const ConversationQuery& query) = 0;
+  virtual absl::StatusOr<Conversation> Update(const RequestContext& ctx, const std::string& id,
+                                              const ConversationPatch& patch) = 0;
+  virtual absl::Status Delete(const RequestContext& ctx, const std::string& id) = 0;
+  virtual absl::StatusOr<Conversation> MarkRead(const RequestContext& ctx,
+                                                const std::string& id) = 0;
+};
+
+class MessageRepository {
+ public:
+  virtual ~MessageRepository() = default;
+
+  // Inserts the message and updates its conversation in one transaction. With
+  // an external_message_id already stored, returns the stored message and
+  // changes nothing.
+  virtual absl::StatusOr<Message> Create(const RequestContext& ctx, const NewMessage& message,
+                                         const std::string& preview) = 0;
+  virtual absl::StatusOr<Message> Get(const RequestContext& ctx, const std::string& id) = 0;
+  // NOT_FOUND if the conversation is not the caller's.
+  virtual absl::StatusOr<Page<Message>> List(const RequestContext& ctx,
+                                             const MessageQuery& query) = 0;
+  virtual absl::StatusOr<Message> Update(const RequestContext& ctx, const std::string& id,
+                                         const MessagePatch& patch) = 0;
+  // Moves the delivery status forward only (domain/delivery_status.h); an
+  // older status leaves the message unchanged and returns it.
+  virtual absl::StatusOr<Message> UpdateDeliveryStatus(const RequestContext& ctx,
+                                                       const DeliveryStatusUpdate& update) = 0;
+  virtual absl::Status Delete(const RequestContext& ctx, const std::string& id) = 0;
+};
+
+}  // namespace messaging::domain

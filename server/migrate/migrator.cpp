@@ -1,0 +1,115 @@
+#include "migrate/migrator.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/logging.h"
+
+namespace messaging::migrate {
+namespace {
+
+// Arbitrary, fixed: every runner of this schema takes the same lock.
+constexpr long long kAdvisoryLockKey = 0x6d73675f6d6967;  // "msg_mig"
+
+constexpr char kCreateBookkeeping[] =
+    "CREATE TABLE IF NOT EXISTS messaging_schema_migrations ("
+    "  version text PRIMARY KEY,"
+    "  checksum text NOT NULL,"
+    "  applied_at timestamptz NOT NULL DEFAULT now())";
+
+std::string VersionOf(const std::string& file_name) {
+  return std::string(absl::StripSuffix(file_name, ".sql"));
+}
+
+}  // namespace
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
+absl::StatusOr<std::vector<MigrationFile>> LoadMigrationDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::vector<MigrationFile> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".sql") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    if (!in)
+      return absl::FailedPreconditionError(absl::StrCat("cannot read ", entry.path().string()));
+    files.push_back({entry.path().filename().string(), content.str()});
+  }
+  if (ec)
+    return absl::NotFoundError(absl::StrCat("migrations directory ", dir, ": ", ec.message()));
+  if (files.empty()) return absl::NotFoundError(absl::StrCat("no *.sql files in ", dir));
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return files;
+}
+
+absl::StatusOr<MigrationReport> Migrate(const MigratorOptions& options,
+                                        std::vector<MigrationFile> files) {
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  MigrationReport report;
+  try {
+    pqxx::connection conn(options.database_url);
+    pqxx::nontransaction session(conn);
+    session.exec(
+        absl::StrCat("SET lock_timeout = ", absl::ToInt64Milliseconds(options.lock_timeout)));
+    session.exec(absl::StrCat("SELECT pg_advisory_lock(", kAdvisoryLockKey, ")"));
+    // From here on the lock is ours until the session ends (also on error).
+    session.exec(kCreateBookkeeping);
+    std::map<std::string, std::string> applied;
+    for (const auto& row :
+         session.exec("SELECT version, checksum FROM messaging_schema_migrations")) {
+      applied[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    // Refuse a changed file before applying anything.
+    for (const auto& file : files) {
+      const auto it = applied.find(VersionOf(file.name));
+      if (it != applied.end() && it->second != Sha256Hex(file.sql)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "migration ", file.name, " was changed after it was applied (recorded sha256 ",
+            it->second, ", file sha256 ", Sha256Hex(file.sql),
+            "); add a new migration instead of editing an applied one"));
+      }
+    }
+    session.abort();
+    for (const auto& file : files) {
+      const std::string version = VersionOf(file.name);
+      if (applied.count(version) != 0) {
+        report.already_applied.push_back(file.name);
+        continue;
+      }
+      pqxx::work tx(conn);
+      tx.exec(file.sql);
+      tx.exec_params("INSERT INTO messaging_schema_migrations (version, checksum) VALUES ($1, $2)",
+                     version, Sha256Hex(file.sql));
+      tx.commit();
+      log::Info("applied migration {}", file.name);
+      report.applied.push_back(file.name);
+    }
+    pqxx::nontransaction unlock(conn);
+    unlock.exec(absl::StrCat("SELECT pg_advisory_unlock(", kAdvisoryLockKey, ")"));
+  } catch (const pqxx::broken_connection& e) {
+    return absl::UnavailableError(absl::StrCat("cannot connect to the database: ", e.what()));
+  } catch (const std::exception& e) {
+    return absl::FailedPreconditionError(absl::StrCat("migration failed: ", e.what()));
+  }
+  return report;
+}
+
+}  // namespace messaging::migrate

@@ -1,0 +1,90 @@
+#include "repository/connection_pool.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace messaging::repository {
+
+std::string WithConnectTimeout(const std::string& database_url, absl::Duration timeout) {
+  if (absl::StrContains(database_url, "connect_timeout")) return database_url;
+  const auto seconds = std::max<int64_t>(1, absl::ToInt64Seconds(timeout));
+  if (absl::StrContains(database_url, "://")) {
+    return absl::StrCat(database_url, absl::StrContains(database_url, "?") ? "&" : "?",
+                        "connect_timeout=", seconds);
+  }
+  return absl::StrCat(database_url, " connect_timeout=", seconds);
+}
+
+ConnectionPool::Lease::~Lease() {
+  if (pool_ != nullptr) pool_->Release(std::move(conn_));
+}
+
+ConnectionPool::ConnectionPool(PoolOptions options, std::vector<PreparedStatement> statements)
+    : options_(std::move(options)),
+      connection_string_(WithConnectTimeout(options_.database_url, options_.connect_timeout)),
+      statements_(std::move(statements)) {}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Open() {
+  try {
+    auto conn = std::make_unique<pqxx::connection>(connection_string_);
+    for (const auto& statement : statements_) conn->prepare(statement.name, statement.sql);
+    return conn;
+  } catch (const std::exception& e) {
+    log::Warn("database connection failed: {}", e.what());
+    return absl::UnavailableError("database unavailable");
+  }
+}
+
+absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire(absl::Time deadline) {
+  const absl::Time give_up = std::min(deadline, absl::Now() + options_.max_wait);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    if (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      ++in_use_;
+      return Lease(this, std::move(conn));
+    }
+    if (open_ < options_.size) {
+      ++open_;
+      ++in_use_;
+      lock.unlock();
+      auto conn = Open();
+      if (!conn.ok()) {
+        lock.lock();
+        --open_;
+        --in_use_;
+        freed_.notify_one();
+        return conn.status();
+      }
+      return Lease(this, *std::move(conn));
+    }
+    ++waiting_;
+    const bool freed = freed_.wait_until(lock, absl::ToChronoTime(give_up),
+                                         [&] { return !idle_.empty() || open_ < options_.size; });
+    --waiting_;
+    if (!freed) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError("deadline exceeded waiting for a database connection");
+      }
+      return absl::ResourceExhaustedError(
+          absl::StrCat("all ", options_.size, " database connections are busy; retry later"));
+    }
+  }
+}
+
+void ConnectionPool::Release(std::unique_ptr<pqxx::connection> conn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_use_;
+    if (conn && conn->is_open()) {
+      idle_.push_back(std::move(conn));
+    } else {
+      --open_;  // Broken or discarded: the next Acquire opens a new one.
+    }
+  }
+  freed_.notify_one();
+}
+
+}  // namespace messaging::repository

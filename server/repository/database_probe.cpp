@@ -1,0 +1,64 @@
+#include "repository/database_probe.h"
+
+#include <memory>
+#include <pqxx/pqxx>
+
+#include "common/logging.h"
+#include "repository/connection_pool.h"
+
+namespace messaging::repository {
+
+DatabaseProbe::DatabaseProbe(std::string database_url, absl::Duration interval, Listener on_change)
+    : database_url_(WithConnectTimeout(database_url, absl::Seconds(2))),
+      interval_(interval),
+      on_change_(std::move(on_change)) {}
+
+DatabaseProbe::~DatabaseProbe() { Stop(); }
+
+bool DatabaseProbe::CheckOnce() {
+  try {
+    pqxx::connection conn(database_url_);
+    pqxx::nontransaction tx(conn);
+    tx.exec("SET statement_timeout = 2000");
+    tx.exec("SELECT 1");
+    return true;
+  } catch (const std::exception& e) {
+    log::Debug("database probe failed: {}", e.what());
+    return false;
+  }
+}
+
+void DatabaseProbe::Start() {
+  const bool ok = CheckOnce();
+  reachable_ = ok;
+  on_change_(ok);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void DatabaseProbe::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DatabaseProbe::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [&] { return stopping_; })) {
+    lock.unlock();
+    const bool ok = CheckOnce();
+    lock.lock();
+    if (ok != reachable_.exchange(ok)) {
+      if (ok) {
+        log::Info("database reachable again");
+      } else {
+        log::Warn("database unreachable");
+      }
+      on_change_(ok);
+    }
+  }
+}
+
+}  // namespace messaging::repository

@@ -1,0 +1,35 @@
+#include "repository/transaction.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace messaging::repository {
+namespace {
+
+constexpr char kTenantSetup[] = "tenant_setup";
+
+}  // namespace
+
+PreparedStatement TransactionRunner::TenantSetupStatement() {
+  // set_config(..., true) is SET LOCAL: it ends with the transaction, so a
+  // pooled connection never carries one tenant's setting into the next call.
+  return {kTenantSetup,
+          "SELECT set_config('role', $1, true), "
+          "set_config('app.distributor_id', $2, true), "
+          "set_config('statement_timeout', $3, true)"};
+}
+
+void TransactionRunner::SetUpTenant(pqxx::work& tx, const domain::RequestContext& ctx) const {
+  absl::Duration timeout = options_.default_statement_timeout;
+  if (ctx.deadline != absl::InfiniteFuture()) {
+    timeout = std::min(timeout, std::max(ctx.deadline - absl::Now(), absl::Milliseconds(1)));
+  }
+  const int64_t timeout_ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
+  tx.exec_prepared(kTenantSetup, options_.app_role, ctx.distributor_id, absl::StrCat(timeout_ms));
+}
+
+bool TransactionRunner::IsBrokenConnection(const std::exception& e) {
+  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+}
+
+}  // namespace messaging::repository

@@ -1,0 +1,76 @@
+#pragma once
+
+// Runs a unit of work in one database transaction as the calling tenant:
+// every transaction first switches to the non-privileged application role and
+// sets app.distributor_id, so Row Level Security filters every statement even
+// if C++ code forgets a WHERE clause. The statement timeout follows the call's
+// deadline, so PostgreSQL cancels work nobody is waiting for.
+
+#include <functional>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "domain/model.h"
+#include "repository/connection_pool.h"
+#include "repository/pg_errors.h"
+
+namespace messaging::repository {
+
+struct TransactionOptions {
+  std::string app_role = "messaging_app";
+  int max_attempts = 3;  // For serialization failures and deadlocks.
+  absl::Duration default_statement_timeout = absl::Seconds(30);
+};
+
+class TransactionRunner {
+ public:
+  TransactionRunner(ConnectionPool& pool, TransactionOptions options)
+      : pool_(pool), options_(std::move(options)) {}
+
+  // Runs `work` in a tenant transaction; commits if it returns OK, rolls back
+  // otherwise. Database exceptions become statuses (pg_errors.h). Serialization
+  // failures, deadlocks and ABORTED from `work` are retried up to max_attempts.
+  template <typename T>
+  absl::StatusOr<T> Run(const domain::RequestContext& ctx,
+                        const std::function<absl::StatusOr<T>(pqxx::work&)>& work) {
+    absl::Status last = absl::AbortedError("transaction not attempted");
+    for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+      auto lease = pool_.Acquire(ctx.deadline);
+      if (!lease.ok()) return lease.status();
+      try {
+        pqxx::work tx(lease->connection());
+        SetUpTenant(tx, ctx);
+        absl::StatusOr<T> result = work(tx);
+        if (!result.ok()) {
+          tx.abort();
+          // ABORTED from the work itself means "lost a race; run me again".
+          last = result.status();
+          if (absl::IsAborted(last) && attempt < options_.max_attempts) continue;
+          return last;
+        }
+        tx.commit();
+        return result;
+      } catch (const std::exception& e) {
+        if (IsBrokenConnection(e)) lease->Discard();
+        last = MapDatabaseError(e);
+        if (!IsRetryableTransactionError(e) || absl::Now() >= ctx.deadline) return last;
+      }
+    }
+    return last;
+  }
+
+  // The statement that starts every transaction: role, tenant, timeout.
+  static PreparedStatement TenantSetupStatement();
+
+  ConnectionPool& pool() { return pool_; }
+
+ private:
+  void SetUpTenant(pqxx::work& tx, const domain::RequestContext& ctx) const;
+  static bool IsBrokenConnection(const std::exception& e);
+
+  ConnectionPool& pool_;
+  const TransactionOptions options_;
+};
+
+}  // namespace messaging::repository

@@ -1,0 +1,249 @@
+#include "transport/proto_mapping.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "domain/field_mask.h"
+
+namespace messaging::transport {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+void SetTime(domain::Micros micros, google::protobuf::Timestamp* to) {
+  *to = TimeUtil::MicrosecondsToTimestamp(micros);
+}
+
+template <typename Domain, typename Proto>
+absl::StatusOr<std::optional<Domain>> MapEnum(Proto value, absl::string_view field,
+                                              std::initializer_list<std::pair<Proto, Domain>> map) {
+  if (static_cast<int>(value) == 0) return std::optional<Domain>();
+  for (const auto& [p, d] : map) {
+    if (p == value) return std::optional<Domain>(d);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": unknown enum value ", static_cast<int>(value)));
+}
+
+template <typename Domain, typename Proto>
+Proto ToProtoEnum(Domain value, std::initializer_list<std::pair<Proto, Domain>> map) {
+  for (const auto& [p, d] : map) {
+    if (d == value) return p;
+  }
+  return static_cast<Proto>(0);
+}
+
+const std::initializer_list<std::pair<v1::Channel, domain::Channel>> kChannels = {
+    {v1::CHANNEL_WHATSAPP, domain::Channel::kWhatsapp},
+    {v1::CHANNEL_SMS, domain::Channel::kSms},
+    {v1::CHANNEL_EMAIL, domain::Channel::kEmail}};
+const std::initializer_list<std::pair<v1::ConversationStatus, domain::ConversationStatus>>
+    kConversationStatuses = {
+        {v1::CONVERSATION_STATUS_ACTIVE, domain::ConversationStatus::kActive},
+        {v1::CONVERSATION_STATUS_ARCHIVED, domain::ConversationStatus::kArchived},
+        {v1::CONVERSATION_STATUS_CLOSED, domain::ConversationStatus::kClosed}};
+const std::initializer_list<std::pair<v1::Direction, domain::Direction>> kDirections = {
+    {v1::DIRECTION_INBOUND, domain::Direction::kInbound},
+    {v1::DIRECTION_OUTBOUND, domain::Direction::kOutbound}};
+const std::initializer_list<std::pair<v1::MessageType, domain::MessageType>> kMessageTypes = {
+    {v1::MESSAGE_TYPE_TEXT, domain::MessageType::kText},
+    {v1::MESSAGE_TYPE_MEDIA, domain::MessageType::kMedia},
+    {v1::MESSAGE_TYPE_AUDIO, domain::MessageType::kAudio},
+    {v1::MESSAGE_TYPE_FILE, domain::MessageType::kFile}};
+const std::initializer_list<std::pair<v1::DeliveryStatus, domain::DeliveryStatus>>
+    kDeliveryStatuses = {{v1::DELIVERY_STATUS_QUEUED, domain::DeliveryStatus::kQueued},
+                         {v1::DELIVERY_STATUS_SENT, domain::DeliveryStatus::kSent},
+                         {v1::DELIVERY_STATUS_DELIVERED, domain::DeliveryStatus::kDelivered},
+                         {v1::DELIVERY_STATUS_READ, domain::DeliveryStatus::kRead},
+                         {v1::DELIVERY_STATUS_FAILED, domain::DeliveryStatus::kFailed},
+                         {v1::DELIVERY_STATUS_UNDELIVERED, domain::DeliveryStatus::kUndelivered},
+                         {v1::DELIVERY_STATUS_RECEIVED, domain::DeliveryStatus::kReceived}};
+const std::initializer_list<std::pair<v1::AiProcessingStatus, domain::AiProcessingStatus>>
+    kAiStatuses = {{v1::AI_PROCESSING_STATUS_PENDING, domain::AiProcessingStatus::kPending},
+                   {v1::AI_PROCESSING_STATUS_PROCESSING, domain::AiProcessingStatus::kProcessing},
+                   {v1::AI_PROCESSING_STATUS_COMPLETED, domain::AiProcessingStatus::kCompleted},
+                   {v1::AI_PROCESSING_STATUS_FAILED, domain::AiProcessingStatus::kFailed},
+                   {v1::AI_PROCESSING_STATUS_SKIPPED, domain::AiProcessingStatus::kSkipped}};
+
+// Paths of a mask, for domain::ParseUpdateMask.
+std::vector<std::string> Paths(const google::protobuf::FieldMask& mask) {
+  return {mask.paths().begin(), mask.paths().end()};
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<domain::Channel>> FromProto(v1::Channel v, absl::string_view field) {
+  return MapEnum<domain::Channel>(v, field, kChannels);
+}
+absl::StatusOr<std::optional<domain::ConversationStatus>> FromProto(v1::ConversationStatus v,
+                                                                    absl::string_view field) {
+  return MapEnum<domain::ConversationStatus>(v, field, kConversationStatuses);
+}
+absl::StatusOr<std::optional<domain::Direction>> FromProto(v1::Direction v,
+                                                           absl::string_view field) {
+  return MapEnum<domain::Direction>(v, field, kDirections);
+}
+absl::StatusOr<std::optional<domain::MessageType>> FromProto(v1::MessageType v,
+                                                             absl::string_view field) {
+  return MapEnum<domain::MessageType>(v, field, kMessageTypes);
+}
+absl::StatusOr<std::optional<domain::DeliveryStatus>> FromProto(v1::DeliveryStatus v,
+                                                                absl::string_view field) {
+  return MapEnum<domain::DeliveryStatus>(v, field, kDeliveryStatuses);
+}
+absl::StatusOr<std::optional<domain::AiProcessingStatus>> FromProto(v1::AiProcessingStatus v,
+                                                                    absl::string_view field) {
+  return MapEnum<domain::AiProcessingStatus>(v, field, kAiStatuses);
+}
+
+absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& s,
+                                         absl::string_view field) {
+  std::string json;
+  const auto status = google::protobuf::util::MessageToJsonString(s, &json);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not representable as JSON"));
+  }
+  return json;
+}
+
+void JsonToStruct(const std::string& json, google::protobuf::Struct* to) {
+  // The database only holds JSON objects (CHECK constraint), so this cannot fail
+  // on stored data; an unparsable value leaves the field empty.
+  if (!google::protobuf::util::JsonStringToMessage(json, to).ok()) to->Clear();
+}
+
+void ToProto(const domain::Conversation& c, v1::Conversation* to) {
+  to->set_id(c.id);
+  to->set_distributor_id(c.distributor_id);
+  to->set_customer_id(c.customer_id);
+  to->set_channel(ToProtoEnum<domain::Channel, v1::Channel>(c.channel, kChannels));
+  to->set_status(ToProtoEnum<domain::ConversationStatus, v1::ConversationStatus>(
+      c.status, kConversationStatuses));
+  to->set_ai_context_summary(c.ai_context_summary);
+  to->set_unread_count(c.unread_count);
+  if (c.last_message_at) SetTime(*c.last_message_at, to->mutable_last_message_at());
+  to->set_last_message_preview(c.last_message_preview);
+  JsonToStruct(c.metadata_json, to->mutable_metadata());
+  SetTime(c.created_at, to->mutable_create_time());
+  SetTime(c.updated_at, to->mutable_update_time());
+}
+
+void ToProto(const domain::Message& m, v1::Message* to) {
+  to->set_id(m.id);
+  to->set_conversation_id(m.conversation_id);
+  to->set_distributor_id(m.distributor_id);
+  to->set_direction(ToProtoEnum<domain::Direction, v1::Direction>(m.direction, kDirections));
+  to->set_message_type(
+      ToProtoEnum<domain::MessageType, v1::MessageType>(m.message_type, kMessageTypes));
+  to->set_content(m.content);
+  to->set_media_url(m.media_url);
+  to->set_media_content_type(m.media_content_type);
+  to->set_external_message_id(m.external_message_id);
+  to->set_delivery_status(ToProtoEnum<domain::DeliveryStatus, v1::DeliveryStatus>(
+      m.delivery_status, kDeliveryStatuses));
+  to->set_error_code(m.error_code);
+  to->set_error_message(m.error_message);
+  to->set_ai_processing_status(ToProtoEnum<domain::AiProcessingStatus, v1::AiProcessingStatus>(
+      m.ai_processing_status, kAiStatuses));
+  to->set_ai_summary(m.ai_summary);
+  to->set_ai_intent(m.ai_intent);
+  to->set_ai_sentiment(m.ai_sentiment);
+  if (m.ai_extracted_data_json)
+    JsonToStruct(*m.ai_extracted_data_json, to->mutable_ai_extracted_data());
+  if (m.ai_processed_at) SetTime(*m.ai_processed_at, to->mutable_ai_processed_at());
+  JsonToStruct(m.metadata_json, to->mutable_metadata());
+  SetTime(m.created_at, to->mutable_create_time());
+  SetTime(m.updated_at, to->mutable_update_time());
+}
+
+absl::StatusOr<domain::NewConversation> NewConversationFromProto(const v1::Conversation& c) {
+  domain::NewConversation out;
+  out.customer_id = c.customer_id();
+  ASSIGN_OR_RETURN(out.channel, FromProto(c.channel(), "conversation.channel"));
+  ASSIGN_OR_RETURN(out.status, FromProto(c.status(), "conversation.status"));
+  out.ai_context_summary = c.ai_context_summary();
+  ASSIGN_OR_RETURN(out.metadata_json, StructToJson(c.metadata(), "conversation.metadata"));
+  return out;
+}
+
+absl::StatusOr<domain::NewMessage> NewMessageFromProto(const v1::Message& m) {
+  domain::NewMessage out;
+  out.conversation_id = m.conversation_id();
+  ASSIGN_OR_RETURN(out.direction, FromProto(m.direction(), "message.direction"));
+  ASSIGN_OR_RETURN(out.message_type, FromProto(m.message_type(), "message.message_type"));
+  out.content = m.content();
+  out.media_url = m.media_url();
+  out.media_content_type = m.media_content_type();
+  out.external_message_id = m.external_message_id();
+  ASSIGN_OR_RETURN(out.delivery_status, FromProto(m.delivery_status(), "message.delivery_status"));
+  out.error_code = m.error_code();
+  out.error_message = m.error_message();
+  ASSIGN_OR_RETURN(out.ai_processing_status,
+                   FromProto(m.ai_processing_status(), "message.ai_processing_status"));
+  out.ai_summary = m.ai_summary();
+  out.ai_intent = m.ai_intent();
+  out.ai_sentiment = m.ai_sentiment();
+  if (m.has_ai_extracted_data()) {
+    ASSIGN_OR_RETURN(out.ai_extracted_data_json,
+                     StructToJson(m.ai_extracted_data(), "message.ai_extracted_data"));
+  }
+  ASSIGN_OR_RETURN(out.metadata_json, StructToJson(m.metadata(), "message.metadata"));
+  return out;
+}
+
+absl::StatusOr<domain::ConversationPatch> ConversationPatchFromProto(
+    const v1::Conversation& c, const google::protobuf::FieldMask& mask) {
+  ASSIGN_OR_RETURN(const auto paths,
+                   domain::ParseUpdateMask(Paths(mask), domain::ConversationMaskPaths()));
+  domain::ConversationPatch patch;
+  if (paths.count("status")) {
+    ASSIGN_OR_RETURN(patch.status, FromProto(c.status(), "conversation.status"));
+    if (!patch.status) return absl::InvalidArgumentError("conversation.status: is required");
+  }
+  if (paths.count("ai_context_summary")) patch.ai_context_summary = c.ai_context_summary();
+  if (paths.count("metadata")) {
+    ASSIGN_OR_RETURN(patch.metadata_json, StructToJson(c.metadata(), "conversation.metadata"));
+  }
+  return patch;
+}
+
+absl::StatusOr<domain::MessagePatch> MessagePatchFromProto(
+    const v1::Message& m, const google::protobuf::FieldMask& mask) {
+  ASSIGN_OR_RETURN(const auto paths,
+                   domain::ParseUpdateMask(Paths(mask), domain::MessageMaskPaths()));
+  domain::MessagePatch patch;
+  if (paths.count("delivery_status")) {
+    ASSIGN_OR_RETURN(patch.delivery_status,
+                     FromProto(m.delivery_status(), "message.delivery_status"));
+    if (!patch.delivery_status) {
+      return absl::InvalidArgumentError("message.delivery_status: is required");
+    }
+  }
+  if (paths.count("ai_processing_status")) {
+    ASSIGN_OR_RETURN(patch.ai_processing_status,
+                     FromProto(m.ai_processing_status(), "message.ai_processing_status"));
+    if (!patch.ai_processing_status) {
+      return absl::InvalidArgumentError("message.ai_processing_status: is required");
+    }
+  }
+  if (paths.count("error_code")) patch.error_code = m.error_code();
+  if (paths.count("error_message")) patch.error_message = m.error_message();
+  if (paths.count("ai_summary")) patch.ai_summary = m.ai_summary();
+  if (paths.count("ai_intent")) patch.ai_intent = m.ai_intent();
+  if (paths.count("ai_sentiment")) patch.ai_sentiment = m.ai_sentiment();
+  if (paths.count("ai_extracted_data")) {
+    patch.ai_extracted_data_json.emplace();  // Cleared unless the request carries a value.
+    if (m.has_ai_extracted_data()) {
+      ASSIGN_OR_RETURN(*patch.ai_extracted_data_json,
+                       StructToJson(m.ai_extracted_data(), "message.ai_extracted_data"));
+    }
+  }
+  if (paths.count("metadata")) {
+    ASSIGN_OR_RETURN(patch.metadata_json, StructToJson(m.metadata(), "message.metadata"));
+  }
+  return patch;
+}
+
+}  // namespace messaging::transport
