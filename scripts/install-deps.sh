@@ -15,7 +15,7 @@ build_packages=(
 )
 runtime_packages=(
   postgresql-15 postgresql-client-15 postgresql-15-pgtap
-  python3 python3-yaml ca-certificates curl unzip
+  python3 python3-yaml ca-certificates curl unzip openssl git
 )
 
 packages=("${build_packages[@]}")

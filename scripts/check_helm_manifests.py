@@ -1,0 +1,515 @@
+#!/usr/bin/env python3
+"""Asserts on the objects `helm template` rendered for the messaging chart.
+
+Each case is a ci/*-values.yaml file and its rendered output. The expectations
+follow from the chart's values.yaml merged with the case's values (so a case
+that enables the HPA must render one, a case with an existing Secret must
+render none, ...). Called by scripts/check-helm.sh; prints one line per
+failed assertion and exits non-zero if there is any.
+
+    check_helm_manifests.py --chart helm/messaging \
+        --case NAME VALUES_FILE RENDERED_FILE [--case ...] [--json-out FILE]
+"""
+
+import argparse
+import copy
+import json
+import re
+import sys
+
+import yaml
+
+SECRET_ENV = ("DATABASE_URL", "MESSAGING_JWT_SECRET")
+HOOK_PHASES = {"pre-install", "pre-upgrade"}
+# A URL that carries a password: scheme://user:password@host
+URL_WITH_PASSWORD = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
+
+
+def deep_merge(base, override):
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_rendered(path):
+    """Returns [(source template, object)] from helm template output."""
+    objects = []
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    for chunk in re.split(r"^---\s*$", text, flags=re.MULTILINE):
+        match = re.search(r"^# Source: (\S+)", chunk, flags=re.MULTILINE)
+        obj = yaml.safe_load(chunk)
+        if obj:
+            objects.append((match.group(1) if match else "?", obj))
+    return objects
+
+
+class Case:
+    def __init__(self, name, values, objects):
+        self.name = name
+        self.values = values
+        self.objects = [obj for _, obj in objects]
+        self.sources = [src for src, _ in objects]
+        self.failures = []
+
+    def check(self, condition, message):
+        if not condition:
+            self.failures.append(f"[{self.name}] {message}")
+        return bool(condition)
+
+    def of_kind(self, kind):
+        return [o for o in self.objects if o.get("kind") == kind]
+
+    def one(self, kind, predicate=lambda o: True, what=None):
+        found = [o for o in self.of_kind(kind) if predicate(o)]
+        self.check(len(found) == 1, f"expected exactly one {what or kind}, found {len(found)}")
+        return found[0] if found else None
+
+
+def name_of(obj):
+    return obj.get("metadata", {}).get("name", "?")
+
+
+def is_hook(obj):
+    return "helm.sh/hook" in (obj.get("metadata", {}).get("annotations") or {})
+
+
+def selector_matches(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def effective_security(pod_spec, container):
+    """Container settings win over pod settings, as in Kubernetes."""
+    merged = dict(pod_spec.get("securityContext") or {})
+    merged.update(container.get("securityContext") or {})
+    return merged
+
+
+def check_security(case, what, pod_spec, container):
+    sec = effective_security(pod_spec, container)
+    c_sec = container.get("securityContext") or {}
+    case.check(sec.get("runAsNonRoot") is True, f"{what}: runAsNonRoot must be true")
+    user = sec.get("runAsUser")
+    case.check(isinstance(user, int) and user > 0, f"{what}: runAsUser must be a numeric non-root uid, got {user!r}")
+    case.check(c_sec.get("readOnlyRootFilesystem") is True, f"{what}: readOnlyRootFilesystem must be true")
+    case.check(c_sec.get("allowPrivilegeEscalation") is False, f"{what}: allowPrivilegeEscalation must be false")
+    case.check(not c_sec.get("privileged"), f"{what}: must not be privileged")
+    drop = ((c_sec.get("capabilities") or {}).get("drop")) or []
+    case.check("ALL" in drop, f"{what}: capabilities must drop ALL, got {drop}")
+    case.check(not ((c_sec.get("capabilities") or {}).get("add")), f"{what}: must add no capabilities")
+    seccomp = (sec.get("seccompProfile") or {}).get("type")
+    case.check(seccomp == "RuntimeDefault", f"{what}: seccompProfile must be RuntimeDefault, got {seccomp!r}")
+    mounts = {m.get("mountPath"): m.get("name") for m in container.get("volumeMounts") or []}
+    volumes = {v.get("name"): v for v in pod_spec.get("volumes") or []}
+    tmp = volumes.get(mounts.get("/tmp"))
+    case.check(tmp is not None and "emptyDir" in tmp, f"{what}: /tmp must be an emptyDir mount (read-only root)")
+
+
+def secret_refs(container):
+    """{env name: (secret name, key)} for env vars read from Secrets."""
+    refs = {}
+    for env in container.get("env") or []:
+        ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+        if ref:
+            refs[env["name"]] = (ref.get("name"), ref.get("key"))
+    return refs
+
+
+def check_secret_env(case, what, container, expected_secret, env_names=SECRET_ENV):
+    values = case.values["secrets"]
+    refs = secret_refs(container)
+    for env_name in env_names:
+        plain = [e for e in container.get("env") or [] if e.get("name") == env_name and "value" in e]
+        case.check(not plain, f"{what}: {env_name} must not be a plain env value")
+        if not case.check(env_name in refs, f"{what}: {env_name} must come from a Secret via secretKeyRef"):
+            continue
+        secret_name, key = refs[env_name]
+        case.check(secret_name == expected_secret,
+                   f"{what}: {env_name} reads Secret {secret_name!r}, expected {expected_secret!r}")
+        if values["existingSecret"]:
+            want_key = values["existingSecretKeys"]["databaseUrl" if env_name == "DATABASE_URL" else "jwtSecret"]
+            case.check(key == want_key, f"{what}: {env_name} reads key {key!r}, expected {want_key!r}")
+        else:
+            secret = next((s for s in case.of_kind("Secret") if name_of(s) == secret_name), None)
+            if case.check(secret is not None, f"{what}: Secret {secret_name!r} is not rendered"):
+                case.check(key in (secret.get("data") or {}), f"{what}: Secret {secret_name!r} has no key {key!r}")
+
+
+def check_deployment(case):
+    v = case.values
+    dep = case.one("Deployment")
+    if dep is None:
+        return None
+    spec = dep["spec"]
+    pod = spec["template"]
+    pod_spec = pod["spec"]
+    pod_labels = pod["metadata"].get("labels") or {}
+    selector = spec["selector"].get("matchLabels") or {}
+    case.check(selector_matches(selector, pod_labels), "Deployment selector must match its pod labels")
+
+    if v["autoscaling"]["enabled"]:
+        case.check("replicas" not in spec, "Deployment must leave replicas to the HPA")
+    else:
+        case.check(spec.get("replicas") == v["replicaCount"],
+                   f"Deployment replicas {spec.get('replicas')} != replicaCount {v['replicaCount']}")
+
+    annotations = pod["metadata"].get("annotations") or {}
+    case.check(re.fullmatch(r"[0-9a-f]{64}", str(annotations.get("checksum/config", ""))),
+               "pod template needs a checksum/config annotation (sha256)")
+    if not v["secrets"]["existingSecret"]:
+        case.check(re.fullmatch(r"[0-9a-f]{64}", str(annotations.get("checksum/secret", ""))),
+                   "pod template needs a checksum/secret annotation for the chart-managed Secret")
+    case.check(pod_spec.get("automountServiceAccountToken") is False, "pods must not mount an API token")
+    case.check(pod_spec.get("enableServiceLinks") is False, "enableServiceLinks must be false")
+
+    containers = pod_spec.get("containers") or []
+    server = next((c for c in containers if c.get("name") == "server"), None)
+    if not case.check(server is not None, "Deployment needs a container named server"):
+        return dep
+    case.check("serve" in (server.get("args") or []) + (server.get("command") or []),
+               "server container must run `messaging-server serve`")
+    image = server.get("image", "")
+    case.check(image and not image.endswith(":latest") and ("@" in image or ":" in image.rsplit("/", 1)[-1]),
+               f"server image must be pinned to a tag or digest, got {image!r}")
+    ports = {p.get("name"): p.get("containerPort") for p in server.get("ports") or []}
+    grpc_port = v["config"]["grpcPort"]
+    case.check(ports.get("grpc") == grpc_port, f"container port grpc must be {grpc_port}, got {ports.get('grpc')}")
+
+    readiness = server.get("readinessProbe") or {}
+    liveness = server.get("livenessProbe") or {}
+    if v["tls"]["enabled"]:
+        # The kubelet's gRPC probe cannot speak TLS: the chart falls back to TCP.
+        for probe_name, probe in (("readiness", readiness), ("liveness", liveness)):
+            case.check("tcpSocket" in probe, f"with TLS the {probe_name} probe must be a tcpSocket probe")
+    else:
+        for probe_name, probe in (("readiness", readiness), ("liveness", liveness)):
+            grpc = probe.get("grpc")
+            if case.check(isinstance(grpc, dict), f"{probe_name} probe must be a native grpc probe"):
+                case.check(grpc.get("port") == grpc_port,
+                           f"{probe_name} probe must check the gRPC port {grpc_port}, got {grpc.get('port')}")
+    if readiness and liveness:
+        tolerance = lambda p: p.get("periodSeconds", 10) * p.get("failureThreshold", 3)
+        case.check(tolerance(liveness) > tolerance(readiness),
+                   "liveness must tolerate failures longer than readiness (a database outage "
+                   "should make pods unready, not restart them)")
+
+    resources = server.get("resources") or {}
+    requests = resources.get("requests") or {}
+    case.check("cpu" in requests and "memory" in requests, "server container needs cpu and memory requests")
+    check_security(case, "server container", pod_spec, server)
+    check_secret_env(case, "server container", server, v["secrets"]["existingSecret"] or name_of(dep))
+
+    # Configuration: envFrom the rendered ConfigMap, drain deadline < grace period.
+    config_maps = {name_of(c): c for c in case.of_kind("ConfigMap")}
+    env_from = [e["configMapRef"]["name"] for e in server.get("envFrom") or [] if "configMapRef" in e]
+    case.check(env_from and all(n in config_maps for n in env_from), f"envFrom ConfigMap(s) {env_from} not rendered")
+    config = {}
+    for n in env_from:
+        config.update((config_maps.get(n) or {}).get("data") or {})
+    drain = int(config.get("MESSAGING_DRAIN_TIMEOUT_SECONDS", 20))
+    pre_stop = 0
+    pre_stop_cmd = (((server.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
+    if len(pre_stop_cmd) == 2 and pre_stop_cmd[0] == "sleep":
+        pre_stop = int(pre_stop_cmd[1])
+    grace = pod_spec.get("terminationGracePeriodSeconds", 30)
+    case.check(grace > drain + pre_stop,
+               f"terminationGracePeriodSeconds ({grace}) must exceed drain deadline ({drain}) + preStop ({pre_stop})")
+    case.check(config.get("MESSAGING_LISTEN") == f"0.0.0.0:{grpc_port}",
+               f"MESSAGING_LISTEN must be 0.0.0.0:{grpc_port}, got {config.get('MESSAGING_LISTEN')!r}")
+    case.check(config.get("MESSAGING_MAX_CONNECTION_AGE_SECONDS") == str(v["config"]["maxConnectionAgeSeconds"]),
+               "MESSAGING_MAX_CONNECTION_AGE_SECONDS must follow config.maxConnectionAgeSeconds")
+
+    for tsc in pod_spec.get("topologySpreadConstraints") or []:
+        case.check(selector_matches((tsc.get("labelSelector") or {}).get("matchLabels"), pod_labels),
+                   f"topologySpreadConstraint on {tsc.get('topologyKey')} must select the server pods")
+
+    if v["metrics"]["enabled"]:
+        case.check(ports.get("metrics") == v["metrics"]["port"], "metrics enabled: container port metrics missing")
+        case.check(config.get("MESSAGING_METRICS_LISTEN") == f"0.0.0.0:{v['metrics']['port']}",
+                   "metrics enabled: MESSAGING_METRICS_LISTEN must be set")
+        if v["metrics"]["podAnnotations"]:
+            case.check(annotations.get("prometheus.io/scrape") == "true"
+                       and annotations.get("prometheus.io/port") == str(v["metrics"]["port"]),
+                       "metrics enabled: prometheus.io scrape annotations missing")
+    else:
+        case.check("metrics" not in ports and "MESSAGING_METRICS_LISTEN" not in config,
+                   "metrics disabled: no metrics port or listener expected")
+
+    if v["tls"]["enabled"]:
+        volumes = {vol["name"]: vol for vol in pod_spec.get("volumes") or []}
+        tls = volumes.get("tls", {}).get("secret", {})
+        case.check(tls.get("secretName") == v["tls"]["secretName"], "TLS enabled: tls Secret volume missing")
+        case.check(config.get("MESSAGING_TLS_CERT") and config.get("MESSAGING_TLS_KEY"),
+                   "TLS enabled: MESSAGING_TLS_CERT/KEY must be set")
+    return dep
+
+
+def check_no_secrets_in_config_maps(case):
+    secret_values = [s for s in (case.values["secrets"]["databaseUrl"], case.values["secrets"]["jwtSecret"]) if s]
+    for cm in case.of_kind("ConfigMap"):
+        for key, value in (cm.get("data") or {}).items():
+            value = str(value)
+            case.check(key not in SECRET_ENV and not re.search(r"SECRET|PASSWORD|TOKEN", key),
+                       f"ConfigMap {name_of(cm)} must not hold secret key {key}")
+            case.check(not any(s in value for s in secret_values),
+                       f"ConfigMap {name_of(cm)} key {key} contains a secret value")
+            case.check(not URL_WITH_PASSWORD.search(value),
+                       f"ConfigMap {name_of(cm)} key {key} contains a URL with a password")
+
+
+def check_secrets(case, dep):
+    v = case.values
+    release_secrets = [s for s in case.of_kind("Secret") if not is_hook(s)]
+    if v["secrets"]["existingSecret"]:
+        case.check(not case.of_kind("Secret"),
+                   f"existingSecret set: no Secret may be rendered, found {[name_of(s) for s in case.of_kind('Secret')]}")
+    else:
+        case.check(len(release_secrets) == 1, f"expected one chart-managed Secret, found {len(release_secrets)}")
+        for secret in release_secrets:
+            case.check(set(SECRET_ENV) <= set((secret.get("data") or {}).keys()),
+                       f"Secret {name_of(secret)} must hold {SECRET_ENV}")
+
+
+def check_migration_job(case, dep):
+    v = case.values
+    jobs = case.of_kind("Job")
+    if not v["migrations"]["enabled"]:
+        case.check(not jobs, "migrations disabled: no Job expected")
+        return
+    job = case.one("Job", what="migration Job")
+    if job is None:
+        return
+    annotations = job["metadata"].get("annotations") or {}
+    phases = set(str(annotations.get("helm.sh/hook", "")).split(","))
+    case.check(phases == HOOK_PHASES, f"migration Job hook must be pre-install,pre-upgrade, got {phases}")
+    weight = annotations.get("helm.sh/hook-weight")
+    case.check(isinstance(weight, str) and re.fullmatch(r"-?\d+", weight),
+               f"migration Job needs a helm.sh/hook-weight (quoted integer), got {weight!r}")
+    policy = set(str(annotations.get("helm.sh/hook-delete-policy", "")).split(","))
+    case.check({"before-hook-creation", "hook-succeeded"} <= policy,
+               f"migration Job hook-delete-policy must include before-hook-creation,hook-succeeded, got {policy}")
+    pod_spec = job["spec"]["template"]["spec"]
+    case.check(pod_spec.get("restartPolicy") in ("Never", "OnFailure"), "migration Job restartPolicy must be Never/OnFailure")
+    containers = pod_spec.get("containers") or []
+    if not case.check(len(containers) == 1, "migration Job needs exactly one container"):
+        return
+    container = containers[0]
+    argv = (container.get("command") or []) + (container.get("args") or [])
+    case.check("migrate" in argv, f"migration Job must run `messaging-server migrate`, runs {argv}")
+    check_security(case, "migration container", pod_spec, container)
+
+    # Everything the hook reads must exist before the release's own objects do.
+    refs = secret_refs(container)
+    for secret_name, _ in set(refs.values()):
+        if v["secrets"]["existingSecret"]:
+            continue
+        hook_secret = next((s for s in case.of_kind("Secret") if name_of(s) == secret_name), None)
+        if case.check(hook_secret is not None and is_hook(hook_secret),
+                      f"migration Job reads Secret {secret_name!r}, which must be a hook of the same phases"):
+            s_ann = hook_secret["metadata"]["annotations"]
+            case.check(set(s_ann["helm.sh/hook"].split(",")) == HOOK_PHASES,
+                       "migration hook Secret must be a pre-install,pre-upgrade hook")
+            case.check(int(s_ann.get("helm.sh/hook-weight", "0")) < int(weight or 0),
+                       "migration hook Secret must be created before the Job (lower hook-weight)")
+    # The hook's own Secret shares the Job's name ("<fullname>-migrate").
+    check_secret_env(case, "migration container", container, v["secrets"]["existingSecret"] or name_of(job),
+                     env_names=("DATABASE_URL",))
+    case.check("MESSAGING_JWT_SECRET" not in refs, "migration Job must not receive the JWT secret (least privilege)")
+    case.check(not container.get("envFrom"), "migration Job must not read the release ConfigMap (not created yet at pre-install)")
+    created_sas = {name_of(sa) for sa in case.of_kind("ServiceAccount")}
+    case.check(pod_spec.get("serviceAccountName") not in created_sas,
+               "migration Job must not use the chart-created ServiceAccount (absent at pre-install)")
+    if dep is not None:
+        job_labels = job["spec"]["template"]["metadata"].get("labels") or {}
+        case.check(not selector_matches(dep["spec"]["selector"]["matchLabels"], job_labels),
+                   "migration pods must not match the server selector (Services, PDB)")
+
+
+def check_services(case, dep):
+    v = case.values
+    services = case.of_kind("Service")
+    pod_labels = dep["spec"]["template"]["metadata"]["labels"] if dep else {}
+    headless = [s for s in services if s["spec"].get("clusterIP") == "None"]
+    balanced = [s for s in services if s["spec"].get("clusterIP") != "None"]
+    case.check(len(balanced) == 1, f"expected one load-balanced Service, found {len(balanced)}")
+    for svc in services:
+        case.check(selector_matches(svc["spec"].get("selector"), pod_labels),
+                   f"Service {name_of(svc)} must select the server pods")
+        grpc = [p for p in svc["spec"].get("ports") or [] if p.get("name") == "grpc"]
+        case.check(grpc and grpc[0].get("targetPort") in ("grpc", v["config"]["grpcPort"]),
+                   f"Service {name_of(svc)} needs a grpc port targeting the container's gRPC port")
+    for svc in balanced:
+        case.check(svc["spec"].get("type") == v["service"]["type"], "main Service type must follow service.type")
+    if v["service"]["headless"]:
+        if case.check(len(headless) == 1, "service.headless: expected a Service with clusterIP: None"):
+            case.check(headless[0]["spec"].get("publishNotReadyAddresses") is not True,
+                       "headless Service must publish only ready pods")
+    else:
+        case.check(not headless, "service.headless false: no headless Service expected")
+
+
+def check_scaling(case, dep):
+    v = case.values
+    hpas = case.of_kind("HorizontalPodAutoscaler")
+    if v["autoscaling"]["enabled"]:
+        hpa = case.one("HorizontalPodAutoscaler")
+        if hpa:
+            case.check(hpa["apiVersion"] == "autoscaling/v2", "HPA must use autoscaling/v2")
+            target = hpa["spec"]["scaleTargetRef"]
+            case.check(target.get("kind") == "Deployment" and dep and target.get("name") == name_of(dep),
+                       "HPA must scale the Deployment")
+            case.check(hpa["spec"].get("minReplicas") == v["autoscaling"]["minReplicas"]
+                       and hpa["spec"].get("maxReplicas") == v["autoscaling"]["maxReplicas"],
+                       "HPA min/max must follow autoscaling values")
+            case.check(hpa["spec"].get("metrics"), "HPA needs at least one metric")
+    else:
+        case.check(not hpas, "autoscaling disabled: no HPA expected")
+
+    replicas = v["autoscaling"]["minReplicas"] if v["autoscaling"]["enabled"] else v["replicaCount"]
+    pdbs = case.of_kind("PodDisruptionBudget")
+    if v["podDisruptionBudget"]["enabled"] and replicas > 1:
+        pdb = case.one("PodDisruptionBudget", what=f"PodDisruptionBudget (replicas={replicas})")
+        if pdb and dep:
+            case.check(pdb["spec"]["selector"].get("matchLabels") == dep["spec"]["selector"]["matchLabels"],
+                       "PDB must select the server pods")
+            case.check(("minAvailable" in pdb["spec"]) != ("maxUnavailable" in pdb["spec"]),
+                       "PDB needs exactly one of minAvailable/maxUnavailable")
+    else:
+        case.check(not pdbs, f"no PDB expected for {replicas} replica(s)")
+
+
+def check_optional_objects(case, dep):
+    v = case.values
+    sas = case.of_kind("ServiceAccount")
+    if v["serviceAccount"]["create"]:
+        sa = case.one("ServiceAccount")
+        if sa and dep:
+            case.check(dep["spec"]["template"]["spec"].get("serviceAccountName") == name_of(sa),
+                       "Deployment must use the chart's ServiceAccount")
+            case.check(sa.get("automountServiceAccountToken") is False, "ServiceAccount must not automount tokens")
+    else:
+        case.check(not sas, "serviceAccount.create false: no ServiceAccount expected")
+
+    policies = case.of_kind("NetworkPolicy")
+    if v["networkPolicy"]["enabled"]:
+        policy = case.one("NetworkPolicy")
+        if policy and dep:
+            case.check(policy["spec"]["podSelector"].get("matchLabels") == dep["spec"]["selector"]["matchLabels"],
+                       "NetworkPolicy must select the server pods")
+            ports = [p.get("port") for rule in policy["spec"].get("ingress") or [] for p in rule.get("ports") or []]
+            case.check("grpc" in ports, "NetworkPolicy must admit the gRPC port")
+            if v["networkPolicy"]["egress"]["enabled"]:
+                case.check("Egress" in policy["spec"].get("policyTypes", []), "egress restriction needs policyType Egress")
+    else:
+        case.check(not policies, "networkPolicy disabled: no NetworkPolicy expected")
+
+    monitors = case.of_kind("ServiceMonitor")
+    if v["metrics"]["serviceMonitor"]["enabled"]:
+        monitor = case.one("ServiceMonitor")
+        if monitor:
+            case.check(monitor["spec"]["endpoints"][0].get("port") == "metrics", "ServiceMonitor must scrape port metrics")
+    else:
+        case.check(not monitors, "serviceMonitor disabled: no ServiceMonitor expected")
+
+
+def check_general(case):
+    duplicates = {s for s in case.sources if case.sources.count(s) > 1}
+    case.check(not duplicates, f"one object per template file, but these render several: {sorted(duplicates)}")
+    seen = set()
+    for obj in case.objects:
+        meta = obj.get("metadata") or {}
+        key = (obj.get("kind"), meta.get("name"))
+        case.check(key not in seen, f"duplicate object {key}")
+        seen.add(key)
+        case.check(len(meta.get("name", "")) <= 63, f"{key}: name longer than 63 characters")
+        labels = meta.get("labels") or {}
+        for label in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"):
+            case.check(label in labels, f"{key}: missing label {label}")
+        case.check(meta.get("namespace"), f"{key}: metadata.namespace must be set")
+
+
+def check_values_documented(chart):
+    """Every chart-defined key in values.yaml has a comment above it and a
+    node in values.schema.json (descending wherever the schema is closed with
+    additionalProperties: false; Kubernetes pass-through objects are not)."""
+    with open(f"{chart}/values.yaml", encoding="utf-8") as f:
+        text = f.read()
+    lines = text.splitlines()
+    with open(f"{chart}/values.schema.json", encoding="utf-8") as f:
+        schema = json.load(f)
+    problems = []
+
+    def walk(node, schema_node, path):
+        props = schema_node.get("properties", {})
+        for key_node, value_node in node.value:
+            key = key_node.value
+            where = f"values.yaml:{key_node.start_mark.line + 1} {path}{key}"
+            previous = lines[key_node.start_mark.line - 1].strip() if key_node.start_mark.line else ""
+            if not previous.startswith("#"):
+                problems.append(f"{where}: no comment above the key")
+            if key not in props:
+                problems.append(f"{where}: not described in values.schema.json")
+                continue
+            child = props[key]
+            if isinstance(value_node, yaml.MappingNode) and child.get("additionalProperties") is False:
+                walk(value_node, child, f"{path}{key}.")
+
+    root = yaml.compose(text)
+    if schema.get("additionalProperties") is not False:
+        problems.append("values.schema.json: the root must set additionalProperties: false")
+    walk(root, schema, "")
+    return problems
+
+
+def run_case(name, values, objects):
+    case = Case(name, values, objects)
+    check_general(case)
+    dep = check_deployment(case)
+    check_no_secrets_in_config_maps(case)
+    check_secrets(case, dep)
+    check_migration_job(case, dep)
+    check_services(case, dep)
+    check_scaling(case, dep)
+    check_optional_objects(case, dep)
+    return case
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chart", required=True, help="chart directory (for its values.yaml)")
+    parser.add_argument("--case", nargs=3, action="append", required=True,
+                        metavar=("NAME", "VALUES", "RENDERED"), help="a values file and its rendered output")
+    parser.add_argument("--json-out", help="write every rendered object as JSON (for schema validation)")
+    args = parser.parse_args()
+
+    with open(f"{args.chart}/values.yaml", encoding="utf-8") as f:
+        defaults = yaml.safe_load(f)
+    failures, dumped = [], []
+    documented = check_values_documented(args.chart)
+    print(f"  {'ok  ' if not documented else 'FAIL'} values.yaml keys commented and covered by values.schema.json")
+    failures += documented
+    for name, values_file, rendered in args.case:
+        with open(values_file, encoding="utf-8") as f:
+            values = deep_merge(defaults, yaml.safe_load(f) or {})
+        objects = load_rendered(rendered)
+        case = run_case(name, values, objects)
+        kinds = ", ".join(sorted(f"{o['kind']}" for o in case.objects))
+        status = "ok  " if not case.failures else "FAIL"
+        print(f"  {status} assertions ({name}): {len(case.objects)} objects [{kinds}]")
+        failures += case.failures
+        dumped += [{"source": name, "object": obj} for obj in case.objects]
+
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as f:
+            json.dump(dumped, f)
+    for failure in failures:
+        print(f"    - {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

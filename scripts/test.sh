@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian 12 machine (as root, or a user
+# with sudo): installs what it needs, lints, builds with warnings as errors,
+# starts a throwaway PostgreSQL on a free port, runs every test with ctest, then
+# builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
+# everything once more. The database is stopped and deleted on exit, even on
+# failure.
+#
+#   scripts/test.sh                    everything (what CI runs)
+#   MESSAGING_SKIP_SANITIZERS=1 scripts/test.sh   skip the sanitizer pass
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${JOBS:-2}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Installing packages"
+scripts/install-deps.sh
+
+step "buf lint (API contract)"
+scripts/tools.sh buf lint
+scripts/tools.sh buf build -o /dev/null
+
+if [[ -x scripts/check-helm.sh ]]; then
+  step "Helm chart"
+  scripts/check-helm.sh
+fi
+
+step "clang-format"
+mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find server client tests bench examples -name '*.cpp' -o -name '*.h')
+clang-format --dry-run --Werror "${sources[@]}"
+
+step "Starting a throwaway PostgreSQL"
+pg_root=$(mktemp -d /tmp/messaging-test-pg.XXXXXX)
+chmod 755 "$pg_root"
+port=$(scripts/pg.sh free-port)
+cleanup() {
+  scripts/pg.sh stop "$pg_root/data" || true
+  rm -rf "$pg_root"
+}
+trap cleanup EXIT
+PG_FSYNC=off scripts/pg.sh start "$pg_root/data" "$port"
+export MESSAGING_TEST_ADMIN_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+echo "PostgreSQL on 127.0.0.1:$port"
+
+run_suite() {
+  local dir=$1
+  shift
+  step "Building $dir ($*)"
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  step "Testing $dir"
+  ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 900
+}
+
+run_suite build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [[ "${MESSAGING_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"
+  run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DMESSAGING_SANITIZE=address,undefined
+fi
