@@ -1,10 +1,9 @@
 // Authentication matrix through real gRPC: every bad credential is
 // UNAUTHENTICATED, decided before any database work; health needs no token.
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -23,9 +22,8 @@ std::string B64(const std::string& s) { return absl::WebSafeBase64Escape(s); }
 // A JWT with any header and payload, signed HS256/HS512 with `secret` (or unsigned).
 std::string MakeJwt(const std::string& alg, const std::string& payload_json,
                     const std::string& secret = kTestSecret) {
-  const std::string signing_input =
-      absl::StrCat(B64(absl::StrCat(R"({"alg":")", alg, R"(","typ":"JWT"})")), ".",
-                   B64(payload_json));
+  const std::string signing_input = absl::StrCat(
+      B64(absl::StrCat(R"({"alg":")", alg, R"(","typ":"JWT"})")), ".", B64(payload_json));
   std::string signature;
   if (alg == "HS256") {
     signature = domain::HmacSha256(secret, signing_input);
@@ -80,24 +78,24 @@ TEST_F(AuthTest, EveryBadCredentialIsUnauthenticated) {
       {"bearer without token", "Bearer "},
       {"garbage", "Bearer not.a.jwt"},
       {"two parts", "Bearer abc.def"},
-      {"bad signature", "Bearer " + MakeJwt("HS256", now_plus_10m,
-                                             "another-secret-0123456789abcdef-xyz")},
+      {"bad signature",
+       "Bearer " + MakeJwt("HS256", now_plus_10m, "another-secret-0123456789abcdef-xyz")},
       {"alg none, no signature", "Bearer " + MakeJwt("none", now_plus_10m)},
-      {"alg none with HS256 signature",
-       "Bearer " + B64(R"({"alg":"none","typ":"JWT"})") + "." + B64(now_plus_10m) + "." +
-           B64(domain::HmacSha256(kTestSecret, "x"))},
+      {"alg none with HS256 signature", "Bearer " + B64(R"({"alg":"none","typ":"JWT"})") + "." +
+                                            B64(now_plus_10m) + "." +
+                                            B64(domain::HmacSha256(kTestSecret, "x"))},
       {"HS512 with the right secret", "Bearer " + MakeJwt("HS512", now_plus_10m)},
       {"expired", "Bearer " + MakeJwt("HS256", Claims(distributor_, -3600))},
       {"no exp", "Bearer " + MakeJwt("HS256", R"({"distributor_id":")" + distributor_ + R"("})")},
-      {"absurd exp", "Bearer " + MakeJwt("HS256", R"({"distributor_id":")" + distributor_ +
-                                                      R"(","exp":1e300})")},
+      {"absurd exp",
+       "Bearer " + MakeJwt("HS256", R"({"distributor_id":")" + distributor_ + R"(","exp":1e300})")},
       {"not yet valid",
        "Bearer " + MakeJwt("HS256", Claims(distributor_, 7200,
                                            absl::StrCat(R"(,"nbf":)",
                                                         absl::ToUnixSeconds(absl::Now()) + 3600)))},
-      {"missing claim", "Bearer " + MakeJwt("HS256", absl::StrCat(R"({"exp":)",
-                                                                   absl::ToUnixSeconds(absl::Now()) + 600,
-                                                                   "}"))},
+      {"missing claim",
+       "Bearer " + MakeJwt("HS256", absl::StrCat(R"({"exp":)",
+                                                 absl::ToUnixSeconds(absl::Now()) + 600, "}"))},
       {"claim not a uuid", "Bearer " + MakeJwt("HS256", Claims("distributor-7", 600))},
       {"claim not a string",
        "Bearer " + MakeJwt("HS256", absl::StrCat(R"({"distributor_id":7,"exp":)",

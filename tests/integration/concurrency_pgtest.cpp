@@ -1,11 +1,11 @@
 // Races the API is promised to win: concurrent GetOrCreate, webhook retries of
 // one message, exact unread counts, and pagination while writers insert.
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "support/api_test.h"
 
@@ -46,8 +46,8 @@ TEST_F(ConcurrencyTest, FiftyGetOrCreateCallsYieldOneConversation) {
   });
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
-  EXPECT_EQ(db().Scalar("SELECT count(*) FROM conversations WHERE customer_id = '" + customer + "'"),
-            1);
+  EXPECT_EQ(
+      db().Scalar("SELECT count(*) FROM conversations WHERE customer_id = '" + customer + "'"), 1);
 }
 
 TEST_F(ConcurrencyTest, FiftyRetriesOfOneWebhookStoreOneMessage) {
@@ -69,9 +69,9 @@ TEST_F(ConcurrencyTest, FiftyRetriesOfOneWebhookStoreOneMessage) {
   EXPECT_EQ(db().Scalar("SELECT count(*) FROM messages WHERE conversation_id = '" +
                         conversation.id() + "'"),
             1);
-  EXPECT_EQ(db().Scalar("SELECT unread_count FROM conversations WHERE id = '" +
-                        conversation.id() + "'"),
-            1);
+  EXPECT_EQ(
+      db().Scalar("SELECT unread_count FROM conversations WHERE id = '" + conversation.id() + "'"),
+      1);
 }
 
 TEST_F(ConcurrencyTest, UnreadCountIsExactAfterConcurrentInboundMessages) {
@@ -88,9 +88,9 @@ TEST_F(ConcurrencyTest, UnreadCountIsExactAfterConcurrentInboundMessages) {
     }
   });
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(db().Scalar("SELECT unread_count FROM conversations WHERE id = '" +
-                        conversation.id() + "'"),
-            200);
+  EXPECT_EQ(
+      db().Scalar("SELECT unread_count FROM conversations WHERE id = '" + conversation.id() + "'"),
+      200);
 }
 
 // 1,000 messages, read in pages of 7 in both orders while another thread
@@ -100,7 +100,9 @@ TEST_F(ConcurrencyTest, PaginationIsStableWhileMessagesArrive) {
   db().Exec(
       "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
       "delivery_status, created_at) "
-      "SELECT '" + conversation.id() + "', '" + distributor_ + "', 'inbound', 'bulk ' || g, "
+      "SELECT '" +
+      conversation.id() + "', '" + distributor_ +
+      "', 'inbound', 'bulk ' || g, "
       "'received', now() - interval '1 hour' + g * interval '1 millisecond' + "
       // Ties on created_at are broken by id: make some on purpose.
       "CASE WHEN g % 10 = 0 THEN interval '-1 millisecond' ELSE interval '0' END "

@@ -86,7 +86,8 @@ TEST_F(ConversationApiTest, CreateRejectsBadInput) {
        StatusCode::INVALID_ARGUMENT, "conversation.channel"},
       {"unknown customer", [&](v1::Conversation* c) { c->set_customer_id(unknown_customer); },
        StatusCode::NOT_FOUND, "customer"},
-      {"summary with NUL", [](v1::Conversation* c) { c->set_ai_context_summary(std::string("a\0b", 3)); },
+      {"summary with NUL",
+       [](v1::Conversation* c) { c->set_ai_context_summary(std::string("a\0b", 3)); },
        StatusCode::INVALID_ARGUMENT, "conversation.ai_context_summary"},
   };
   for (const auto& tc : cases) {
@@ -307,7 +308,9 @@ TEST_F(ConversationApiTest, PageSizeIsClampedTo500) {
   db().Exec("INSERT INTO customers (id) SELECT gen_random_uuid() FROM generate_series(1, 510)");
   db().Exec(
       "INSERT INTO conversations (distributor_id, customer_id, channel) "
-      "SELECT '" + distributor + "', id, 'sms' FROM customers "
+      "SELECT '" +
+      distributor +
+      "', id, 'sms' FROM customers "
       "WHERE id NOT IN (SELECT customer_id FROM conversations) LIMIT 510");
   v1::ListConversationsRequest request;
   request.set_page_size(100000);

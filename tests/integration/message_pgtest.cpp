@@ -25,8 +25,8 @@ class MessageApiTest : public ApiTest {
     return message;
   }
 
-  grpc::Status Deliver(const std::string& external_id, v1::DeliveryStatus status,
-                       v1::Message* out, const std::string& error_code = "") {
+  grpc::Status Deliver(const std::string& external_id, v1::DeliveryStatus status, v1::Message* out,
+                       const std::string& error_code = "") {
     v1::UpdateDeliveryStatusRequest request;
     request.set_external_message_id(external_id);
     request.set_delivery_status(status);
@@ -72,8 +72,8 @@ TEST_F(MessageApiTest, CreateStoresEveryFieldAndUpdatesTheConversation) {
             created.create_time().SerializeAsString());
 
   // Outbound messages default to QUEUED and do not count as unread.
-  v1::Message outbound = CreateMessage(distributor_, conversation_.id(), "on its way",
-                                       v1::DIRECTION_OUTBOUND);
+  v1::Message outbound =
+      CreateMessage(distributor_, conversation_.id(), "on its way", v1::DIRECTION_OUTBOUND);
   EXPECT_EQ(outbound.delivery_status(), v1::DELIVERY_STATUS_QUEUED);
   ASSERT_TRUE(Call(&Stub::GetConversation, distributor_, get, &conversation).ok());
   EXPECT_EQ(conversation.unread_count(), 1);
@@ -90,11 +90,13 @@ TEST_F(MessageApiTest, CreateRejectsBadInputAndWritesNothing) {
   const Case cases[] = {
       {"no direction", [](v1::Message* m) { m->set_direction(v1::DIRECTION_UNSPECIFIED); },
        StatusCode::INVALID_ARGUMENT, "message.direction"},
-      {"direction out of range", [](v1::Message* m) { m->set_direction(static_cast<v1::Direction>(9)); },
+      {"direction out of range",
+       [](v1::Message* m) { m->set_direction(static_cast<v1::Direction>(9)); },
        StatusCode::INVALID_ARGUMENT, "message.direction"},
       {"empty text", [](v1::Message* m) { m->clear_content(); }, StatusCode::INVALID_ARGUMENT,
        "message.content"},
-      {"content over 64 KiB", [](v1::Message* m) { m->set_content(std::string(64 * 1024 + 1, 'x')); },
+      {"content over 64 KiB",
+       [](v1::Message* m) { m->set_content(std::string(64 * 1024 + 1, 'x')); },
        StatusCode::INVALID_ARGUMENT, "message.content"},
       // protobuf itself refuses to parse a proto3 string that is not UTF-8, so
       // gRPC answers INTERNAL before any handler runs (docs/api.md).
@@ -129,8 +131,8 @@ TEST_F(MessageApiTest, CreateRejectsBadInputAndWritesNothing) {
 }
 
 TEST_F(MessageApiTest, RepeatedExternalIdReturnsTheStoredMessageAndChangesNothing) {
-  v1::Message first = CreateMessage(distributor_, conversation_.id(), "original",
-                                    v1::DIRECTION_INBOUND, "SMretry");
+  v1::Message first =
+      CreateMessage(distributor_, conversation_.id(), "original", v1::DIRECTION_INBOUND, "SMretry");
   v1::Message again = CreateMessage(distributor_, conversation_.id(), "a retry with other text",
                                     v1::DIRECTION_INBOUND, "SMretry");
   EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
@@ -155,8 +157,8 @@ TEST_F(MessageApiTest, RepeatedExternalIdReturnsTheStoredMessageAndChangesNothin
   // Another distributor may use the same provider id: keys are per tenant.
   const std::string other_distributor = db().NewDistributor();
   v1::Conversation theirs = CreateConversation(other_distributor, db().NewCustomer());
-  v1::Message their_message = CreateMessage(other_distributor, theirs.id(), "theirs",
-                                            v1::DIRECTION_INBOUND, "SMretry");
+  v1::Message their_message =
+      CreateMessage(other_distributor, theirs.id(), "theirs", v1::DIRECTION_INBOUND, "SMretry");
   EXPECT_NE(their_message.id(), first.id());
 }
 
@@ -169,12 +171,11 @@ TEST_F(MessageApiTest, UpdateWritesOnlyMaskedFieldsAndStampsAiProcessedAt) {
   request.mutable_message()->set_ai_intent("order_status");
   request.mutable_message()->set_ai_sentiment("neutral");
   request.mutable_message()->set_content("ignored: not updatable");
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(R"({"order_id":"42"})",
-                                                          request.mutable_message()
-                                                              ->mutable_ai_extracted_data())
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"order_id":"42"})", request.mutable_message()->mutable_ai_extracted_data())
                   .ok());
-  for (const char* path : {"ai_processing_status", "ai_summary", "ai_intent", "ai_sentiment",
-                           "ai_extracted_data"}) {
+  for (const char* path :
+       {"ai_processing_status", "ai_summary", "ai_intent", "ai_sentiment", "ai_extracted_data"}) {
     request.mutable_update_mask()->add_paths(path);
   }
   v1::Message updated;
@@ -239,8 +240,7 @@ TEST_F(MessageApiTest, DeliveryFailureIsFinalAndKeepsTheErrorCode) {
   request.set_delivery_status(v1::DELIVERY_STATUS_READ);
   ASSERT_TRUE(Call(&Stub::UpdateDeliveryStatus, distributor_, request, &out).ok());
   EXPECT_EQ(out.delivery_status(), v1::DELIVERY_STATUS_UNDELIVERED);
-  EXPECT_EQ(Deliver("SMnope", v1::DELIVERY_STATUS_SENT, &out).error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(Deliver("SMnope", v1::DELIVERY_STATUS_SENT, &out).error_code(), StatusCode::NOT_FOUND);
   v1::UpdateDeliveryStatusRequest empty;
   empty.set_delivery_status(v1::DELIVERY_STATUS_SENT);
   EXPECT_EQ(Call(&Stub::UpdateDeliveryStatus, distributor_, empty, &out).error_code(),

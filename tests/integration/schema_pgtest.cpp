@@ -40,9 +40,9 @@ TEST(MigrationTest, FilesApplyTwiceByHandWithPsql) {
   TestDatabase db("migrate_psql", /*migrate=*/false);
   for (int run = 0; run < 2; ++run) {
     for (const auto& file : migrate::EmbeddedMigrations()) {
-      const auto result = RunCommand(absl::StrCat("psql -X -q -v ON_ERROR_STOP=1 ",
-                                                   ShellQuote(db.url()), " -f ", kSourceDir,
-                                                   "/migrations/", file.name));
+      const auto result =
+          RunCommand(absl::StrCat("psql -X -q -v ON_ERROR_STOP=1 ", ShellQuote(db.url()), " -f ",
+                                  kSourceDir, "/migrations/", file.name));
       EXPECT_EQ(result.exit_code, 0) << file.name << " run " << run << ": " << result.output;
     }
   }
@@ -68,14 +68,13 @@ TEST(MigrationTest, ChangedAppliedFileIsRefused) {
                                               " --database-url ", ShellQuote(db.url())));
   RunCommand("rm -rf " + dir);
   EXPECT_NE(result.exit_code, 0);
-  EXPECT_NE(result.output.find("changed after it was applied"), std::string::npos)
-      << result.output;
+  EXPECT_NE(result.output.find("changed after it was applied"), std::string::npos) << result.output;
 }
 
 TEST(MigrationTest, ConcurrentRunnersApplyEachFileOnce) {
   TestDatabase db("migrate_concurrent", /*migrate=*/false);
-  const std::string command = absl::StrCat(kBinary, " migrate --log-format text --database-url ",
-                                           ShellQuote(db.url()));
+  const std::string command =
+      absl::StrCat(kBinary, " migrate --log-format text --database-url ", ShellQuote(db.url()));
   // Four processes started at once; the advisory lock serialises them and
   // every one of them must exit 0.
   const auto result = RunCommand(absl::StrCat(
@@ -108,17 +107,17 @@ TEST(SchemaTest, SeedVerificationQueriesPass) {
     EXPECT_EQ(indexes.count(expected), 1u) << "missing index " << expected;
   }
   // scripts/verify.sql raises on anything missing.
-  const auto result = RunCommand(absl::StrCat("psql -X -q -v ON_ERROR_STOP=1 ",
-                                               ShellQuote(db.url()), " -f ", kSourceDir,
-                                               "/scripts/verify.sql"));
+  const auto result =
+      RunCommand(absl::StrCat("psql -X -q -v ON_ERROR_STOP=1 ", ShellQuote(db.url()), " -f ",
+                              kSourceDir, "/scripts/verify.sql"));
   EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
 TEST(SchemaTest, CleanupScriptRemovesTheSchemaAndMigrationsRestoreIt) {
   TestDatabase db("schema_cleanup");
-  const auto cleanup = RunCommand(absl::StrCat("psql -X -q -v ON_ERROR_STOP=1 ",
-                                               ShellQuote(db.url()), " -f ", kSourceDir,
-                                               "/scripts/cleanup.sql"));
+  const auto cleanup =
+      RunCommand(absl::StrCat("psql -X -q -v ON_ERROR_STOP=1 ", ShellQuote(db.url()), " -f ",
+                              kSourceDir, "/scripts/cleanup.sql"));
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.output;
   EXPECT_EQ(db.Scalar("SELECT count(*) FROM information_schema.tables WHERE table_name IN "
                       "('conversations', 'messages')"),
@@ -156,9 +155,11 @@ class RowLevelSecurityTest : public ::testing::Test {
     for (const auto& d : {a_, b_}) {
       db_->Exec("INSERT INTO conversations (distributor_id, customer_id, channel) VALUES ('" + d +
                 "', '" + customer + "', 'sms')");
-      db_->Exec("INSERT INTO messages (conversation_id, distributor_id, direction, content, "
-                "delivery_status) SELECT id, distributor_id, 'inbound', 'hi', 'received' "
-                "FROM conversations WHERE distributor_id = '" + d + "'");
+      db_->Exec(
+          "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+          "delivery_status) SELECT id, distributor_id, 'inbound', 'hi', 'received' "
+          "FROM conversations WHERE distributor_id = '" +
+          d + "'");
     }
   }
   static void TearDownTestSuite() { delete db_; }
@@ -202,14 +203,15 @@ TEST_F(RowLevelSecurityTest, CannotWriteAnotherTenantsRows) {
   pqxx::work tx(conn);
   tx.exec("SET LOCAL ROLE messaging_app");
   tx.exec_params("SELECT set_config('app.distributor_id', $1, true)", a_);
-  EXPECT_EQ(tx.exec("UPDATE conversations SET unread_count = 99 WHERE distributor_id = '" + b_ +
-                    "'")
-                .affected_rows(),
-            0u);
+  EXPECT_EQ(
+      tx.exec("UPDATE conversations SET unread_count = 99 WHERE distributor_id = '" + b_ + "'")
+          .affected_rows(),
+      0u);
   EXPECT_EQ(tx.exec("DELETE FROM messages WHERE distributor_id = '" + b_ + "'").affected_rows(),
             0u);
   EXPECT_THROW(tx.exec("INSERT INTO conversations (distributor_id, customer_id, channel) "
-                       "SELECT '" + b_ + "', id, 'email' FROM customers LIMIT 1"),
+                       "SELECT '" +
+                       b_ + "', id, 'email' FROM customers LIMIT 1"),
                pqxx::sql_error);
 }
 
@@ -230,8 +232,11 @@ TEST_F(RowLevelSecurityTest, SupabaseJwtClaimsSelectTheTenantAndMalformedClaimsS
 
 TEST_F(RowLevelSecurityTest, MessageDistributorMustMatchItsConversation) {
   EXPECT_THROW(db_->Exec("INSERT INTO messages (conversation_id, distributor_id, direction, "
-                         "content, delivery_status) SELECT id, '" + b_ + "', 'inbound', 'x', "
-                         "'received' FROM conversations WHERE distributor_id = '" + a_ + "'"),
+                         "content, delivery_status) SELECT id, '" +
+                         b_ +
+                         "', 'inbound', 'x', "
+                         "'received' FROM conversations WHERE distributor_id = '" +
+                         a_ + "'"),
                pqxx::sql_error);
 }
 

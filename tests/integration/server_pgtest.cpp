@@ -2,9 +2,9 @@
 // the binary validates its configuration, exits cleanly on SIGTERM, and
 // prints tokens the server accepts.
 
-#include <thread>
-
 #include <gtest/gtest.h>
+
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -81,9 +81,9 @@ TEST(HealthTest, UnknownServiceIsNotFound) {
 
 TEST(CliTest, MintTokenPrintsATokenTheServerAccepts) {
   const std::string distributor = "4f4f4f4f-0000-4000-8000-00000000abcd";
-  const auto result = RunCommand(absl::StrCat("MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret),
-                                              " ", kBinary, " mint-token --distributor ",
-                                              distributor, " --ttl 120"));
+  const auto result =
+      RunCommand(absl::StrCat("MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret), " ", kBinary,
+                              " mint-token --distributor ", distributor, " --ttl 120"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const std::string token(absl::StripAsciiWhitespace(result.output));
   auth::JwtOptions options;
@@ -98,14 +98,15 @@ TEST(CliTest, MintTokenPrintsATokenTheServerAccepts) {
 }
 
 TEST(CliTest, MintTokenRejectsBadInput) {
-  EXPECT_NE(RunCommand(absl::StrCat("MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret), " ",
-                                    kBinary, " mint-token --distributor nope"))
+  EXPECT_NE(RunCommand(absl::StrCat("MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret), " ", kBinary,
+                                    " mint-token --distributor nope"))
                 .exit_code,
             0);
-  EXPECT_NE(RunCommand(absl::StrCat("MESSAGING_JWT_SECRET=short ", kBinary,
-                                    " mint-token --distributor 4f4f4f4f-0000-4000-8000-00000000abcd"))
-                .exit_code,
-            0);
+  EXPECT_NE(
+      RunCommand(absl::StrCat("MESSAGING_JWT_SECRET=short ", kBinary,
+                              " mint-token --distributor 4f4f4f4f-0000-4000-8000-00000000abcd"))
+          .exit_code,
+      0);
 }
 
 TEST(CliTest, ServeRefusesAMissingOrShortSecret) {
@@ -115,12 +116,13 @@ TEST(CliTest, ServeRefusesAMissingOrShortSecret) {
                                         " serve --listen 127.0.0.1:0 --log-format text"));
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("MESSAGING_JWT_SECRET"), std::string::npos) << result.output;
-  result = RunCommand(absl::StrCat("env -u MESSAGING_JWT_SECRET DATABASE_URL=",
-                                   ShellQuote(db.url()), " ", kBinary,
-                                   " --listen 127.0.0.1:0 --log-format text"));
+  result =
+      RunCommand(absl::StrCat("env -u MESSAGING_JWT_SECRET DATABASE_URL=", ShellQuote(db.url()),
+                              " ", kBinary, " --listen 127.0.0.1:0 --log-format text"));
   EXPECT_NE(result.exit_code, 0);
-  result = RunCommand(absl::StrCat("env -u DATABASE_URL MESSAGING_JWT_SECRET=",
-                                   ShellQuote(kTestSecret), " ", kBinary, " serve --log-format text"));
+  result =
+      RunCommand(absl::StrCat("env -u DATABASE_URL MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret),
+                              " ", kBinary, " serve --log-format text"));
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("DATABASE_URL"), std::string::npos) << result.output;
 }
@@ -131,7 +133,8 @@ TEST(CliTest, SigtermStopsTheServerWithExitZero) {
       "DATABASE_URL=", ShellQuote(db.url()), " MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret),
       " MESSAGING_DRAIN_TIMEOUT_SECONDS=2 ", kBinary,
       " serve --listen 127.0.0.1:0 --log-format text & pid=$!; sleep 1; kill -TERM $pid; "
-      "start=$(date +%s); wait $pid; code=$?; echo exit_code=$code elapsed=$(( $(date +%s) - start ))"));
+      "start=$(date +%s); wait $pid; code=$?; echo exit_code=$code elapsed=$(( $(date +%s) - start "
+      "))"));
   EXPECT_NE(result.output.find("exit_code=0"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("shut down"), std::string::npos) << result.output;
 }

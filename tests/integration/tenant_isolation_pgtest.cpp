@@ -30,10 +30,14 @@ class TenantIsolationTest : public ApiTest {
   // Every column of every row of A, as seen by the superuser (no RLS).
   std::string Fingerprint() {
     return db()
-        .Exec("SELECT coalesce((SELECT md5(string_agg(c::text, ',' ORDER BY c.id)) "
-              "FROM conversations c WHERE distributor_id = '" + a_ + "'), '') || '/' || "
-              "coalesce((SELECT md5(string_agg(m::text, ',' ORDER BY m.id)) "
-              "FROM messages m WHERE distributor_id = '" + a_ + "'), '')")
+        .Exec(
+            "SELECT coalesce((SELECT md5(string_agg(c::text, ',' ORDER BY c.id)) "
+            "FROM conversations c WHERE distributor_id = '" +
+            a_ +
+            "'), '') || '/' || "
+            "coalesce((SELECT md5(string_agg(m::text, ',' ORDER BY m.id)) "
+            "FROM messages m WHERE distributor_id = '" +
+            a_ + "'), '')")
         .at(0)
         .at(0)
         .as<std::string>();
@@ -100,16 +104,14 @@ TEST_F(TenantIsolationTest, UpdateConversation) {
   request.mutable_conversation()->set_status(v1::CONVERSATION_STATUS_CLOSED);
   request.mutable_update_mask()->add_paths("status");
   v1::Conversation out;
-  EXPECT_EQ(Call(&Stub::UpdateConversation, b_, request, &out).error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&Stub::UpdateConversation, b_, request, &out).error_code(), StatusCode::NOT_FOUND);
 }
 
 TEST_F(TenantIsolationTest, DeleteConversation) {
   v1::DeleteConversationRequest request;
   request.set_id(conversation_.id());
   google::protobuf::Empty out;
-  EXPECT_EQ(Call(&Stub::DeleteConversation, b_, request, &out).error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&Stub::DeleteConversation, b_, request, &out).error_code(), StatusCode::NOT_FOUND);
 }
 
 TEST_F(TenantIsolationTest, MarkConversationRead) {

@@ -3,10 +3,10 @@
 // Base fixture for end-to-end API tests: one migrated database and one
 // in-process server per suite, plus helpers that make calls as a distributor.
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "support/test_database.h"
 #include "support/test_server.h"
@@ -37,7 +37,7 @@ class ApiTest : public ::testing::Test {
   // Calls `method` as `distributor`.
   template <typename Request, typename Response>
   static grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
-                                                         Response*),
+                                                        Response*),
                            const std::string& distributor, const Request& request,
                            Response* response) {
     auto context = server_->Context(distributor);
@@ -57,8 +57,7 @@ class ApiTest : public ::testing::Test {
   }
 
   static v1::Message CreateMessage(const std::string& distributor,
-                                   const std::string& conversation_id,
-                                   const std::string& content,
+                                   const std::string& conversation_id, const std::string& content,
                                    v1::Direction direction = v1::DIRECTION_INBOUND,
                                    const std::string& external_id = "") {
     v1::CreateMessageRequest request;

@@ -2,9 +2,10 @@
 
 // Running the real binary and psql from tests.
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <string>
-#include <sys/wait.h>
 
 namespace messaging::testing {
 

@@ -68,11 +68,17 @@ long long TestDatabase::Scalar(const std::string& sql) {
 }
 
 std::string TestDatabase::NewDistributor() {
-  return Exec("INSERT INTO distributors DEFAULT VALUES RETURNING id::text").at(0).at(0).as<std::string>();
+  return Exec("INSERT INTO distributors DEFAULT VALUES RETURNING id::text")
+      .at(0)
+      .at(0)
+      .as<std::string>();
 }
 
 std::string TestDatabase::NewCustomer() {
-  return Exec("INSERT INTO customers DEFAULT VALUES RETURNING id::text").at(0).at(0).as<std::string>();
+  return Exec("INSERT INTO customers DEFAULT VALUES RETURNING id::text")
+      .at(0)
+      .at(0)
+      .as<std::string>();
 }
 
 }  // namespace messaging::testing

@@ -6,9 +6,8 @@
 // A missing or unreachable server FAILS the test: these tests never skip.
 
 #include <memory>
-#include <string>
-
 #include <pqxx/pqxx>
+#include <string>
 
 namespace messaging::testing {
 

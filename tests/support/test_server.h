@@ -3,10 +3,10 @@
 // The real server, started in-process on a free loopback port against a test
 // database, plus a client stub and helpers to build authenticated calls.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "app/server.h"
 #include "messaging/v1/messaging.grpc.pb.h"
