@@ -21,12 +21,15 @@
 -- their triggers, policies, indexes, constraints and grants.
 DROP TABLE IF EXISTS public.messages CASCADE;
 DROP TABLE IF EXISTS public.conversations CASCADE;
+-- The stream change log (migration 002).
+DROP TABLE IF EXISTS public.message_events;
 
 -- The migration runner's bookkeeping (may not exist).
 DROP TABLE IF EXISTS public.messaging_schema_migrations;
 
 -- Functions. No CASCADE: if something outside the messaging schema (a host
 -- policy, a trigger) still uses them, fail rather than silently drop it.
+DROP FUNCTION IF EXISTS public.messaging_record_message_event();
 DROP FUNCTION IF EXISTS public.messaging_touch_updated_at();
 DROP FUNCTION IF EXISTS public.messaging_current_distributor_id();
 

@@ -7,15 +7,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/periodic_task.h"
 #include "domain/conversation_service.h"
 #include "domain/message_service.h"
 #include "domain/page_token.h"
 #include "domain/signed_token.h"
+#include "domain/stream_cursor_codec.h"
 #include "repository/connection_pool.h"
 #include "repository/database_probe.h"
+#include "repository/event_listener.h"
 #include "repository/pg_conversation_repository.h"
+#include "repository/pg_event_repository.h"
 #include "repository/pg_message_repository.h"
 #include "repository/transaction.h"
+#include "streaming/executor.h"
+#include "streaming/stream_hub.h"
 #include "transport/call_handler.h"
 #include "transport/health_service.h"
 #include "transport/messaging_service.h"
@@ -47,6 +53,7 @@ std::vector<repository::PreparedStatement> AllStatements() {
       repository::TransactionRunner::TenantSetupStatement()};
   for (auto& s : repository::PgConversationRepository::Statements()) all.push_back(std::move(s));
   for (auto& s : repository::PgMessageRepository::Statements()) all.push_back(std::move(s));
+  for (auto& s : repository::PgEventRepository::Statements()) all.push_back(std::move(s));
   return all;
 }
 
@@ -66,8 +73,15 @@ absl::Status ValidateConfig(const ServerConfig& config) {
         "MESSAGING_TLS_CERT and MESSAGING_TLS_KEY: set both or neither");
   }
   if (config.drain_timeout < absl::ZeroDuration() ||
-      config.max_connection_age < absl::ZeroDuration()) {
+      config.max_connection_age < absl::ZeroDuration() ||
+      config.heartbeat_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("durations must not be negative");
+  }
+  if (config.event_retention < absl::Hours(1)) {
+    return absl::InvalidArgumentError("MESSAGING_EVENT_RETENTION_HOURS: must be at least 1");
+  }
+  if (config.stream_executor_threads < 1 || config.stream_queue_capacity < 1) {
+    return absl::InvalidArgumentError("stream executor threads and queue capacity must be >= 1");
   }
   return absl::OkStatus();
 }
@@ -78,29 +92,42 @@ struct MessagingServer::Components {
         transactions(pool, {config.app_role}),
         conversation_repository(transactions),
         message_repository(transactions),
+        event_repository(transactions),
         signer(domain::HmacSha256(config.jwt.secret, "messaging page tokens v1")),
         page_tokens(signer),
-        conversations(conversation_repository, page_tokens, config.limits),
-        messages(message_repository, page_tokens, config.limits),
+        cursors(signer, config.event_retention),
+        conversations(conversation_repository, page_tokens, cursors, config.limits),
+        messages(message_repository, page_tokens, cursors, config.limits),
         verifier(config.jwt),
         calls(verifier, {config.default_deadline}),
-        messaging_service(calls, conversations, messages),
+        executor(config.stream_executor_threads),
+        hub(event_repository, conversation_repository, executor, {}),
+        messaging_service(calls, conversations, messages, hub, cursors,
+                          {static_cast<std::size_t>(config.stream_queue_capacity)}),
         probe(config.database_url, config.health_interval,
-              [this](bool reachable) { health.SetServing(reachable); }) {}
+              [this](bool reachable) { health.SetServing(reachable); }),
+        listener(config.database_url, config.stream_poll_interval, [this] { hub.Wake(); }) {}
 
   repository::ConnectionPool pool;
   repository::TransactionRunner transactions;
   repository::PgConversationRepository conversation_repository;
   repository::PgMessageRepository message_repository;
+  repository::PgEventRepository event_repository;
   domain::TokenSigner signer;
   domain::PageTokenCodec page_tokens;
+  domain::StreamCursorCodec cursors;
   domain::ConversationService conversations;
   domain::MessageService messages;
   auth::TokenVerifier verifier;
   transport::CallHandler calls;
+  streaming::Executor executor;
+  streaming::StreamHub hub;
   transport::MessagingServiceImpl messaging_service;
   transport::HealthService health;
   repository::DatabaseProbe probe;
+  repository::EventListener listener;
+  std::unique_ptr<PeriodicTask> heartbeats;
+  std::unique_ptr<PeriodicTask> pruning;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   bool shut_down = false;
@@ -114,6 +141,17 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
 
   auto c = std::make_unique<Components>(config);
   c->probe.Start();  // Health reflects the database from the first call on.
+  c->listener.Start();
+  auto* raw = c.get();
+  if (config.heartbeat_interval > absl::ZeroDuration()) {
+    c->heartbeats =
+        std::make_unique<PeriodicTask>(config.heartbeat_interval, [raw] { raw->hub.Heartbeat(); });
+  }
+  c->pruning = std::make_unique<PeriodicTask>(
+      config.prune_interval, [raw, retention = config.event_retention] {
+        auto pruned = raw->event_repository.Prune(retention);
+        if (pruned.ok() && *pruned > 0) log::Info("pruned {} stream events", *pruned);
+      });
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -132,6 +170,7 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
   c->server = builder.BuildAndStart();
   if (c->server == nullptr || c->port == 0) {
     c->probe.Stop();
+    c->listener.Stop();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
   log::Write(spdlog::level::info, "serving",
@@ -154,8 +193,14 @@ void MessagingServer::Shutdown(absl::Duration drain) {
   c_->shut_down = true;
   c_->health.Shutdown();
   log::Info("shutting down; draining in-flight calls for up to {}", absl::FormatDuration(drain));
+  // Streams never end by themselves: end them now with a status clients resume from.
+  c_->hub.Shutdown(absl::UnavailableError("server shutting down; resume from the last cursor"));
   c_->server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   c_->server->Wait();
+  if (c_->heartbeats) c_->heartbeats->Stop();
+  c_->pruning->Stop();
+  c_->listener.Stop();
+  c_->executor.Shutdown();
   c_->probe.Stop();
   log::Info("shut down");
 }

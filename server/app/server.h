@@ -30,6 +30,14 @@ struct ServerConfig {
   absl::Duration health_interval = absl::Seconds(2);
   int max_receive_message_bytes = 4 * 1024 * 1024;
   domain::Limits limits;
+
+  // StreamMessages.
+  absl::Duration event_retention = absl::Hours(24 * 7);
+  absl::Duration stream_poll_interval = absl::Milliseconds(250);
+  absl::Duration heartbeat_interval = absl::Seconds(30);  // Zero disables.
+  absl::Duration prune_interval = absl::Minutes(10);
+  int stream_executor_threads = 4;
+  int stream_queue_capacity = 64;
 };
 
 // INVALID_ARGUMENT naming the setting that is missing or wrong.
@@ -43,8 +51,9 @@ class MessagingServer {
   // The TCP port actually bound (useful with port 0).
   int port() const;
 
-  // Health goes NOT_SERVING, new calls are refused, in-flight calls get until
-  // `drain` to finish, then are cancelled. Idempotent.
+  // Health goes NOT_SERVING, open streams end with UNAVAILABLE (clients resume
+  // from their last cursor elsewhere), new calls are refused, in-flight calls
+  // get until `drain` to finish, then are cancelled. Idempotent.
   void Shutdown(absl::Duration drain);
 
  private:

@@ -1,5 +1,6 @@
 #include "auth/jwt.h"
 
+#include <algorithm>
 #include <jwt/jwt.hpp>
 
 #include "absl/strings/ascii.h"
@@ -47,6 +48,13 @@ absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view author
   }
   const absl::string_view token = absl::StripAsciiWhitespace(authorization.substr(kScheme.size()));
   if (token.size() > kMaxTokenBytes) return Unauthenticated("token too long");
+  // cpp-jwt's base64 decoder indexes its table with a plain (signed) char, so a
+  // byte >= 0x80 reads out of bounds (an assert abort in debug builds). A
+  // compact JWS is base64url segments and dots only; reject anything else here.
+  const bool charset_ok = std::all_of(token.begin(), token.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+  if (!charset_ok) return Unauthenticated("malformed token");
 
   std::error_code ec;
   nlohmann::json payload;

@@ -51,6 +51,8 @@ absl::StatusOr<ConversationList> ConversationService::List(const RequestContext&
         page_tokens_.EncodeConversations(ctx.distributor_id, filter, {last.inbox_at, last.id});
   }
   result.conversations = std::move(page.items);
+  result.stream_cursor = cursors_.Encode(
+      ctx.distributor_id, CursorFromSnapshot(page.snapshot, absl::ToUnixMicros(absl::Now())));
   return result;
 }
 

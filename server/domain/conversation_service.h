@@ -12,6 +12,7 @@
 #include "domain/model.h"
 #include "domain/page_token.h"
 #include "domain/repositories.h"
+#include "domain/stream_cursor_codec.h"
 #include "domain/validation.h"
 
 namespace messaging::domain {
@@ -19,13 +20,14 @@ namespace messaging::domain {
 struct ConversationList {
   std::vector<Conversation> conversations;
   std::string next_page_token;
+  std::string stream_cursor;  // Resume point taken in the page's snapshot.
 };
 
 class ConversationService {
  public:
   ConversationService(ConversationRepository& repository, const PageTokenCodec& page_tokens,
-                      Limits limits)
-      : repository_(repository), page_tokens_(page_tokens), limits_(limits) {}
+                      const StreamCursorCodec& cursors, Limits limits)
+      : repository_(repository), page_tokens_(page_tokens), cursors_(cursors), limits_(limits) {}
 
   absl::StatusOr<Conversation> Create(const RequestContext& ctx, NewConversation conversation);
   absl::StatusOr<Conversation> GetOrCreate(const RequestContext& ctx, absl::string_view customer_id,
@@ -41,6 +43,7 @@ class ConversationService {
  private:
   ConversationRepository& repository_;
   const PageTokenCodec& page_tokens_;
+  const StreamCursorCodec& cursors_;
   Limits limits_;
 };
 

@@ -70,6 +70,8 @@ absl::StatusOr<MessageList> MessageService::List(const RequestContext& ctx,
         ctx.distributor_id, query.conversation_id, query.descending, {last.created_at, last.id});
   }
   result.messages = std::move(page.items);
+  result.stream_cursor = cursors_.Encode(
+      ctx.distributor_id, CursorFromSnapshot(page.snapshot, absl::ToUnixMicros(absl::Now())));
   return result;
 }
 

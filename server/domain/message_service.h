@@ -12,6 +12,7 @@
 #include "domain/model.h"
 #include "domain/page_token.h"
 #include "domain/repositories.h"
+#include "domain/stream_cursor_codec.h"
 #include "domain/validation.h"
 
 namespace messaging::domain {
@@ -19,12 +20,14 @@ namespace messaging::domain {
 struct MessageList {
   std::vector<Message> messages;
   std::string next_page_token;
+  std::string stream_cursor;  // Resume point taken in the page's snapshot.
 };
 
 class MessageService {
  public:
-  MessageService(MessageRepository& repository, const PageTokenCodec& page_tokens, Limits limits)
-      : repository_(repository), page_tokens_(page_tokens), limits_(limits) {}
+  MessageService(MessageRepository& repository, const PageTokenCodec& page_tokens,
+                 const StreamCursorCodec& cursors, Limits limits)
+      : repository_(repository), page_tokens_(page_tokens), cursors_(cursors), limits_(limits) {}
 
   absl::StatusOr<Message> Create(const RequestContext& ctx, NewMessage message);
   absl::StatusOr<Message> Get(const RequestContext& ctx, absl::string_view id);
@@ -43,6 +46,7 @@ class MessageService {
  private:
   MessageRepository& repository_;
   const PageTokenCodec& page_tokens_;
+  const StreamCursorCodec& cursors_;
   Limits limits_;
 };
 

@@ -163,6 +163,7 @@ template <typename T>
 struct Page {
   std::vector<T> items;
   bool has_more = false;  // More rows exist after the last item.
+  std::string snapshot;   // pg_snapshot the page was read in (for stream cursors).
 };
 
 }  // namespace messaging::domain

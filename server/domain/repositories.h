@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "domain/model.h"
+#include "domain/stream.h"
 
 namespace messaging::domain {
 
@@ -54,6 +55,21 @@ class MessageRepository {
   virtual absl::StatusOr<Message> UpdateDeliveryStatus(const RequestContext& ctx,
                                                        const DeliveryStatusUpdate& update) = 0;
   virtual absl::Status Delete(const RequestContext& ctx, const std::string& id) = 0;
+};
+
+// The message change log behind StreamMessages.
+class EventRepository {
+ public:
+  virtual ~EventRepository() = default;
+
+  // Events after `query.after` (in (xid, seq) order, below the xmin horizon),
+  // of one conversation when `conversation_id` is set.
+  virtual absl::StatusOr<EventBatch> Read(const RequestContext& ctx, const EventQuery& query,
+                                          const std::string& conversation_id) = 0;
+  // The current horizon: a live stream starts at (horizon, 0).
+  virtual absl::StatusOr<std::uint64_t> Horizon(const RequestContext& ctx) = 0;
+  // Deletes events older than `retention` (all tenants). Returns rows deleted.
+  virtual absl::StatusOr<std::int64_t> Prune(absl::Duration retention) = 0;
 };
 
 }  // namespace messaging::domain

@@ -11,7 +11,8 @@ namespace messaging::domain {
 namespace {
 
 constexpr std::size_t kMacBytes = 16;  // Truncated HMAC-SHA256: 128-bit forgery resistance.
-constexpr std::size_t kMaxTokenChars = 1024;
+// Stream cursors carry a database snapshot (one xid per concurrent transaction).
+constexpr std::size_t kMaxTokenChars = 16 * 1024;
 
 }  // namespace
 

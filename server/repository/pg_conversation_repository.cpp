@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/conversation_sql.h"
+#include "repository/sql/event_sql.h"
 
 namespace messaging::repository {
 namespace {
@@ -117,7 +118,8 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
   if (q.filter.status) params.emplace_back(ToDb(*q.filter.status));
   const std::string name = sql::ListConversationsName(shape);
   return transactions_.Run<domain::Page<Conversation>>(
-      ctx, [&](pqxx::work& tx) -> absl::StatusOr<domain::Page<Conversation>> {
+      ctx,
+      [&](pqxx::work& tx) -> absl::StatusOr<domain::Page<Conversation>> {
         const auto r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(params));
         domain::Page<Conversation> page;
         for (const auto& row : r) {
@@ -127,8 +129,10 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
           }
           page.items.push_back(RowToConversation(row));
         }
+        page.snapshot = tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>();
         return page;
-      });
+      },
+      TransactionMode::kSnapshotRead);
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::Update(const domain::RequestContext& ctx,

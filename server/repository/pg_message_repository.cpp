@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "domain/delivery_status.h"
 #include "repository/row_mapping.h"
+#include "repository/sql/event_sql.h"
 #include "repository/sql/message_sql.h"
 
 namespace messaging::repository {
@@ -90,7 +91,8 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
   const std::string name = sql::ListMessagesName(q.descending, q.after.has_value());
   const std::string limit = absl::StrCat(q.limit + 1);
   return transactions_.Run<domain::Page<Message>>(
-      ctx, [&](pqxx::work& tx) -> absl::StatusOr<domain::Page<Message>> {
+      ctx,
+      [&](pqxx::work& tx) -> absl::StatusOr<domain::Page<Message>> {
         if (tx.exec_prepared(sql::kConversationVisible, q.conversation_id).empty()) {
           return ConversationNotFound(q.conversation_id);
         }
@@ -106,8 +108,10 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
           }
           page.items.push_back(RowToMessage(row));
         }
+        page.snapshot = tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>();
         return page;
-      });
+      },
+      TransactionMode::kSnapshotRead);
 }
 
 absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext& ctx,

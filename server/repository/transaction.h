@@ -23,6 +23,13 @@ struct TransactionOptions {
   absl::Duration default_statement_timeout = absl::Seconds(30);
 };
 
+enum class TransactionMode {
+  kReadWrite,
+  // REPEATABLE READ, READ ONLY: every statement sees one snapshot (a page and
+  // the stream cursor taken with it).
+  kSnapshotRead,
+};
+
 class TransactionRunner {
  public:
   TransactionRunner(ConnectionPool& pool, TransactionOptions options)
@@ -33,13 +40,17 @@ class TransactionRunner {
   // failures, deadlocks and ABORTED from `work` are retried up to max_attempts.
   template <typename T>
   absl::StatusOr<T> Run(const domain::RequestContext& ctx,
-                        const std::function<absl::StatusOr<T>(pqxx::work&)>& work) {
+                        const std::function<absl::StatusOr<T>(pqxx::work&)>& work,
+                        TransactionMode mode = TransactionMode::kReadWrite) {
     absl::Status last = absl::AbortedError("transaction not attempted");
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
       auto lease = pool_.Acquire(ctx.deadline);
       if (!lease.ok()) return lease.status();
       try {
         pqxx::work tx(lease->connection());
+        if (mode == TransactionMode::kSnapshotRead) {
+          tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        }
         SetUpTenant(tx, ctx);
         absl::StatusOr<T> result = work(tx);
         if (!result.ok()) {

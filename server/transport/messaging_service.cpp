@@ -1,7 +1,9 @@
 #include "transport/messaging_service.h"
 
 #include "common/status_macros.h"
+#include "domain/validation.h"
 #include "transport/proto_mapping.h"
+#include "transport/stream_reactor.h"
 
 namespace messaging::transport {
 
@@ -55,6 +57,7 @@ grpc::Status MessagingServiceImpl::ListConversations(grpc::ServerContext* contex
       ToProto(conversation, response->add_conversations());
     }
     response->set_next_page_token(list.next_page_token);
+    response->set_stream_cursor(list.stream_cursor);
     return absl::OkStatus();
   });
 }
@@ -120,6 +123,7 @@ grpc::Status MessagingServiceImpl::ListMessages(grpc::ServerContext* context,
                                                request->page_size(), request->page_token()));
     for (const auto& message : list.messages) ToProto(message, response->add_messages());
     response->set_next_page_token(list.next_page_token);
+    response->set_stream_cursor(list.stream_cursor);
     return absl::OkStatus();
   });
 }
@@ -159,6 +163,33 @@ grpc::Status MessagingServiceImpl::DeleteMessage(grpc::ServerContext* context,
   return calls_.Run(context, "DeleteMessage", [&](const RequestContext& ctx) {
     return messages_.Delete(ctx, request->id());
   });
+}
+
+grpc::ServerWriteReactor<v1::MessageEvent>* MessagingServiceImpl::StreamMessages(
+    grpc::CallbackServerContext* context, const v1::StreamMessagesRequest* request) {
+  // Only pure checks here: this runs on a gRPC thread. Database work (does the
+  // conversation exist?) happens on the hub's executor.
+  auto ctx = calls_.Authenticate(context);
+  if (!ctx.ok()) return new StreamReactor(context, ctx.status());
+  auto conversation_id = domain::ParseOptionalUuid(request->conversation_id(), "conversation_id");
+  if (!conversation_id.ok()) return new StreamReactor(context, conversation_id.status());
+  std::optional<domain::StreamCursor> cursor;
+  if (!request->resume_cursor().empty()) {
+    auto decoded = cursors_.Decode(ctx->distributor_id, request->resume_cursor(), absl::Now());
+    if (!decoded.ok()) return new StreamReactor(context, decoded.status());
+    if (!decoded->conversation_id.empty() && decoded->conversation_id != *conversation_id) {
+      // Its position skipped other conversations' events: it cannot resume a wider stream.
+      return new StreamReactor(context,
+                               absl::InvalidArgumentError(
+                                   "resume_cursor: was issued for another conversation_id filter"));
+    }
+    cursor = *std::move(decoded);
+  }
+  auto subscription = std::make_shared<streaming::Subscription>(
+      ctx->distributor_id, *conversation_id, stream_options_.queue_capacity, cursors_);
+  auto* reactor = new StreamReactor(context, hub_, subscription, stream_options_.queue_capacity);
+  hub_.Subscribe(subscription, std::move(cursor));
+  return reactor;
 }
 
 }  // namespace messaging::transport

@@ -139,15 +139,15 @@ TEST(CliTest, SigtermStopsTheServerWithExitZero) {
   EXPECT_NE(result.output.find("shut down"), std::string::npos) << result.output;
 }
 
-class UnimplementedTest : public ApiTest {};
+class StreamAuthTest : public ApiTest {};
 
-TEST_F(UnimplementedTest, StreamMessagesIsUnimplementedNotACrash) {
-  auto context = server().Context(db().NewDistributor());
+TEST_F(StreamAuthTest, StreamWithoutATokenIsUnauthenticated) {
+  grpc::ClientContext context;
   v1::StreamMessagesRequest request;
-  auto reader = server().stub().StreamMessages(context.get(), request);
+  auto reader = server().stub().StreamMessages(&context, request);
   v1::MessageEvent event;
   EXPECT_FALSE(reader->Read(&event));
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "support/test_database.h"
@@ -31,8 +32,16 @@ class ApiTest : public ::testing::Test {
     db_ = nullptr;
   }
 
-  static TestDatabase& db() { return *db_; }
-  static TestServer& server() { return *server_; }
+  // Throw (so the test FAILS, never skips) if the suite could not start.
+  static TestDatabase& db() {
+    if (db_ == nullptr) throw std::runtime_error("no test database: see SetUpTestSuite's failure");
+    return *db_;
+  }
+  static TestServer& server() {
+    if (server_ == nullptr)
+      throw std::runtime_error("no test server: see SetUpTestSuite's failure");
+    return *server_;
+  }
 
   // Calls `method` as `distributor`.
   template <typename Request, typename Response>
@@ -40,8 +49,8 @@ class ApiTest : public ::testing::Test {
                                                         Response*),
                            const std::string& distributor, const Request& request,
                            Response* response) {
-    auto context = server_->Context(distributor);
-    return (server_->stub().*method)(context.get(), request, response);
+    auto context = server().Context(distributor);
+    return (server().stub().*method)(context.get(), request, response);
   }
 
   static v1::Conversation CreateConversation(const std::string& distributor,

@@ -33,7 +33,8 @@ TEST(ParseUpdateMaskTest, PathsAreExactAndCaseSensitive) {
   for (const char* path : {"Status", "status ", "metadata.key", "", "*", "id", "distributor_id",
                            "customer_id", "create_time"}) {
     SCOPED_TRACE(path);
-    EXPECT_THAT(ParseUpdateMask({path}, ConversationMaskPaths()), StatusIs(kInvalid, "update_mask"));
+    EXPECT_THAT(ParseUpdateMask({path}, ConversationMaskPaths()),
+                StatusIs(kInvalid, "update_mask"));
   }
 }
 

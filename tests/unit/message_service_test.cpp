@@ -69,10 +69,10 @@ TEST(ParseMessageOrderTest, AcceptedSpellings) {
     const char* order_by;
     bool descending;
   };
-  for (const Case& c : {Case{"", false}, Case{"create_time", false}, Case{"create_time asc", false},
-                        Case{"create_time desc", true}, Case{"create_time DESC", true},
-                        Case{"create_time Asc", false}, Case{"  create_time   desc  ", true},
-                        Case{" ", false}}) {
+  for (const Case& c :
+       {Case{"", false}, Case{"create_time", false}, Case{"create_time asc", false},
+        Case{"create_time desc", true}, Case{"create_time DESC", true},
+        Case{"create_time Asc", false}, Case{"  create_time   desc  ", true}, Case{" ", false}}) {
     const auto parsed = ParseMessageOrder(c.order_by);
     ASSERT_THAT(parsed, IsOk()) << '"' << c.order_by << '"';
     EXPECT_EQ(*parsed, c.descending) << '"' << c.order_by << '"';
@@ -116,15 +116,16 @@ class MessageServiceTest : public ::testing::Test {
   StrictMock<MockMessageRepository> repo_;
   TokenSigner signer_{"message-service-test-key"};
   PageTokenCodec codec_{signer_};
-  MessageService service_{repo_, codec_, Limits{}};
+  StreamCursorCodec cursors_{signer_, absl::Hours(24)};
+  MessageService service_{repo_, codec_, cursors_, Limits{}};
 };
 
 TEST_F(MessageServiceTest, CreateInboundFillsDefaults) {
   NewMessage seen;
   std::string preview;
   EXPECT_CALL(repo_, Create(Field(&RequestContext::distributor_id, kDistributor), _, _))
-      .WillOnce(DoAll(SaveArg<1>(&seen), SaveArg<2>(&preview),
-                      Return(StoredMessage(kMessageId, 1))));
+      .WillOnce(
+          DoAll(SaveArg<1>(&seen), SaveArg<2>(&preview), Return(StoredMessage(kMessageId, 1))));
   const auto created = service_.Create(Ctx(), Inbound("hi there"));
   ASSERT_THAT(created, IsOk());
   EXPECT_EQ(created->id, kMessageId);
@@ -166,8 +167,8 @@ TEST_F(MessageServiceTest, CreateNormalisesConversationIdAndPreviewsWithTheLimit
   NewMessage seen;
   std::string preview;
   EXPECT_CALL(repo_, Create(_, _, _))
-      .WillOnce(DoAll(SaveArg<1>(&seen), SaveArg<2>(&preview),
-                      Return(StoredMessage(kMessageId, 1))));
+      .WillOnce(
+          DoAll(SaveArg<1>(&seen), SaveArg<2>(&preview), Return(StoredMessage(kMessageId, 1))));
   NewMessage m = Inbound();
   m.conversation_id = "ABCDEF00-5555-5555-5555-55555555555F";
   std::string long_text;
@@ -254,10 +255,10 @@ TEST_F(MessageServiceTest, UpdateValidatesIdAndPatchBeforeTheRepository) {
 // ---- List -------------------------------------------------------------------
 
 TEST_F(MessageServiceTest, ListBuildsTheQuery) {
-  EXPECT_CALL(repo_, List(_, AllOf(Field(&MessageQuery::conversation_id, kConversation),
-                                   Field(&MessageQuery::descending, true),
-                                   Field(&MessageQuery::limit, 50),
-                                   Field(&MessageQuery::after, Eq(std::nullopt)))))
+  EXPECT_CALL(repo_,
+              List(_, AllOf(Field(&MessageQuery::conversation_id, kConversation),
+                            Field(&MessageQuery::descending, true), Field(&MessageQuery::limit, 50),
+                            Field(&MessageQuery::after, Eq(std::nullopt)))))
       .WillOnce(Return(Page<Message>{}));
   const auto list = service_.List(Ctx(), kConversation, "create_time desc", 0, "");
   ASSERT_THAT(list, IsOk());
@@ -301,9 +302,9 @@ TEST_F(MessageServiceTest, PageTokenResumesAfterTheLastItem) {
   ASSERT_THAT(page1, IsOk());
   ASSERT_NE(page1->next_page_token, "");
 
-  EXPECT_CALL(repo_, List(_, Field(&MessageQuery::after,
-                                   Optional(AllOf(Field(&MessageKey::created_at, 20),
-                                                  Field(&MessageKey::id, IdN(2)))))))
+  EXPECT_CALL(repo_,
+              List(_, Field(&MessageQuery::after, Optional(AllOf(Field(&MessageKey::created_at, 20),
+                                                                 Field(&MessageKey::id, IdN(2)))))))
       .WillOnce(Return(Page<Message>{}));
   // "" and "create_time asc" are the same query as "create_time".
   EXPECT_THAT(service_.List(Ctx(), kConversation, "create_time asc", 2, page1->next_page_token),
@@ -338,9 +339,24 @@ TEST_F(MessageServiceTest, PageTokenSurvivesConversationIdCase) {
   EXPECT_CALL(repo_, List(_, _)).WillOnce(Return(first)).WillOnce(Return(Page<Message>{}));
   const auto page1 = service_.List(Ctx(), "ABCDEF00-5555-5555-5555-555555555555", "", 1, "");
   ASSERT_THAT(page1, IsOk());
-  EXPECT_THAT(service_.List(Ctx(), "abcdef00-5555-5555-5555-555555555555", "", 1,
-                            page1->next_page_token),
-              IsOk());
+  EXPECT_THAT(
+      service_.List(Ctx(), "abcdef00-5555-5555-5555-555555555555", "", 1, page1->next_page_token),
+      IsOk());
+}
+
+TEST_F(MessageServiceTest, ListReturnsAStreamCursorTakenInThePageSnapshot) {
+  Page<Message> page;
+  page.snapshot = "100:105:101,103";
+  EXPECT_CALL(repo_, List(_, _)).WillOnce(Return(page));
+  const auto list = service_.List(Ctx(), kConversation, "", 0, "");
+  ASSERT_THAT(list, IsOk());
+  ASSERT_NE(list->stream_cursor, "");
+  const auto cursor = cursors_.Decode(kDistributor, list->stream_cursor, absl::Now());
+  ASSERT_THAT(cursor, IsOk());
+  EXPECT_EQ(cursor->snapshot, "100:105:101,103");
+  EXPECT_EQ(cursor->position.xid, 100u);
+  EXPECT_THAT(cursors_.Decode(kOtherDistributor, list->stream_cursor, absl::Now()),
+              StatusIs(kInvalid, "resume_cursor"));
 }
 
 // ---- UpdateDeliveryStatus ---------------------------------------------------
@@ -358,20 +374,19 @@ TEST_F(MessageServiceTest, UpdateDeliveryStatusRejectsUnspecifiedAndReceived) {
               StatusIs(kInvalid, "delivery_status: is required"));
   EXPECT_THAT(service_.UpdateDeliveryStatus(Ctx(), ref, DeliveryStatus::kReceived, "", ""),
               StatusIs(kInvalid, "delivery_status"));
-  EXPECT_THAT(
-      service_.UpdateDeliveryStatus(Ctx(), MessageRef{"", "SM123"}, DeliveryStatus::kReceived, "",
-                                    ""),
-      StatusIs(kInvalid, "delivery_status"));
+  EXPECT_THAT(service_.UpdateDeliveryStatus(Ctx(), MessageRef{"", "SM123"},
+                                            DeliveryStatus::kReceived, "", ""),
+              StatusIs(kInvalid, "delivery_status"));
 }
 
 TEST_F(MessageServiceTest, UpdateDeliveryStatusValidatesEveryField) {
   EXPECT_CALL(repo_, UpdateDeliveryStatus(_, _)).Times(0);
-  EXPECT_THAT(service_.UpdateDeliveryStatus(Ctx(), MessageRef{"nope", ""}, DeliveryStatus::kSent,
-                                            "", ""),
-              StatusIs(kInvalid, "id: must be a UUID"));
-  EXPECT_THAT(service_.UpdateDeliveryStatus(Ctx(), MessageRef{"", "SM\xFF"}, DeliveryStatus::kSent,
-                                            "", ""),
-              StatusIs(kInvalid, "external_message_id"));
+  EXPECT_THAT(
+      service_.UpdateDeliveryStatus(Ctx(), MessageRef{"nope", ""}, DeliveryStatus::kSent, "", ""),
+      StatusIs(kInvalid, "id: must be a UUID"));
+  EXPECT_THAT(
+      service_.UpdateDeliveryStatus(Ctx(), MessageRef{"", "SM\xFF"}, DeliveryStatus::kSent, "", ""),
+      StatusIs(kInvalid, "external_message_id"));
   EXPECT_THAT(service_.UpdateDeliveryStatus(Ctx(), MessageRef{"", std::string(4097, 'S')},
                                             DeliveryStatus::kSent, "", ""),
               StatusIs(kInvalid, "external_message_id"));
@@ -387,10 +402,10 @@ TEST_F(MessageServiceTest, UpdateDeliveryStatusByIdForwardsNormalisedValues) {
   DeliveryStatusUpdate seen;
   EXPECT_CALL(repo_, UpdateDeliveryStatus(_, _))
       .WillOnce(DoAll(SaveArg<1>(&seen), Return(StoredMessage(kMessageId, 1))));
-  ASSERT_THAT(service_.UpdateDeliveryStatus(Ctx(), MessageRef{"ABCDEF00-7777-7777-7777-777777777777", ""},
-                                            DeliveryStatus::kUndelivered, "30005",
-                                            "Unknown destination"),
-              IsOk());
+  ASSERT_THAT(
+      service_.UpdateDeliveryStatus(Ctx(), MessageRef{"ABCDEF00-7777-7777-7777-777777777777", ""},
+                                    DeliveryStatus::kUndelivered, "30005", "Unknown destination"),
+      IsOk());
   EXPECT_EQ(seen.ref.id, "abcdef00-7777-7777-7777-777777777777");
   EXPECT_EQ(seen.ref.external_message_id, "");
   EXPECT_EQ(seen.status, DeliveryStatus::kUndelivered);

@@ -31,8 +31,7 @@ TEST(EffectivePageSizeTest, LargerSizesAreClampedTo500) {
 
 TEST(EffectivePageSizeTest, NegativeIsInvalidNamingPageSize) {
   for (const std::int32_t size : {-1, -50, std::numeric_limits<std::int32_t>::min()}) {
-    EXPECT_THAT(EffectivePageSize(size),
-                StatusIs(absl::StatusCode::kInvalidArgument, "page_size"))
+    EXPECT_THAT(EffectivePageSize(size), StatusIs(absl::StatusCode::kInvalidArgument, "page_size"))
         << size;
   }
 }

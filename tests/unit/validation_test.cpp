@@ -38,20 +38,20 @@ TEST(ParseUuidTest, EmptyIsRequiredAndNamesTheField) {
 
 TEST(ParseUuidTest, RejectsMalformedValuesNamingTheField) {
   const std::vector<std::string> bad = {
-      "123e4567-e89b-12d3-a456-42661417400",            // 35 chars
-      "123e4567-e89b-12d3-a456-4266141740000",          // 37 chars
-      "{123e4567-e89b-12d3-a456-426614174000}",         // braces
-      "123e4567e89b12d3a456426614174000",               // no dashes (32 chars)
-      "123e4567e-89b-12d3-a456-426614174000",           // dash moved right
-      "123e456-7e89b-12d3-a456-426614174000",           // dash moved left
-      "123e4567-e89b-12d3-a4564-26614174000",           // last dash misplaced
-      "123e4567+e89b-12d3-a456-426614174000",           // not a dash
-      "123e4567-e89b-12d3-a456-42661417400g",           // non-hex
-      "123e4567-e89b-12d3-a456-4266141740 0",           // space
-      "z23e4567-e89b-12d3-a456-426614174000",           // non-hex first char
+      "123e4567-e89b-12d3-a456-42661417400",                     // 35 chars
+      "123e4567-e89b-12d3-a456-4266141740000",                   // 37 chars
+      "{123e4567-e89b-12d3-a456-426614174000}",                  // braces
+      "123e4567e89b12d3a456426614174000",                        // no dashes (32 chars)
+      "123e4567e-89b-12d3-a456-426614174000",                    // dash moved right
+      "123e456-7e89b-12d3-a456-426614174000",                    // dash moved left
+      "123e4567-e89b-12d3-a4564-26614174000",                    // last dash misplaced
+      "123e4567+e89b-12d3-a456-426614174000",                    // not a dash
+      "123e4567-e89b-12d3-a456-42661417400g",                    // non-hex
+      "123e4567-e89b-12d3-a456-4266141740 0",                    // space
+      "z23e4567-e89b-12d3-a456-426614174000",                    // non-hex first char
       std::string("123e4567-e89b-12d3-a456-42661417400\0", 36),  // NUL byte
-      "------------------------------------",           // only dashes
-      "123e4567-e89b-12d3-a456-426614174000\n",         // trailing newline
+      "------------------------------------",                    // only dashes
+      "123e4567-e89b-12d3-a456-426614174000\n",                  // trailing newline
   };
   for (const auto& value : bad) {
     SCOPED_TRACE(value);
@@ -92,19 +92,17 @@ TEST_P(ValidUtf8Test, IsAccepted) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, ValidUtf8Test,
-    ::testing::Values(Utf8Case{"Empty", ""}, Utf8Case{"Ascii", "hello, world"},
-                      Utf8Case{"MaxAscii", "\x7F"}, Utf8Case{"TwoByteMin", "\xC2\x80"},
-                      Utf8Case{"TwoByteMax", "\xDF\xBF"}, Utf8Case{"ThreeByteMin", "\xE0\xA0\x80"},
-                      Utf8Case{"BeforeSurrogates", "\xED\x9F\xBF"},
-                      Utf8Case{"AfterSurrogates", "\xEE\x80\x80"},
-                      Utf8Case{"ThreeByteMax", "\xEF\xBF\xBF"},
-                      Utf8Case{"FourByteMin", "\xF0\x90\x80\x80"},
-                      Utf8Case{"MaxCodePoint", "\xF4\x8F\xBF\xBF"},
-                      Utf8Case{"Emoji", "\xF0\x9F\x98\x80"},
-                      Utf8Case{"FamilyEmojiZwj",
-                               "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F"
-                               "\x91\xA7"},
-                      Utf8Case{"Mixed", "caf\xC3\xA9 \xE2\x82\xAC 5 \xF0\x9F\x8D\xB0"}),
+    ::testing::Values(
+        Utf8Case{"Empty", ""}, Utf8Case{"Ascii", "hello, world"}, Utf8Case{"MaxAscii", "\x7F"},
+        Utf8Case{"TwoByteMin", "\xC2\x80"}, Utf8Case{"TwoByteMax", "\xDF\xBF"},
+        Utf8Case{"ThreeByteMin", "\xE0\xA0\x80"}, Utf8Case{"BeforeSurrogates", "\xED\x9F\xBF"},
+        Utf8Case{"AfterSurrogates", "\xEE\x80\x80"}, Utf8Case{"ThreeByteMax", "\xEF\xBF\xBF"},
+        Utf8Case{"FourByteMin", "\xF0\x90\x80\x80"}, Utf8Case{"MaxCodePoint", "\xF4\x8F\xBF\xBF"},
+        Utf8Case{"Emoji", "\xF0\x9F\x98\x80"},
+        Utf8Case{"FamilyEmojiZwj",
+                 "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F"
+                 "\x91\xA7"},
+        Utf8Case{"Mixed", "caf\xC3\xA9 \xE2\x82\xAC 5 \xF0\x9F\x8D\xB0"}),
     CaseName);
 
 class InvalidUtf8Test : public ::testing::TestWithParam<Utf8Case> {};
@@ -119,24 +117,23 @@ TEST_P(InvalidUtf8Test, IsRejectedNamingTheField) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, InvalidUtf8Test,
-    ::testing::Values(
-        Utf8Case{"LoneContinuation", "\x80"}, Utf8Case{"LoneContinuationBF", "\xBF"},
-        Utf8Case{"OverlongNulC080", "\xC0\x80"}, Utf8Case{"OverlongC1BF", "\xC1\xBF"},
-        Utf8Case{"OverlongThreeByteE08080", "\xE0\x80\x80"},
-        Utf8Case{"OverlongThreeByteE09FBF", "\xE0\x9F\xBF"},
-        Utf8Case{"OverlongFourByteF0808080", "\xF0\x80\x80\x80"},
-        Utf8Case{"OverlongFourByteF08FBFBF", "\xF0\x8F\xBF\xBF"},
-        Utf8Case{"HighSurrogateEDA080", "\xED\xA0\x80"},
-        Utf8Case{"LowSurrogateEDBFBF", "\xED\xBF\xBF"},
-        Utf8Case{"AboveMaxF4908080", "\xF4\x90\x80\x80"},
-        Utf8Case{"LeadF5", "\xF5\x80\x80\x80"}, Utf8Case{"LeadFE", "\xFE"},
-        Utf8Case{"LeadFF", "\xFF"}, Utf8Case{"TruncatedTwoByte", "\xC3"},
-        Utf8Case{"TruncatedThreeByte", "\xE2\x82"},
-        Utf8Case{"TruncatedFourByte", "\xF0\x9F\x98"},
-        Utf8Case{"TwoByteThenAscii", "\xC3\x41"},
-        Utf8Case{"ThreeByteBadSecond", "\xE2\x28\xA1"},
-        Utf8Case{"ThreeByteBadThird", "\xE2\x82\x28"},
-        Utf8Case{"FourByteBadFourth", "\xF0\x9F\x98\x41"}),
+    ::testing::Values(Utf8Case{"LoneContinuation", "\x80"}, Utf8Case{"LoneContinuationBF", "\xBF"},
+                      Utf8Case{"OverlongNulC080", "\xC0\x80"}, Utf8Case{"OverlongC1BF", "\xC1\xBF"},
+                      Utf8Case{"OverlongThreeByteE08080", "\xE0\x80\x80"},
+                      Utf8Case{"OverlongThreeByteE09FBF", "\xE0\x9F\xBF"},
+                      Utf8Case{"OverlongFourByteF0808080", "\xF0\x80\x80\x80"},
+                      Utf8Case{"OverlongFourByteF08FBFBF", "\xF0\x8F\xBF\xBF"},
+                      Utf8Case{"HighSurrogateEDA080", "\xED\xA0\x80"},
+                      Utf8Case{"LowSurrogateEDBFBF", "\xED\xBF\xBF"},
+                      Utf8Case{"AboveMaxF4908080", "\xF4\x90\x80\x80"},
+                      Utf8Case{"LeadF5", "\xF5\x80\x80\x80"}, Utf8Case{"LeadFE", "\xFE"},
+                      Utf8Case{"LeadFF", "\xFF"}, Utf8Case{"TruncatedTwoByte", "\xC3"},
+                      Utf8Case{"TruncatedThreeByte", "\xE2\x82"},
+                      Utf8Case{"TruncatedFourByte", "\xF0\x9F\x98"},
+                      Utf8Case{"TwoByteThenAscii", "\xC3\x41"},
+                      Utf8Case{"ThreeByteBadSecond", "\xE2\x28\xA1"},
+                      Utf8Case{"ThreeByteBadThird", "\xE2\x82\x28"},
+                      Utf8Case{"FourByteBadFourth", "\xF0\x9F\x98\x41"}),
     CaseName);
 
 TEST(CheckTextTest, TruncatedSequenceAtTheVeryEndIsRejected) {
@@ -193,7 +190,8 @@ TEST(PreviewTest, ZeroCharsIsEmpty) { EXPECT_EQ(Preview("hello", 0), ""); }
 
 TEST(PreviewTest, NeverSplitsAMultiByteCharacterAtAnyLength) {
   const std::string text =
-      "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z\xF4\x8F\xBF\xBF\xED\x9F\xBF" "b";
+      "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z\xF4\x8F\xBF\xBF\xED\x9F\xBF"
+      "b";
   ASSERT_TRUE(IsValidUtf8(text));
   const std::size_t total = CodePoints(text);
   for (std::size_t n = 0; n <= total + 2; ++n) {

@@ -1,0 +1,46 @@
+#include "domain/stream.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+
+namespace messaging::domain {
+
+std::optional<std::uint64_t> SnapshotXmax(const std::string& snapshot) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(snapshot, ':');
+  std::uint64_t xmax = 0;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &xmax)) return std::nullopt;
+  return xmax;
+}
+
+StreamCursor CursorFromSnapshot(const std::string& snapshot, Micros now) {
+  StreamCursor cursor;
+  const std::vector<absl::string_view> parts = absl::StrSplit(snapshot, ':');
+  std::uint64_t xmin = 0;
+  if (!parts.empty() && absl::SimpleAtoi(parts[0], &xmin)) cursor.position = {xmin, 0};
+  cursor.snapshot = snapshot;
+  cursor.issued_at = now;
+  return cursor;
+}
+
+StreamCursor Advance(const StreamCursor& cursor, const EventBatch& batch) {
+  StreamCursor next = cursor;
+  if (!batch.events.empty()) next.position = batch.events.back().position;
+  if (batch.complete) {
+    // Everything below the horizon has been seen: jump to it.
+    const StreamPosition at_horizon{batch.horizon, 0};
+    if (next.position < at_horizon) next.position = at_horizon;
+    next.issued_at = std::max(next.issued_at, batch.read_at);
+  }
+  if (!next.snapshot.empty()) {
+    // Once every transaction the snapshot could say anything about has been
+    // passed, the snapshot adds nothing.
+    const auto xmax = SnapshotXmax(next.snapshot);
+    if (xmax && next.position.xid >= *xmax) next.snapshot.clear();
+  }
+  return next;
+}
+
+}  // namespace messaging::domain

@@ -1,0 +1,76 @@
+#pragma once
+
+// Stream positions and events (SPEC section 5). The event log is read in
+// (xid, seq) order and only below the xmin horizon, where it is final; see
+// docs/streaming.md for why that makes resume gap-free.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/model.h"
+
+namespace messaging::domain {
+
+// A point in the event log: everything at or before it has been seen.
+struct StreamPosition {
+  std::uint64_t xid = 0;  // Writing transaction (xid8).
+  std::int64_t seq = 0;   // Order within the log.
+
+  friend bool operator<(const StreamPosition& a, const StreamPosition& b) {
+    return a.xid != b.xid ? a.xid < b.xid : a.seq < b.seq;
+  }
+  friend bool operator==(const StreamPosition& a, const StreamPosition& b) {
+    return a.xid == b.xid && a.seq == b.seq;
+  }
+  friend bool operator<=(const StreamPosition& a, const StreamPosition& b) { return !(b < a); }
+};
+
+// What a subscriber has seen: every event at or before `position`, plus (if
+// `snapshot` is set) every event of a transaction visible in that database
+// snapshot -- a List response's snapshot, so "list then subscribe" repeats
+// nothing and misses nothing.
+struct StreamCursor {
+  StreamPosition position;
+  std::string snapshot;         // pg_snapshot text "xmin:xmax:xip,...", or "".
+  std::string conversation_id;  // The stream filter it was issued for; "" = all.
+  Micros issued_at = 0;         // For retention: older than it = OUT_OF_RANGE.
+};
+
+enum class EventType { kCreated, kUpdated, kDeleted, kHeartbeat };
+
+struct StreamEvent {
+  EventType type = EventType::kCreated;
+  StreamPosition position;
+  Message message;  // Current state; for kDeleted (or since deleted) only ids.
+};
+
+struct EventQuery {
+  StreamCursor after;
+  int limit = 256;
+};
+
+struct EventBatch {
+  std::vector<StreamEvent> events;
+  // The horizon the read used: every event of a transaction older than it has
+  // been returned (when `complete`) or comes after the last returned one.
+  std::uint64_t horizon = 0;
+  bool complete = false;  // Fewer than `limit` events: nothing more below the horizon.
+  Micros read_at = 0;     // Database clock when read.
+};
+
+// Where `cursor` stands after `batch` was delivered to its owner: past the last
+// event, or (when the read was complete) at the horizon, which also retires the
+// snapshot once the horizon has passed it. A complete read also renews
+// issued_at: nothing older than the read is still pending.
+StreamCursor Advance(const StreamCursor& cursor, const EventBatch& batch);
+
+// The cursor of a List response read in `snapshot`: everything that snapshot
+// saw is covered; everything else is still to come.
+StreamCursor CursorFromSnapshot(const std::string& snapshot, Micros now);
+
+// Xmax of a pg_snapshot text (the first xid not yet assigned when it was taken).
+std::optional<std::uint64_t> SnapshotXmax(const std::string& snapshot);
+
+}  // namespace messaging::domain

@@ -1,0 +1,32 @@
+#pragma once
+
+// Opaque, tamper-proof stream cursors, bound to the distributor that received
+// them (a cursor never works for another tenant).
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "domain/signed_token.h"
+#include "domain/stream.h"
+
+namespace messaging::domain {
+
+class StreamCursorCodec {
+ public:
+  StreamCursorCodec(const TokenSigner& signer, absl::Duration retention)
+      : signer_(signer), retention_(retention) {}
+
+  std::string Encode(const std::string& distributor_id, const StreamCursor& cursor) const;
+
+  // INVALID_ARGUMENT when forged, altered or another tenant's; OUT_OF_RANGE
+  // when older than the event retention (its events may be gone).
+  absl::StatusOr<StreamCursor> Decode(const std::string& distributor_id, const std::string& token,
+                                      absl::Time now) const;
+
+ private:
+  const TokenSigner& signer_;
+  absl::Duration retention_;
+};
+
+}  // namespace messaging::domain

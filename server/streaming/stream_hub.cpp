@@ -1,0 +1,241 @@
+#include "streaming/stream_hub.h"
+
+#include <vector>
+
+#include "common/logging.h"
+
+namespace messaging::streaming {
+
+StreamHub::StreamHub(domain::EventRepository& events, domain::ConversationRepository& conversations,
+                     Executor& executor, HubOptions options)
+    : events_(events), conversations_(conversations), executor_(executor), options_(options) {}
+
+domain::RequestContext StreamHub::ContextFor(const std::string& distributor_id) const {
+  domain::RequestContext ctx;
+  ctx.distributor_id = distributor_id;
+  ctx.deadline = absl::Now() + options_.read_timeout;
+  return ctx;
+}
+
+std::shared_ptr<StreamHub::Group> StreamHub::FindGroup(const std::string& distributor_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = groups_.find(distributor_id);
+  return it == groups_.end() ? nullptr : it->second;
+}
+
+std::size_t StreamHub::subscriptions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [id, group] : groups_) {
+    std::lock_guard<std::mutex> group_lock(group->mu);
+    n += group->members.size();
+  }
+  return n;
+}
+
+void StreamHub::Subscribe(const std::shared_ptr<Subscription>& s,
+                          std::optional<domain::StreamCursor> cursor) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) {
+      s->Close(absl::UnavailableError("server shutting down; retry on another replica"));
+      return;
+    }
+    auto& group = groups_[s->distributor_id()];
+    if (!group) group = std::make_shared<Group>();
+    std::lock_guard<std::mutex> group_lock(group->mu);
+    group->members.insert(s);
+  }
+  executor_.Post([this, s, cursor = std::move(cursor)] { StartSubscription(s, cursor); });
+}
+
+void StreamHub::Unsubscribe(const std::shared_ptr<Subscription>& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = groups_.find(s->distributor_id());
+  if (it == groups_.end()) return;
+  std::lock_guard<std::mutex> group_lock(it->second->mu);
+  it->second->members.erase(s);
+  if (it->second->members.empty() && !it->second->read_running) groups_.erase(it);
+}
+
+void StreamHub::StartSubscription(const std::shared_ptr<Subscription>& s,
+                                  std::optional<domain::StreamCursor> cursor) {
+  if (s->closed()) return;
+  const auto ctx = ContextFor(s->distributor_id());
+  if (!s->conversation_id().empty()) {
+    const auto conversation = conversations_.Get(ctx, s->conversation_id());
+    if (!conversation.ok()) {
+      s->Close(conversation.status());
+      return;
+    }
+  }
+  if (!cursor) {
+    // Live start: everything from the current horizon on.
+    const auto horizon = events_.Horizon(ctx);
+    if (!horizon.ok()) {
+      s->Close(horizon.status());
+      return;
+    }
+    domain::StreamCursor start;
+    start.position = {*horizon, 0};
+    start.issued_at = absl::ToUnixMicros(absl::Now());
+    cursor = start;
+  }
+  s->Start(*std::move(cursor));
+  ScheduleCatchUp(s);
+}
+
+void StreamHub::ResumeCatchUp(const std::shared_ptr<Subscription>& s, std::size_t capacity) {
+  ScheduleCatchUp(s, std::max<std::size_t>(1, capacity / 2));
+}
+
+void StreamHub::ScheduleCatchUp(const std::shared_ptr<Subscription>& s, std::size_t min_free) {
+  if (!s->ClaimCatchUp(min_free)) return;
+  executor_.Post([this, s] { CatchUp(s); });
+}
+
+void StreamHub::CatchUp(const std::shared_ptr<Subscription>& s) {
+  const std::size_t room = s->free_capacity();
+  if (s->closed() || room == 0) {
+    s->ReleaseCatchUp();
+    return;
+  }
+  domain::EventQuery query;
+  query.after = s->cursor();
+  query.limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
+  auto batch = events_.Read(ContextFor(s->distributor_id()), query, s->conversation_id());
+  if (!batch.ok()) {
+    // Transient (e.g. the database restarts): the next wake-up retries.
+    log::Debug("stream catch-up read failed: {}", batch.status().message());
+    s->ReleaseCatchUp();
+    return;
+  }
+  s->AppendCatchUp(*batch);
+  bool live = false;
+  if (batch->complete) {
+    if (auto group = FindGroup(s->distributor_id())) {
+      std::lock_guard<std::mutex> lock(group->mu);
+      if (!group->head) {
+        // First live member: the group continues from its cursor.
+        if (s->TryGoLive(s->cursor().position)) {
+          group->head = s->cursor().position;
+          live = true;
+        }
+      } else {
+        live = s->TryGoLive(*group->head);
+      }
+    }
+  }
+  s->ReleaseCatchUp();
+  if (!live && !batch->complete) ScheduleCatchUp(s);  // More to read right away.
+}
+
+void StreamHub::Wake() {
+  std::vector<std::pair<std::string, std::shared_ptr<Group>>> groups;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    groups.assign(groups_.begin(), groups_.end());
+  }
+  for (const auto& [distributor_id, group] : groups) {
+    ScheduleGroupRead(distributor_id, group);
+    std::vector<std::shared_ptr<Subscription>> catching_up;
+    {
+      std::lock_guard<std::mutex> lock(group->mu);
+      for (const auto& s : group->members) {
+        if (s->mode() == Subscription::Mode::kCatchUp) catching_up.push_back(s);
+      }
+    }
+    for (const auto& s : catching_up) ScheduleCatchUp(s);
+  }
+}
+
+void StreamHub::ScheduleGroupRead(const std::string& distributor_id,
+                                  const std::shared_ptr<Group>& group) {
+  {
+    std::lock_guard<std::mutex> lock(group->mu);
+    if (!group->head) return;  // Nobody is live.
+    if (group->read_running) {
+      group->read_again = true;  // Coalesce wake-ups while a read is running.
+      return;
+    }
+    group->read_running = true;
+  }
+  executor_.Post([this, distributor_id, group] { GroupRead(distributor_id, group); });
+}
+
+void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group) {
+  domain::EventQuery query;
+  {
+    std::lock_guard<std::mutex> lock(group->mu);
+    query.after.position = *group->head;
+  }
+  query.limit = options_.batch_size;
+  auto batch = events_.Read(ContextFor(distributor_id), query, /*conversation_id=*/"");
+  std::vector<std::shared_ptr<Subscription>> members;
+  bool again = false;
+  {
+    std::lock_guard<std::mutex> lock(group->mu);
+    if (batch.ok()) {
+      group->head = domain::Advance(query.after, *batch).position;
+      members.assign(group->members.begin(), group->members.end());
+    }
+    again = group->read_again || (batch.ok() && !batch->complete);
+    group->read_again = false;
+  }
+  if (!batch.ok()) {
+    log::Debug("stream group read failed: {}", batch.status().message());
+  } else {
+    for (const auto& s : members) {
+      if (!s->OfferLive(*batch)) ScheduleCatchUp(s);
+    }
+  }
+  bool run_again = false;
+  {
+    std::lock_guard<std::mutex> lock(group->mu);
+    group->read_running = false;
+    if (again && batch.ok()) {
+      group->read_running = true;
+      run_again = true;
+    }
+  }
+  if (run_again) {
+    executor_.Post([this, distributor_id, group] { GroupRead(distributor_id, group); });
+  } else {
+    ForgetGroupIfEmpty(distributor_id);
+  }
+}
+
+void StreamHub::ForgetGroupIfEmpty(const std::string& distributor_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = groups_.find(distributor_id);
+  if (it == groups_.end()) return;
+  std::lock_guard<std::mutex> group_lock(it->second->mu);
+  if (it->second->members.empty() && !it->second->read_running) groups_.erase(it);
+}
+
+void StreamHub::Heartbeat() {
+  std::vector<std::shared_ptr<Subscription>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, group] : groups_) {
+      std::lock_guard<std::mutex> group_lock(group->mu);
+      all.insert(all.end(), group->members.begin(), group->members.end());
+    }
+  }
+  for (const auto& s : all) s->OfferHeartbeat();
+}
+
+void StreamHub::Shutdown(const absl::Status& status) {
+  std::vector<std::shared_ptr<Subscription>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shut_down_ = true;
+    for (const auto& [id, group] : groups_) {
+      std::lock_guard<std::mutex> group_lock(group->mu);
+      all.insert(all.end(), group->members.begin(), group->members.end());
+    }
+  }
+  for (const auto& s : all) s->Close(status);
+}
+
+}  // namespace messaging::streaming

@@ -1,0 +1,84 @@
+#pragma once
+
+// Fan-out of the message change log to open streams. Subscriptions are grouped
+// by distributor; on every wake-up (the LISTEN connection, or the poll timer)
+// each group reads the log once, below the stable horizon, and offers the
+// batch to its live subscriptions. Subscriptions that start from a cursor, or
+// fall behind, read for themselves (catch-up) until they reach the group's
+// head and join it. All database reads run on the executor, never on a gRPC
+// thread; no subscription holds a thread or a connection of its own.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "domain/repositories.h"
+#include "streaming/executor.h"
+#include "streaming/subscription.h"
+
+namespace messaging::streaming {
+
+struct HubOptions {
+  int batch_size = 256;  // Events per group read.
+  absl::Duration read_timeout = absl::Seconds(10);
+};
+
+class StreamHub {
+ public:
+  StreamHub(domain::EventRepository& events, domain::ConversationRepository& conversations,
+            Executor& executor, HubOptions options);
+
+  // Starts delivery: checks the conversation filter (NOT_FOUND if not the
+  // tenant's), then streams from `cursor`, or live when there is none.
+  void Subscribe(const std::shared_ptr<Subscription>& subscription,
+                 std::optional<domain::StreamCursor> cursor);
+  void Unsubscribe(const std::shared_ptr<Subscription>& subscription);
+
+  // New events may be readable: read them for every group and catching-up subscription.
+  void Wake();
+  // A subscription's queue drained; if it is catching up, read more once half
+  // the queue is free (one read per half-queue, not per event).
+  void ResumeCatchUp(const std::shared_ptr<Subscription>& subscription, std::size_t capacity);
+  // Sends a heartbeat on every idle stream.
+  void Heartbeat();
+  // Ends every stream with `status` and refuses new ones.
+  void Shutdown(const absl::Status& status);
+
+  std::size_t subscriptions() const;
+
+ private:
+  struct Group {
+    std::mutex mu;
+    std::set<std::shared_ptr<Subscription>> members;
+    std::optional<domain::StreamPosition> head;  // Set while someone is live.
+    bool read_running = false;
+    bool read_again = false;
+  };
+
+  std::shared_ptr<Group> FindGroup(const std::string& distributor_id);
+  void StartSubscription(const std::shared_ptr<Subscription>& s,
+                         std::optional<domain::StreamCursor> cursor);
+  // Reads for `s` once at least `min_free` events fit in its queue.
+  void ScheduleCatchUp(const std::shared_ptr<Subscription>& s, std::size_t min_free = 1);
+  void ForgetGroupIfEmpty(const std::string& distributor_id);
+  void CatchUp(const std::shared_ptr<Subscription>& s);
+  void ScheduleGroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group);
+  void GroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group);
+  domain::RequestContext ContextFor(const std::string& distributor_id) const;
+
+  domain::EventRepository& events_;
+  domain::ConversationRepository& conversations_;
+  Executor& executor_;
+  const HubOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Group>> groups_;
+  bool shut_down_ = false;
+};
+
+}  // namespace messaging::streaming

@@ -1,0 +1,357 @@
+// StreamMessages end to end (SPEC section 5): live delivery, cross-replica
+// fan-out, gap-free resume (also when commits land out of sequence order),
+// list-then-subscribe, filters and tenancy, cursor validation, slow consumers,
+// database restarts and shutdown.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "domain/signed_token.h"
+#include "domain/stream_cursor_codec.h"
+#include "support/api_test.h"
+#include "support/server_process.h"
+#include "support/stream_collector.h"
+
+namespace messaging::testing {
+namespace {
+
+using grpc::StatusCode;
+
+constexpr char kBinary[] = MESSAGING_SERVER_BINARY;
+
+std::vector<std::string> CreatedIds(const std::vector<v1::MessageEvent>& events) {
+  std::vector<std::string> ids;
+  for (const auto& e : events) {
+    if (e.type() == v1::MESSAGE_EVENT_TYPE_CREATED) ids.push_back(e.message().id());
+  }
+  return ids;
+}
+
+class StreamTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    distributor_ = db().NewDistributor();
+    conversation_ = CreateConversation(distributor_, db().NewCustomer());
+  }
+
+  v1::StreamMessagesRequest Request(const std::string& conversation_id = "",
+                                    const std::string& cursor = "") {
+    v1::StreamMessagesRequest request;
+    request.set_conversation_id(conversation_id);
+    request.set_resume_cursor(cursor);
+    return request;
+  }
+
+  // Event-log order of this distributor's events, as the database has it.
+  std::vector<std::string> LogOrder(const std::string& event_type) {
+    std::vector<std::string> ids;
+    for (const auto& row :
+         db().Exec("SELECT message_id::text FROM message_events WHERE "
+                   "distributor_id = '" +
+                   distributor_ + "' AND event_type = '" + event_type + "' ORDER BY xid, seq")) {
+      ids.push_back(row[0].as<std::string>());
+    }
+    return ids;
+  }
+
+  std::string distributor_;
+  v1::Conversation conversation_;
+};
+
+TEST_F(StreamTest, LiveStreamReceivesCreatesUpdatesAndDeletes) {
+  StreamCollector stream(server().stub(), distributor_, Request());
+  // A live stream starts at "now": give it a moment to register.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const v1::Message m =
+      CreateMessage(distributor_, conversation_.id(), "hello", v1::DIRECTION_OUTBOUND, "SMlive");
+  v1::UpdateDeliveryStatusRequest delivered;
+  delivered.set_id(m.id());
+  delivered.set_delivery_status(v1::DELIVERY_STATUS_DELIVERED);
+  v1::Message out;
+  ASSERT_TRUE(Call(&Stub::UpdateDeliveryStatus, distributor_, delivered, &out).ok());
+  v1::DeleteMessageRequest del;
+  del.set_id(m.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(Call(&Stub::DeleteMessage, distributor_, del, &empty).ok());
+
+  ASSERT_TRUE(stream.WaitForChanges(3));
+  const auto events = stream.Changes();
+  ASSERT_EQ(events.size(), 3u);
+  for (const auto& e : events) SCOPED_TRACE(e.DebugString());
+  EXPECT_EQ(events[0].type(), v1::MESSAGE_EVENT_TYPE_CREATED) << events[0].DebugString();
+  EXPECT_EQ(events[0].message().content(), "hello")
+      << events[0].DebugString() << events[1].DebugString();
+  EXPECT_EQ(events[1].type(), v1::MESSAGE_EVENT_TYPE_UPDATED);
+  EXPECT_EQ(events[1].message().id(), m.id());
+  EXPECT_EQ(events[2].type(), v1::MESSAGE_EVENT_TYPE_DELETED);
+  EXPECT_EQ(events[2].message().id(), m.id());
+  EXPECT_EQ(events[2].message().conversation_id(), conversation_.id());
+  for (const auto& e : events) EXPECT_FALSE(e.cursor().empty());
+}
+
+TEST_F(StreamTest, WebhookRetryAndStaleDeliveryCallbackRaiseNoEvent) {
+  StreamCollector stream(server().stub(), distributor_, Request());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CreateMessage(distributor_, conversation_.id(), "once", v1::DIRECTION_INBOUND, "SMonce");
+  CreateMessage(distributor_, conversation_.id(), "twice?", v1::DIRECTION_INBOUND, "SMonce");
+  const v1::Message marker = CreateMessage(distributor_, conversation_.id(), "marker");
+  ASSERT_TRUE(stream.WaitFor([&](const auto& events) {
+    return !events.empty() && events.back().message().id() == marker.id();
+  }));
+  EXPECT_EQ(stream.Changes().size(), 2u);
+}
+
+TEST_F(StreamTest, AWriteOnOneReplicaReachesASubscriberOnAnother) {
+  ServerProcess replica_b(kBinary, db().url());
+  auto channel_b = grpc::CreateChannel(replica_b.address(), grpc::InsecureChannelCredentials());
+  auto stub_b = v1::MessagingService::NewStub(channel_b);
+  StreamCollector stream(*stub_b, distributor_, Request());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const v1::Message m = CreateMessage(distributor_, conversation_.id(), "via replica A");
+  ASSERT_TRUE(stream.WaitForChanges(1));
+  EXPECT_EQ(stream.Changes()[0].message().id(), m.id());
+  stream.Cancel();
+  EXPECT_EQ(replica_b.Terminate(), 0);
+}
+
+TEST_F(StreamTest, ResumeAfterDisconnectDeliversEveryEventOnceInOrder) {
+  std::string cursor;
+  {
+    StreamCollector stream(server().stub(), distributor_, Request());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CreateMessage(distributor_, conversation_.id(), "before the disconnect");
+    ASSERT_TRUE(stream.WaitForChanges(1));
+    cursor = stream.LastCursor();
+  }
+  // While nobody listens, four writers add 1,000 messages.
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 250; ++i) {
+        CreateMessage(distributor_, conversation_.id(), absl::StrCat("w", w, "-", i));
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+
+  StreamCollector resumed(server().stub(), distributor_, Request("", cursor));
+  ASSERT_TRUE(resumed.WaitForChanges(1000, std::chrono::seconds(60)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // Anything extra would show.
+  const auto ids = CreatedIds(resumed.Changes());
+  EXPECT_EQ(ids.size(), 1000u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1000u);
+  auto log = LogOrder("created");
+  log.erase(log.begin());  // The one seen before the disconnect.
+  EXPECT_EQ(ids, log) << "events must arrive in (xid, seq) order";
+}
+
+// Two transactions take sequence numbers s1 < s2, but the one holding s1
+// commits last. A subscriber must still get both, exactly once.
+TEST_F(StreamTest, OutOfOrderCommitsAreNeitherSkippedNorRepeated) {
+  StreamCollector stream(server().stub(), distributor_, Request());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const v1::Message first = CreateMessage(distributor_, conversation_.id(), "first");
+  ASSERT_TRUE(stream.WaitForChanges(1));
+  const std::string cursor_before = stream.LastCursor();
+
+  auto insert_as_tenant = [&](pqxx::work& tx, const std::string& content) {
+    tx.exec("SET LOCAL ROLE messaging_app");
+    tx.exec_params("SELECT set_config('app.distributor_id', $1, true)", distributor_);
+    return tx
+        .exec_params(
+            "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+            "delivery_status) VALUES ($1, $2, 'inbound', $3, 'received') RETURNING id::text",
+            conversation_.id(), distributor_, content)
+        .at(0)
+        .at(0)
+        .as<std::string>();
+  };
+  pqxx::connection c1(db().url()), c2(db().url());
+  pqxx::work t1(c1), t2(c2);
+  const std::string low = insert_as_tenant(t1, "lower sequence, commits last");
+  const std::string high = insert_as_tenant(t2, "higher sequence, commits first");
+  t2.commit();
+  // T1 is still open: T2's event must wait behind it, not overtake it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(stream.Changes().size(), 1u) << "an event overtook an uncommitted earlier one";
+  t1.commit();
+  ASSERT_TRUE(stream.WaitForChanges(3));
+  EXPECT_EQ(CreatedIds(stream.Changes()), (std::vector<std::string>{first.id(), low, high}));
+
+  // Resuming from before both sees both, once.
+  StreamCollector resumed(server().stub(), distributor_, Request("", cursor_before));
+  ASSERT_TRUE(resumed.WaitForChanges(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(CreatedIds(resumed.Changes()), (std::vector<std::string>{low, high}));
+}
+
+// ListMessages' stream_cursor is taken in the page's snapshot: streaming from
+// it while writers race yields exactly the messages the list did not show.
+TEST_F(StreamTest, ListThenSubscribeMissesNothingAndRepeatsNothing) {
+  for (int i = 0; i < 20; ++i) CreateMessage(distributor_, conversation_.id(), "old");
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> written;
+  std::thread writer([&] {
+    for (int i = 0; i < 300 && !stop; ++i) {
+      const auto m = CreateMessage(distributor_, conversation_.id(), "racing");
+      std::lock_guard<std::mutex> lock(mu);
+      written.push_back(m.id());
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  v1::ListMessagesRequest list;
+  list.set_conversation_id(conversation_.id());
+  list.set_page_size(500);
+  v1::ListMessagesResponse page;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &page).ok());
+  ASSERT_FALSE(page.stream_cursor().empty());
+  std::set<std::string> listed;
+  for (const auto& m : page.messages()) listed.insert(m.id());
+
+  StreamCollector stream(server().stub(), distributor_,
+                         Request(conversation_.id(), page.stream_cursor()));
+  writer.join();
+  std::set<std::string> all;
+  for (const auto& row : db().Exec("SELECT id::text FROM messages WHERE conversation_id = '" +
+                                   conversation_.id() + "'")) {
+    all.insert(row[0].as<std::string>());
+  }
+  const std::size_t expected = all.size() - listed.size();
+  ASSERT_TRUE(stream.WaitForChanges(expected, std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto streamed = CreatedIds(stream.Changes());
+  EXPECT_EQ(streamed.size(), expected);
+  for (const auto& id : streamed) {
+    EXPECT_EQ(listed.count(id), 0u) << "repeated: " << id;
+    EXPECT_EQ(all.count(id), 1u);
+  }
+  EXPECT_EQ(std::set<std::string>(streamed.begin(), streamed.end()).size(), streamed.size());
+  stop = true;
+}
+
+TEST_F(StreamTest, ConversationFilterAndTenantIsolation) {
+  const v1::Conversation other = CreateConversation(distributor_, db().NewCustomer());
+  const std::string stranger = db().NewDistributor();
+  StreamCollector filtered(server().stub(), distributor_, Request(conversation_.id()));
+  StreamCollector strangers(server().stub(), stranger, Request());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CreateMessage(distributor_, other.id(), "other conversation");
+  const v1::Message mine = CreateMessage(distributor_, conversation_.id(), "this conversation");
+  ASSERT_TRUE(filtered.WaitForChanges(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(filtered.Changes().size(), 1u);
+  EXPECT_EQ(filtered.Changes()[0].message().id(), mine.id());
+  EXPECT_TRUE(strangers.Changes().empty()) << "an event of another distributor leaked";
+
+  // Another distributor's conversation is NOT_FOUND, like every other method.
+  StreamCollector intruder(server().stub(), stranger, Request(conversation_.id()));
+  EXPECT_EQ(intruder.WaitDone().error_code(), StatusCode::NOT_FOUND);
+}
+
+TEST_F(StreamTest, BadCursorsAreRejected) {
+  StreamCollector forged(server().stub(), distributor_, Request("", "forged-cursor"));
+  EXPECT_EQ(forged.WaitDone().error_code(), StatusCode::INVALID_ARGUMENT);
+
+  // A real cursor of distributor A does not work for B.
+  v1::ListMessagesRequest list;
+  list.set_conversation_id(conversation_.id());
+  v1::ListMessagesResponse page;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &page).ok());
+  StreamCollector foreign(server().stub(), db().NewDistributor(),
+                          Request("", page.stream_cursor()));
+  EXPECT_EQ(foreign.WaitDone().error_code(), StatusCode::INVALID_ARGUMENT);
+
+  // A cursor older than the retention is OUT_OF_RANGE: its events may be gone.
+  domain::TokenSigner signer(domain::HmacSha256(kTestSecret, "messaging page tokens v1"));
+  domain::StreamCursorCodec codec(signer, absl::Hours(24 * 7));
+  domain::StreamCursor old;
+  old.position = {1, 1};
+  old.issued_at = absl::ToUnixMicros(absl::Now() - absl::Hours(24 * 8));
+  StreamCollector expired(server().stub(), distributor_,
+                          Request("", codec.Encode(distributor_, old)));
+  EXPECT_EQ(expired.WaitDone().error_code(), StatusCode::OUT_OF_RANGE);
+
+  StreamCollector bad_filter(server().stub(), distributor_, Request("not-a-uuid"));
+  EXPECT_EQ(bad_filter.WaitDone().error_code(), StatusCode::INVALID_ARGUMENT);
+
+  // A cursor of a one-conversation stream cannot resume a wider stream.
+  StreamCollector narrow(server().stub(), distributor_, Request(conversation_.id()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CreateMessage(distributor_, conversation_.id(), "x");
+  ASSERT_TRUE(narrow.WaitForChanges(1));
+  StreamCollector wider(server().stub(), distributor_, Request("", narrow.LastCursor()));
+  EXPECT_EQ(wider.WaitDone().error_code(), StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
+  // The client does not read while 2,000 events happen; the server's queue is
+  // bounded, so it must fall back to reading the log and lose nothing.
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + TokenFor(distributor_));
+  auto reader = server().stub().StreamMessages(&context, Request());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  db().Exec(
+      "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+      "delivery_status) SELECT '" +
+      conversation_.id() + "', '" + distributor_ +
+      "', 'inbound', "
+      "repeat('x', 2000) || g, 'received' FROM generate_series(1, 2000) g");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::vector<std::string> ids;
+  v1::MessageEvent event;
+  while (ids.size() < 2000 && reader->Read(&event)) {
+    if (event.type() == v1::MESSAGE_EVENT_TYPE_CREATED) ids.push_back(event.message().id());
+  }
+  context.TryCancel();
+  reader->Finish();
+  EXPECT_EQ(ids.size(), 2000u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  EXPECT_EQ(ids, LogOrder("created"));
+}
+
+TEST_F(StreamTest, StreamsCatchUpAfterTheDatabaseDropsEveryConnection) {
+  StreamCollector stream(server().stub(), distributor_, Request());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CreateMessage(distributor_, conversation_.id(), "before");
+  ASSERT_TRUE(stream.WaitForChanges(1));
+  // Like a restart: every connection to the database is terminated and new
+  // ones are refused for a while; meanwhile nothing can be written.
+  pqxx::connection admin(AdminUrl());
+  pqxx::nontransaction(admin).exec(
+      absl::StrCat("ALTER DATABASE ", db().name(), " ALLOW_CONNECTIONS false"));
+  pqxx::nontransaction(admin).exec(
+      absl::StrCat("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '",
+                   db().name(), "' AND pid <> pg_backend_pid()"));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  pqxx::nontransaction(admin).exec(
+      absl::StrCat("ALTER DATABASE ", db().name(), " ALLOW_CONNECTIONS true"));
+  // Written by another path (psql-like) right after the database is back.
+  db().Exec(
+      "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+      "delivery_status) VALUES ('" +
+      conversation_.id() + "', '" + distributor_ + "', 'inbound', 'after', 'received')");
+  ASSERT_TRUE(stream.WaitForChanges(2, std::chrono::seconds(30)));
+  EXPECT_EQ(stream.Changes()[1].message().content(), "after");
+}
+
+TEST(StreamShutdownTest, ShutdownEndsStreamsWithAResumableStatus) {
+  TestDatabase db("stream_shutdown");
+  auto server = std::make_unique<TestServer>(db.url());
+  const std::string distributor = db.NewDistributor();
+  v1::StreamMessagesRequest request;
+  StreamCollector stream(server->stub(), distributor, request);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const absl::Time start = absl::Now();
+  server->server().Shutdown(absl::Seconds(5));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4)) << "shutdown waited for the stream";
+  const auto status = stream.WaitDone();
+  EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
+}
+
+}  // namespace
+}  // namespace messaging::testing
