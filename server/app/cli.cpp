@@ -85,6 +85,7 @@ int RunCli(int argc, char** argv) {
   ServerConfig config;
   int64_t drain_seconds = 20, max_age_seconds = 300, leeway_seconds = 30;
   int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
+  int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 250;
   auto* serve = app.add_subcommand("serve", "Serve the gRPC API (default)");
   serve->add_option("--database-url", config.database_url, "PostgreSQL connection URL")
       ->envname("DATABASE_URL");
@@ -117,6 +118,19 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--max-content-bytes", max_content_bytes, "limit on message content")
       ->envname("MESSAGING_MAX_CONTENT_BYTES")
+      ->capture_default_str();
+  serve
+      ->add_option("--event-retention-hours", retention_hours,
+                   "how long stream events are kept (resume window)")
+      ->envname("MESSAGING_EVENT_RETENTION_HOURS")
+      ->capture_default_str();
+  serve
+      ->add_option("--heartbeat-seconds", heartbeat_seconds,
+                   "heartbeat on idle streams; 0 disables")
+      ->envname("MESSAGING_HEARTBEAT_SECONDS")
+      ->capture_default_str();
+  serve->add_option("--stream-poll-ms", poll_ms, "how often streams look for new events anyway")
+      ->envname("MESSAGING_STREAM_POLL_MS")
       ->capture_default_str();
 
   std::string migrate_url, migrations_dir;
@@ -171,6 +185,9 @@ int RunCli(int argc, char** argv) {
   config.drain_timeout = absl::Seconds(drain_seconds);
   config.max_connection_age = absl::Seconds(max_age_seconds);
   config.jwt.leeway = absl::Seconds(leeway_seconds);
+  config.event_retention = absl::Hours(retention_hours);
+  config.heartbeat_interval = absl::Seconds(heartbeat_seconds);
+  config.stream_poll_interval = absl::Milliseconds(std::max<int64_t>(10, poll_ms));
   config.limits.max_content_bytes =
       static_cast<std::size_t>(std::max<int64_t>(1, max_content_bytes));
   return Serve(config);

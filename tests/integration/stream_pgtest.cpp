@@ -339,6 +339,38 @@ TEST_F(StreamTest, StreamsCatchUpAfterTheDatabaseDropsEveryConnection) {
   EXPECT_EQ(stream.Changes()[1].message().content(), "after");
 }
 
+TEST(StreamHeartbeatTest, IdleStreamsGetHeartbeatsWithAResumableCursor) {
+  TestDatabase db("stream_heartbeat");
+  TestServer server(db.url(),
+                    [](app::ServerConfig& c) { c.heartbeat_interval = absl::Milliseconds(200); });
+  const std::string distributor = db.NewDistributor();
+  StreamCollector stream(server.stub(), distributor, v1::StreamMessagesRequest());
+  ASSERT_TRUE(stream.WaitFor([](const auto& events) {
+    return !events.empty() && events.back().type() == v1::MESSAGE_EVENT_TYPE_HEARTBEAT;
+  }));
+  v1::StreamMessagesRequest resume;
+  resume.set_resume_cursor(stream.LastCursor());
+  StreamCollector resumed(server.stub(), distributor, resume);
+  EXPECT_TRUE(resumed.WaitFor([](const auto& events) { return !events.empty(); }));
+  EXPECT_EQ(resumed.WaitDone(std::chrono::milliseconds(100)).error_code(),
+            StatusCode::DEADLINE_EXCEEDED)
+      << "the resumed stream should still be open";
+}
+
+// Max connection age sends GOAWAY so clients rebalance; a stream on that
+// connection ends with a status a client retries, and resumes from its cursor.
+TEST(StreamConnectionAgeTest, MaxConnectionAgeEndsStreamsResumably) {
+  TestDatabase db("stream_age");
+  TestServer server(db.url(), [](app::ServerConfig& c) {
+    c.max_connection_age = absl::Seconds(1);
+    c.drain_timeout = absl::Seconds(1);
+  });
+  const std::string distributor = db.NewDistributor();
+  StreamCollector stream(server.stub(), distributor, v1::StreamMessagesRequest());
+  const auto status = stream.WaitDone(std::chrono::seconds(15));
+  EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
+}
+
 TEST(StreamShutdownTest, ShutdownEndsStreamsWithAResumableStatus) {
   TestDatabase db("stream_shutdown");
   auto server = std::make_unique<TestServer>(db.url());
