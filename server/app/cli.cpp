@@ -86,6 +86,7 @@ int RunCli(int argc, char** argv) {
   int64_t drain_seconds = 20, max_age_seconds = 300, leeway_seconds = 30;
   int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
   int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 250;
+  int64_t default_deadline_seconds = 30, max_receive_bytes = config.max_receive_message_bytes;
   auto* serve = app.add_subcommand("serve", "Serve the gRPC API (default)");
   serve->add_option("--database-url", config.database_url, "PostgreSQL connection URL")
       ->envname("DATABASE_URL");
@@ -131,6 +132,34 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--stream-poll-ms", poll_ms, "how often streams look for new events anyway")
       ->envname("MESSAGING_STREAM_POLL_MS")
+      ->capture_default_str();
+  serve
+      ->add_option("--metrics-listen", config.metrics_listen,
+                   "host:port for Prometheus /metrics over HTTP; empty = off")
+      ->envname("MESSAGING_METRICS_LISTEN");
+  serve
+      ->add_option("--rate-limit", config.rate_limit.per_second,
+                   "calls per second per distributor; 0 = off")
+      ->envname("MESSAGING_RATE_LIMIT_PER_SECOND")
+      ->capture_default_str();
+  serve->add_option("--rate-limit-burst", config.rate_limit.burst, "burst size per distributor")
+      ->envname("MESSAGING_RATE_LIMIT_BURST")
+      ->capture_default_str();
+  serve
+      ->add_option("--default-deadline", default_deadline_seconds,
+                   "seconds of database work for calls without a deadline")
+      ->envname("MESSAGING_DEFAULT_DEADLINE_SECONDS")
+      ->capture_default_str();
+  serve->add_option("--max-receive-bytes", max_receive_bytes, "largest request accepted")
+      ->envname("MESSAGING_MAX_RECEIVE_BYTES")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-concurrent-streams", config.max_concurrent_streams,
+                   "HTTP/2 streams per client connection")
+      ->envname("MESSAGING_MAX_CONCURRENT_STREAMS")
+      ->capture_default_str();
+  serve->add_option("--max-threads", config.max_sync_threads, "gRPC threads for unary calls")
+      ->envname("MESSAGING_MAX_THREADS")
       ->capture_default_str();
 
   std::string migrate_url, migrations_dir;
@@ -186,6 +215,9 @@ int RunCli(int argc, char** argv) {
   config.max_connection_age = absl::Seconds(max_age_seconds);
   config.jwt.leeway = absl::Seconds(leeway_seconds);
   config.event_retention = absl::Hours(retention_hours);
+  config.default_deadline = absl::Seconds(std::max<int64_t>(1, default_deadline_seconds));
+  config.max_receive_message_bytes =
+      static_cast<int>(std::clamp<int64_t>(max_receive_bytes, 64 * 1024, 64 * 1024 * 1024));
   config.heartbeat_interval = absl::Seconds(heartbeat_seconds);
   config.stream_poll_interval = absl::Milliseconds(std::max<int64_t>(10, poll_ms));
   config.limits.max_content_bytes =

@@ -11,8 +11,11 @@
 #include "domain/conversation_service.h"
 #include "domain/message_service.h"
 #include "domain/page_token.h"
+#include "domain/rate_limiter.h"
 #include "domain/signed_token.h"
 #include "domain/stream_cursor_codec.h"
+#include "observability/metrics.h"
+#include "observability/metrics_server.h"
 #include "repository/connection_pool.h"
 #include "repository/database_probe.h"
 #include "repository/event_listener.h"
@@ -80,6 +83,12 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.event_retention < absl::Hours(1)) {
     return absl::InvalidArgumentError("MESSAGING_EVENT_RETENTION_HOURS: must be at least 1");
   }
+  if (config.rate_limit.per_second < 0 || config.rate_limit.burst < 0) {
+    return absl::InvalidArgumentError("MESSAGING_RATE_LIMIT_*: must not be negative");
+  }
+  if (config.max_sync_threads < 4) {
+    return absl::InvalidArgumentError("MESSAGING_MAX_THREADS: must be at least 4");
+  }
   if (config.stream_executor_threads < 1 || config.stream_queue_capacity < 1) {
     return absl::InvalidArgumentError("stream executor threads and queue capacity must be >= 1");
   }
@@ -99,14 +108,31 @@ struct MessagingServer::Components {
         conversations(conversation_repository, page_tokens, cursors, config.limits),
         messages(message_repository, page_tokens, cursors, config.limits),
         verifier(config.jwt),
-        calls(verifier, {config.default_deadline}),
+        rate_limiter(config.rate_limit),
+        calls(verifier, rate_limiter, metrics, {config.default_deadline}),
         executor(config.stream_executor_threads),
         hub(event_repository, conversation_repository, executor, {}),
         messaging_service(calls, conversations, messages, hub, cursors,
                           {static_cast<std::size_t>(config.stream_queue_capacity)}),
         probe(config.database_url, config.health_interval,
               [this](bool reachable) { health.SetServing(reachable); }),
-        listener(config.database_url, config.stream_poll_interval, [this] { hub.Wake(); }) {}
+        listener(config.database_url, config.stream_poll_interval, [this] { hub.Wake(); }),
+        metrics_server(metrics) {
+    metrics.AddGauge("messaging_db_pool_size", "Database connections allowed.",
+                     [this] { return pool.size(); });
+    metrics.AddGauge("messaging_db_pool_in_use", "Database connections leased.",
+                     [this] { return pool.in_use(); });
+    metrics.AddGauge("messaging_db_pool_waiting", "Callers waiting for a connection.",
+                     [this] { return pool.waiting(); });
+    metrics.AddGauge("messaging_streams_open", "Open StreamMessages calls.",
+                     [this] { return static_cast<double>(hub.subscriptions()); });
+    metrics.AddGauge("messaging_stream_listener_connected", "1 while the LISTEN connection is up.",
+                     [this] { return listener.connected() ? 1 : 0; });
+    metrics.AddGauge("messaging_stream_executor_queued", "Stream reads waiting for a thread.",
+                     [this] { return static_cast<double>(executor.queued()); });
+    metrics.AddGauge("messaging_database_reachable", "1 while the database answers.",
+                     [this] { return probe.reachable() ? 1 : 0; });
+  }
 
   repository::ConnectionPool pool;
   repository::TransactionRunner transactions;
@@ -119,6 +145,8 @@ struct MessagingServer::Components {
   domain::ConversationService conversations;
   domain::MessageService messages;
   auth::TokenVerifier verifier;
+  domain::RateLimiter rate_limiter;
+  observability::Metrics metrics;
   transport::CallHandler calls;
   streaming::Executor executor;
   streaming::StreamHub hub;
@@ -126,6 +154,7 @@ struct MessagingServer::Components {
   transport::HealthService health;
   repository::DatabaseProbe probe;
   repository::EventListener listener;
+  observability::MetricsServer metrics_server;
   std::unique_ptr<PeriodicTask> heartbeats;
   std::unique_ptr<PeriodicTask> pruning;
   std::unique_ptr<grpc::Server> server;
@@ -140,6 +169,9 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
   if (!credentials.ok()) return credentials.status();
 
   auto c = std::make_unique<Components>(config);
+  if (!config.metrics_listen.empty()) {
+    if (auto st = c->metrics_server.Start(config.metrics_listen); !st.ok()) return st;
+  }
   c->probe.Start();  // Health reflects the database from the first call on.
   c->listener.Start();
   auto* raw = c.get();
@@ -159,6 +191,18 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
   builder.RegisterService(&c->messaging_service);
   builder.RegisterService(&c->health);
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_time)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config.min_client_ping_interval)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  grpc::ResourceQuota quota("messaging-server");
+  quota.SetMaxThreads(config.max_sync_threads);
+  builder.SetResourceQuota(quota);
   if (config.max_connection_age > absl::ZeroDuration()) {
     // GOAWAY after this age so clients reconnect and load spreads over new replicas.
     builder.AddChannelArgument(
@@ -171,6 +215,7 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
   if (c->server == nullptr || c->port == 0) {
     c->probe.Stop();
     c->listener.Stop();
+    c->metrics_server.Stop();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
   log::Write(spdlog::level::info, "serving",
@@ -188,6 +233,8 @@ MessagingServer::~MessagingServer() { Shutdown(absl::ZeroDuration()); }
 
 int MessagingServer::port() const { return c_->port; }
 
+int MessagingServer::metrics_port() const { return c_->metrics_server.port(); }
+
 void MessagingServer::Shutdown(absl::Duration drain) {
   if (c_->shut_down) return;
   c_->shut_down = true;
@@ -202,6 +249,7 @@ void MessagingServer::Shutdown(absl::Duration drain) {
   c_->listener.Stop();
   c_->executor.Shutdown();
   c_->probe.Stop();
+  c_->metrics_server.Stop();
   log::Info("shut down");
 }
 

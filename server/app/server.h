@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "auth/jwt.h"
+#include "domain/rate_limiter.h"
 #include "domain/validation.h"
 
 namespace messaging::app {
@@ -30,6 +31,17 @@ struct ServerConfig {
   absl::Duration health_interval = absl::Seconds(2);
   int max_receive_message_bytes = 4 * 1024 * 1024;
   domain::Limits limits;
+  domain::RateLimit rate_limit;  // Per distributor; per_second 0 = off.
+
+  // Transport limits (docs/operations.md).
+  int max_concurrent_streams = 1000;                            // HTTP/2 streams per connection.
+  absl::Duration keepalive_time = absl::Minutes(2);             // Server pings idle connections.
+  absl::Duration keepalive_timeout = absl::Seconds(20);         // ...and drops them if no answer.
+  absl::Duration min_client_ping_interval = absl::Seconds(10);  // Faster pings: GOAWAY.
+  int max_sync_threads = 64;  // gRPC threads for unary calls (each holds one while it runs).
+
+  // Prometheus /metrics over HTTP ("host:port"; empty = off).
+  std::string metrics_listen;
 
   // StreamMessages.
   absl::Duration event_retention = absl::Hours(24 * 7);
@@ -50,6 +62,8 @@ class MessagingServer {
 
   // The TCP port actually bound (useful with port 0).
   int port() const;
+  // The metrics port actually bound, 0 when metrics are off.
+  int metrics_port() const;
 
   // Health goes NOT_SERVING, open streams end with UNAVAILABLE (clients resume
   // from their last cursor elsewhere), new calls are refused, in-flight calls

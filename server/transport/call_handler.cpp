@@ -1,7 +1,15 @@
 #include "transport/call_handler.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include <random>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/logging.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace messaging::transport {
 namespace {
@@ -13,12 +21,36 @@ absl::string_view Metadata(grpc::ServerContextBase* context, absl::string_view k
   return absl::string_view(it->second.data(), it->second.size());
 }
 
+std::string NewRequestId() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return absl::StrFormat("%016x", random());
+}
+
 }  // namespace
 
-absl::StatusOr<domain::RequestContext> CallHandler::Authenticate(
-    grpc::ServerContextBase* context) const {
+std::string CallHandler::AssignRequestId(grpc::ServerContextBase* context) {
+  const absl::string_view given = Metadata(context, "x-request-id");
+  std::string id = given.empty() ? NewRequestId() : std::string(given.substr(0, 128));
+  for (char& c : id) {
+    if (c < 0x21 || c > 0x7e) c = '_';  // Keep logs and headers printable.
+  }
+  context->AddInitialMetadata("x-request-id", id);
+  return id;
+}
+
+absl::StatusOr<domain::RequestContext> CallHandler::Admit(grpc::ServerContextBase* context) const {
   auto distributor = verifier_.Authenticate(Metadata(context, "authorization"), absl::Now());
   if (!distributor.ok()) return distributor.status();
+  const absl::Duration wait = rate_limiter_.Acquire(*distributor, absl::Now());
+  if (wait > absl::ZeroDuration()) {
+    metrics_.AddRateLimited();
+    absl::Status limited = absl::ResourceExhaustedError(
+        absl::StrFormat("rate limit exceeded for this distributor; retry in %d ms",
+                        absl::ToInt64Milliseconds(wait) + 1));
+    limited.SetPayload(kRetryDelayPayload,
+                       absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(wait) + 1)));
+    return limited;
+  }
   domain::RequestContext ctx;
   ctx.distributor_id = *std::move(distributor);
   const absl::Time client_deadline = absl::FromChrono(context->deadline());
@@ -29,9 +61,10 @@ absl::StatusOr<domain::RequestContext> CallHandler::Authenticate(
 grpc::Status CallHandler::Run(grpc::ServerContextBase* context, absl::string_view method,
                               const Body& body) const {
   const absl::Time start = absl::Now();
+  const std::string request_id = AssignRequestId(context);
   absl::Status status;
   std::string distributor;
-  auto ctx = Authenticate(context);
+  auto ctx = Admit(context);
   if (!ctx.ok()) {
     status = ctx.status();
   } else {
@@ -44,28 +77,42 @@ grpc::Status CallHandler::Run(grpc::ServerContextBase* context, absl::string_vie
       status = absl::InternalError("internal error");
     }
   }
-  LogCall(method, status, absl::Now() - start, distributor, context);
+  Finish(method, status, absl::Now() - start, distributor, request_id, context);
   return ToGrpc(status);
 }
 
 grpc::Status CallHandler::ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   // absl and gRPC share the canonical code numbers.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  const std::string message(status.message());
+  const auto delay = status.GetPayload(kRetryDelayPayload);
+  int64_t delay_ms = 0;
+  if (!delay || !absl::SimpleAtoi(std::string(*delay), &delay_ms)) {
+    return grpc::Status(code, message);
+  }
+  google::rpc::RetryInfo retry;
+  *retry.mutable_retry_delay() = google::protobuf::util::TimeUtil::MillisecondsToDuration(delay_ms);
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(code));
+  details.set_message(message);
+  details.add_details()->PackFrom(retry);
+  return grpc::Status(code, message, details.SerializeAsString());
 }
 
-void CallHandler::LogCall(absl::string_view method, const absl::Status& status,
-                          absl::Duration elapsed, absl::string_view distributor_id,
-                          grpc::ServerContextBase* context) {
+void CallHandler::Finish(absl::string_view method, const absl::Status& status,
+                         absl::Duration elapsed, absl::string_view distributor_id,
+                         absl::string_view request_id, grpc::ServerContextBase* context) const {
+  const std::string code = absl::StatusCodeToString(status.code());
+  metrics_.RecordCall(method, code, elapsed);
   nlohmann::json fields = {
-      {"method", method},
-      {"code", absl::StatusCodeToString(status.code())},
+      {"method", std::string(method)},
+      {"code", code},
       {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
-      {"distributor_id", distributor_id},
+      {"distributor_id", std::string(distributor_id)},
       {"peer", context->peer()},
+      {"request_id", std::string(request_id)},
   };
-  const absl::string_view request_id = Metadata(context, "x-request-id");
-  if (!request_id.empty()) fields["request_id"] = std::string(request_id.substr(0, 128));
   if (!status.ok()) fields["error"] = std::string(status.message());
   const auto level =
       (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown)

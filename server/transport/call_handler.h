@@ -1,9 +1,10 @@
 #pragma once
 
 // What every messaging.v1 call does around its handler body: authenticate the
-// bearer token (before any database work), derive the request context
-// (tenant, deadline), turn the body's absl::Status into a grpc::Status, and
-// write one structured log line (method, code, duration, distributor).
+// bearer token and apply the distributor's rate limit (both before any
+// database work), derive the request context (tenant, deadline), turn the
+// body's absl::Status into a grpc::Status, echo or assign an x-request-id, and
+// finish with one structured log line and the call's metrics.
 
 #include <grpcpp/grpcpp.h>
 
@@ -14,6 +15,8 @@
 #include "absl/time/time.h"
 #include "auth/jwt.h"
 #include "domain/model.h"
+#include "domain/rate_limiter.h"
+#include "observability/metrics.h"
 
 namespace messaging::transport {
 
@@ -24,24 +27,40 @@ struct CallOptions {
 
 class CallHandler {
  public:
-  CallHandler(const auth::TokenVerifier& verifier, CallOptions options)
-      : verifier_(verifier), options_(options) {}
+  CallHandler(const auth::TokenVerifier& verifier, domain::RateLimiter& rate_limiter,
+              observability::Metrics& metrics, CallOptions options)
+      : verifier_(verifier), rate_limiter_(rate_limiter), metrics_(metrics), options_(options) {}
 
   using Body = std::function<absl::Status(const domain::RequestContext&)>;
 
+  // A unary call from start to finish.
   grpc::Status Run(grpc::ServerContextBase* context, absl::string_view method,
                    const Body& body) const;
 
-  // Authentication and context only (for streams, which log when they end).
-  absl::StatusOr<domain::RequestContext> Authenticate(grpc::ServerContextBase* context) const;
+  // Authentication, rate limit and context only (streams finish later).
+  absl::StatusOr<domain::RequestContext> Admit(grpc::ServerContextBase* context) const;
 
+  // The caller's x-request-id or a new one, echoed in the response metadata.
+  static std::string AssignRequestId(grpc::ServerContextBase* context);
+
+  // Logs the call and records its metrics.
+  void Finish(absl::string_view method, const absl::Status& status, absl::Duration elapsed,
+              absl::string_view distributor_id, absl::string_view request_id,
+              grpc::ServerContextBase* context) const;
+
+  observability::Metrics& metrics() const { return metrics_; }
+
+  // Same code and message; a retry delay payload becomes google.rpc.RetryInfo.
   static grpc::Status ToGrpc(const absl::Status& status);
-  static void LogCall(absl::string_view method, const absl::Status& status, absl::Duration elapsed,
-                      absl::string_view distributor_id, grpc::ServerContextBase* context);
 
  private:
   const auth::TokenVerifier& verifier_;
+  domain::RateLimiter& rate_limiter_;
+  observability::Metrics& metrics_;
   const CallOptions options_;
 };
+
+// absl::Status payload key carrying a retry delay in milliseconds.
+inline constexpr char kRetryDelayPayload[] = "type.googleapis.com/google.rpc.RetryInfo";
 
 }  // namespace messaging::transport

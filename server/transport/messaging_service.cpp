@@ -169,25 +169,29 @@ grpc::ServerWriteReactor<v1::MessageEvent>* MessagingServiceImpl::StreamMessages
     grpc::CallbackServerContext* context, const v1::StreamMessagesRequest* request) {
   // Only pure checks here: this runs on a gRPC thread. Database work (does the
   // conversation exist?) happens on the hub's executor.
-  auto ctx = calls_.Authenticate(context);
-  if (!ctx.ok()) return new StreamReactor(context, ctx.status());
+  std::string request_id = CallHandler::AssignRequestId(context);
+  auto reject = [&](const absl::Status& error) {
+    return new StreamReactor(context, calls_, std::move(request_id), error);
+  };
+  auto ctx = calls_.Admit(context);
+  if (!ctx.ok()) return reject(ctx.status());
   auto conversation_id = domain::ParseOptionalUuid(request->conversation_id(), "conversation_id");
-  if (!conversation_id.ok()) return new StreamReactor(context, conversation_id.status());
+  if (!conversation_id.ok()) return reject(conversation_id.status());
   std::optional<domain::StreamCursor> cursor;
   if (!request->resume_cursor().empty()) {
     auto decoded = cursors_.Decode(ctx->distributor_id, request->resume_cursor(), absl::Now());
-    if (!decoded.ok()) return new StreamReactor(context, decoded.status());
+    if (!decoded.ok()) return reject(decoded.status());
     if (!decoded->conversation_id.empty() && decoded->conversation_id != *conversation_id) {
       // Its position skipped other conversations' events: it cannot resume a wider stream.
-      return new StreamReactor(context,
-                               absl::InvalidArgumentError(
-                                   "resume_cursor: was issued for another conversation_id filter"));
+      return reject(absl::InvalidArgumentError(
+          "resume_cursor: was issued for another conversation_id filter"));
     }
     cursor = *std::move(decoded);
   }
   auto subscription = std::make_shared<streaming::Subscription>(
       ctx->distributor_id, *conversation_id, stream_options_.queue_capacity, cursors_);
-  auto* reactor = new StreamReactor(context, hub_, subscription, stream_options_.queue_capacity);
+  auto* reactor = new StreamReactor(context, calls_, std::move(request_id), hub_, subscription,
+                                    stream_options_.queue_capacity);
   hub_.Subscribe(subscription, std::move(cursor));
   return reactor;
 }

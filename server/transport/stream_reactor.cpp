@@ -22,19 +22,28 @@ v1::MessageEventType ToProto(domain::EventType type) {
 
 }  // namespace
 
-StreamReactor::StreamReactor(grpc::CallbackServerContext* context, streaming::StreamHub& hub,
+StreamReactor::StreamReactor(grpc::CallbackServerContext* context, const CallHandler& calls,
+                             std::string request_id, streaming::StreamHub& hub,
                              std::shared_ptr<streaming::Subscription> subscription,
                              std::size_t capacity)
-    : context_(context), hub_(&hub), subscription_(std::move(subscription)), capacity_(capacity) {
+    : context_(context),
+      calls_(calls),
+      request_id_(std::move(request_id)),
+      hub_(&hub),
+      subscription_(std::move(subscription)),
+      capacity_(capacity) {
   subscription_->Attach(this);
 }
 
-StreamReactor::StreamReactor(grpc::CallbackServerContext* context, const absl::Status& error)
-    : context_(context) {
+StreamReactor::StreamReactor(grpc::CallbackServerContext* context, const CallHandler& calls,
+                             std::string request_id, const absl::Status& error)
+    : context_(context), calls_(calls), request_id_(std::move(request_id)) {
   Finish(error);
 }
 
 void StreamReactor::Write(const streaming::OutgoingEvent& event) {
+  // `event` may be replaced as soon as the write completes: read it first.
+  if (event.type != domain::EventType::kHeartbeat) calls_.metrics().AddEventsDelivered(1);
   current_.Clear();
   current_.set_type(ToProto(event.type));
   current_.set_cursor(event.cursor);
@@ -71,8 +80,8 @@ void StreamReactor::OnDone() {
     subscription_->Detach();
     hub_->Unsubscribe(subscription_);
   }
-  CallHandler::LogCall("StreamMessages", final_status_, absl::Now() - started_, distributor,
-                       context_);
+  calls_.Finish("StreamMessages", final_status_, absl::Now() - started_, distributor, request_id_,
+                context_);
   delete this;
 }
 

@@ -12,6 +12,7 @@
 #include "messaging/v1/messaging.pb.h"
 #include "streaming/stream_hub.h"
 #include "streaming/subscription.h"
+#include "transport/call_handler.h"
 
 namespace messaging::transport {
 
@@ -19,10 +20,12 @@ class StreamReactor : public grpc::ServerWriteReactor<v1::MessageEvent>,
                       public streaming::EventSink {
  public:
   // Starts the stream; on a validation error, finishes it at once.
-  StreamReactor(grpc::CallbackServerContext* context, streaming::StreamHub& hub,
+  StreamReactor(grpc::CallbackServerContext* context, const CallHandler& calls,
+                std::string request_id, streaming::StreamHub& hub,
                 std::shared_ptr<streaming::Subscription> subscription, std::size_t capacity);
   // For requests rejected before any subscription exists.
-  StreamReactor(grpc::CallbackServerContext* context, const absl::Status& error);
+  StreamReactor(grpc::CallbackServerContext* context, const CallHandler& calls,
+                std::string request_id, const absl::Status& error);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -34,6 +37,8 @@ class StreamReactor : public grpc::ServerWriteReactor<v1::MessageEvent>,
 
  private:
   grpc::CallbackServerContext* context_;
+  const CallHandler& calls_;
+  const std::string request_id_;
   streaming::StreamHub* hub_ = nullptr;
   std::shared_ptr<streaming::Subscription> subscription_;
   std::size_t capacity_ = 0;

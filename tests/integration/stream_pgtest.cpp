@@ -68,6 +68,9 @@ TEST_F(StreamTest, LiveStreamReceivesCreatesUpdatesAndDeletes) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const v1::Message m =
       CreateMessage(distributor_, conversation_.id(), "hello", v1::DIRECTION_OUTBOUND, "SMlive");
+  // Events carry the message as it is when delivered (a message deleted before
+  // its CREATED event is read arrives with ids only): wait before changing it.
+  ASSERT_TRUE(stream.WaitForChanges(1));
   v1::UpdateDeliveryStatusRequest delivered;
   delivered.set_id(m.id());
   delivered.set_delivery_status(v1::DELIVERY_STATUS_DELIVERED);
