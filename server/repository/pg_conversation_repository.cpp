@@ -121,16 +121,8 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
       ctx,
       [&](pqxx::work& tx) -> absl::StatusOr<domain::Page<Conversation>> {
         const auto r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(params));
-        domain::Page<Conversation> page;
-        for (const auto& row : r) {
-          if (static_cast<int>(page.items.size()) == q.limit) {
-            page.has_more = true;
-            break;
-          }
-          page.items.push_back(RowToConversation(row));
-        }
-        page.snapshot = tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>();
-        return page;
+        return ToPage(r, q.limit, &RowToConversation,
+                      tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>());
       },
       TransactionMode::kSnapshotRead);
 }

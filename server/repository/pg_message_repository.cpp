@@ -100,16 +100,8 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
             q.after ? tx.exec_prepared(name, q.conversation_id, limit,
                                        MicrosToTimestampText(q.after->created_at), q.after->id)
                     : tx.exec_prepared(name, q.conversation_id, limit);
-        domain::Page<Message> page;
-        for (const auto& row : r) {
-          if (static_cast<int>(page.items.size()) == q.limit) {
-            page.has_more = true;
-            break;
-          }
-          page.items.push_back(RowToMessage(row));
-        }
-        page.snapshot = tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>();
-        return page;
+        return ToPage(r, q.limit, &RowToMessage,
+                      tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>());
       },
       TransactionMode::kSnapshotRead);
 }
