@@ -14,16 +14,19 @@ DatabaseProbe::DatabaseProbe(std::string database_url, absl::Duration interval, 
       on_change_(std::move(on_change)) {}
 
 DatabaseProbe::~DatabaseProbe() { Stop(); }
+// (conn_ is only touched by Start() before the thread exists, then by Loop().)
 
 bool DatabaseProbe::CheckOnce() {
   try {
-    pqxx::connection conn(database_url_);
-    pqxx::nontransaction tx(conn);
-    tx.exec("SET statement_timeout = 2000");
-    tx.exec("SELECT 1");
+    if (!conn_ || !conn_->is_open()) {
+      conn_ = std::make_unique<pqxx::connection>(database_url_);
+      pqxx::nontransaction(*conn_).exec("SET statement_timeout = 2000");
+    }
+    pqxx::nontransaction(*conn_).exec("SELECT 1");
     return true;
   } catch (const std::exception& e) {
     log::Debug("database probe failed: {}", e.what());
+    conn_.reset();
     return false;
   }
 }

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 
@@ -36,6 +38,7 @@ class DatabaseProbe {
   const std::string database_url_;
   const absl::Duration interval_;
   const Listener on_change_;
+  std::unique_ptr<pqxx::connection> conn_;  // Kept open between checks; reopened when broken.
   std::atomic<bool> reachable_{false};
   std::mutex mu_;
   std::condition_variable wake_;
