@@ -65,7 +65,7 @@ class StreamTest : public ApiTest {
 TEST_F(StreamTest, LiveStreamReceivesCreatesUpdatesAndDeletes) {
   StreamCollector stream(server().stub(), distributor_, Request());
   // A live stream starts at "now": give it a moment to register.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(stream.WaitLive());
   const v1::Message m =
       CreateMessage(distributor_, conversation_.id(), "hello", v1::DIRECTION_OUTBOUND, "SMlive");
   // Events carry the message as it is when delivered (a message deleted before
@@ -98,7 +98,7 @@ TEST_F(StreamTest, LiveStreamReceivesCreatesUpdatesAndDeletes) {
 
 TEST_F(StreamTest, WebhookRetryAndStaleDeliveryCallbackRaiseNoEvent) {
   StreamCollector stream(server().stub(), distributor_, Request());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(stream.WaitLive());
   CreateMessage(distributor_, conversation_.id(), "once", v1::DIRECTION_INBOUND, "SMonce");
   CreateMessage(distributor_, conversation_.id(), "twice?", v1::DIRECTION_INBOUND, "SMonce");
   const v1::Message marker = CreateMessage(distributor_, conversation_.id(), "marker");
@@ -113,7 +113,7 @@ TEST_F(StreamTest, AWriteOnOneReplicaReachesASubscriberOnAnother) {
   auto channel_b = grpc::CreateChannel(replica_b.address(), grpc::InsecureChannelCredentials());
   auto stub_b = v1::MessagingService::NewStub(channel_b);
   StreamCollector stream(*stub_b, distributor_, Request());
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(stream.WaitLive());
   const v1::Message m = CreateMessage(distributor_, conversation_.id(), "via replica A");
   ASSERT_TRUE(stream.WaitForChanges(1));
   EXPECT_EQ(stream.Changes()[0].message().id(), m.id());
@@ -125,7 +125,7 @@ TEST_F(StreamTest, ResumeAfterDisconnectDeliversEveryEventOnceInOrder) {
   std::string cursor;
   {
     StreamCollector stream(server().stub(), distributor_, Request());
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(stream.WaitLive());
     CreateMessage(distributor_, conversation_.id(), "before the disconnect");
     ASSERT_TRUE(stream.WaitForChanges(1));
     cursor = stream.LastCursor();
@@ -156,7 +156,7 @@ TEST_F(StreamTest, ResumeAfterDisconnectDeliversEveryEventOnceInOrder) {
 // commits last. A subscriber must still get both, exactly once.
 TEST_F(StreamTest, OutOfOrderCommitsAreNeitherSkippedNorRepeated) {
   StreamCollector stream(server().stub(), distributor_, Request());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(stream.WaitLive());
   const v1::Message first = CreateMessage(distributor_, conversation_.id(), "first");
   ASSERT_TRUE(stream.WaitForChanges(1));
   const std::string cursor_before = stream.LastCursor();
@@ -242,7 +242,8 @@ TEST_F(StreamTest, ConversationFilterAndTenantIsolation) {
   const std::string stranger = db().NewDistributor();
   StreamCollector filtered(server().stub(), distributor_, Request(conversation_.id()));
   StreamCollector strangers(server().stub(), stranger, Request());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(filtered.WaitLive());
+  ASSERT_TRUE(strangers.WaitLive());
   CreateMessage(distributor_, other.id(), "other conversation");
   const v1::Message mine = CreateMessage(distributor_, conversation_.id(), "this conversation");
   ASSERT_TRUE(filtered.WaitForChanges(1));
@@ -284,7 +285,7 @@ TEST_F(StreamTest, BadCursorsAreRejected) {
 
   // A cursor of a one-conversation stream cannot resume a wider stream.
   StreamCollector narrow(server().stub(), distributor_, Request(conversation_.id()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(narrow.WaitLive());
   CreateMessage(distributor_, conversation_.id(), "x");
   ASSERT_TRUE(narrow.WaitForChanges(1));
   StreamCollector wider(server().stub(), distributor_, Request("", narrow.LastCursor()));
@@ -296,8 +297,11 @@ TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
   // bounded, so it must fall back to reading the log and lose nothing.
   grpc::ClientContext context;
   context.AddMetadata("authorization", "Bearer " + TokenFor(distributor_));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   auto reader = server().stub().StreamMessages(&context, Request());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  v1::MessageEvent event;
+  while (reader->Read(&event) && event.type() != v1::MESSAGE_EVENT_TYPE_HEARTBEAT) {
+  }  // Live once the first heartbeat arrives.
   db().Exec(
       "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
       "delivery_status) SELECT '" +
@@ -306,7 +310,6 @@ TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
       "repeat('x', 2000) || g, 'received' FROM generate_series(1, 2000) g");
   std::this_thread::sleep_for(std::chrono::seconds(2));
   std::vector<std::string> ids;
-  v1::MessageEvent event;
   while (ids.size() < 2000 && reader->Read(&event)) {
     if (event.type() == v1::MESSAGE_EVENT_TYPE_CREATED) ids.push_back(event.message().id());
   }
@@ -319,7 +322,7 @@ TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
 
 TEST_F(StreamTest, StreamsCatchUpAfterTheDatabaseDropsEveryConnection) {
   StreamCollector stream(server().stub(), distributor_, Request());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(stream.WaitLive());
   CreateMessage(distributor_, conversation_.id(), "before");
   ASSERT_TRUE(stream.WaitForChanges(1));
   // Like a restart: every connection to the database is terminated and new
@@ -380,7 +383,7 @@ TEST(StreamShutdownTest, ShutdownEndsStreamsWithAResumableStatus) {
   const std::string distributor = db.NewDistributor();
   v1::StreamMessagesRequest request;
   StreamCollector stream(server->stub(), distributor, request);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(stream.WaitLive());
   const absl::Time start = absl::Now();
   server->server().Shutdown(absl::Seconds(5));
   EXPECT_LT(absl::Now() - start, absl::Seconds(4)) << "shutdown waited for the stream";

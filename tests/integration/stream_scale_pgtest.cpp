@@ -20,8 +20,8 @@ constexpr char kBinary[] = MESSAGING_SERVER_BINARY;
 class CountingReader : public grpc::ClientReadReactor<v1::MessageEvent> {
  public:
   CountingReader(v1::MessagingService::Stub& stub, const std::string& token,
-                 std::atomic<int>& received, std::atomic<int>& finished)
-      : received_(received), finished_(finished) {
+                 std::atomic<int>& ready, std::atomic<int>& received, std::atomic<int>& finished)
+      : ready_(ready), received_(received), finished_(finished) {
     context_.AddMetadata("authorization", "Bearer " + token);
     stub.async()->StreamMessages(&context_, &request_, this);
     StartRead(&event_);
@@ -30,6 +30,11 @@ class CountingReader : public grpc::ClientReadReactor<v1::MessageEvent> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;
+    // A heartbeat means the stream is live: later messages must reach it.
+    if (event_.type() == v1::MESSAGE_EVENT_TYPE_HEARTBEAT && !live_) {
+      live_ = true;
+      ++ready_;
+    }
     if (event_.type() == v1::MESSAGE_EVENT_TYPE_CREATED && !counted_) {
       counted_ = true;
       ++received_;
@@ -43,7 +48,9 @@ class CountingReader : public grpc::ClientReadReactor<v1::MessageEvent> {
   grpc::ClientContext context_;
   v1::StreamMessagesRequest request_;
   v1::MessageEvent event_;
+  bool live_ = false;
   bool counted_ = false;
+  std::atomic<int>& ready_;
   std::atomic<int>& received_;
   std::atomic<int>& finished_;
 };
@@ -67,7 +74,7 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
           .at(0)
           .at(0)
           .as<std::string>();
-  ServerProcess server(kBinary, db.url());
+  ServerProcess server(kBinary, db.url(), {{"MESSAGING_HEARTBEAT_SECONDS", "1"}});
   const std::string token = TokenFor(distributor);
 
   // Streams spread over 20 connections.
@@ -78,12 +85,12 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
     stubs.push_back(v1::MessagingService::NewStub(
         grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args)));
   }
-  std::atomic<int> received{0}, finished{0};
+  std::atomic<int> ready{0}, received{0}, finished{0};
   std::vector<std::unique_ptr<CountingReader>> readers;
   auto open = [&](int n) {
     for (int i = 0; i < n; ++i) {
       readers.push_back(std::make_unique<CountingReader>(*stubs[readers.size() % stubs.size()],
-                                                         token, received, finished));
+                                                         token, ready, received, finished));
     }
   };
   open(10);
@@ -91,7 +98,9 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
   const int threads_with_10 = server.Threads();
   const long rss_with_10 = server.RssKiB();
   open(1990);
-  std::this_thread::sleep_for(std::chrono::seconds(3));  // Let every stream start.
+  // Every stream is live once it got a heartbeat.
+  EXPECT_TRUE(WaitUntil([&] { return ready.load() == 2000; }, std::chrono::seconds(90)))
+      << ready.load() << " of 2000 streams went live";
   const int threads_with_2000 = server.Threads();
   const long rss_with_2000 = server.RssKiB();
 

@@ -34,6 +34,7 @@ ServerProcess::ServerProcess(const std::string& binary, const std::string& datab
       {"MESSAGING_LISTEN", "127.0.0.1:" + std::to_string(port_)},
       {"MESSAGING_LOG_LEVEL", "warn"},
       {"MESSAGING_LOG_FORMAT", "text"},
+      {"MESSAGING_HEARTBEAT_SECONDS", "1"},
   };
   for (const auto& [k, v] : extra_env) env[k] = v;
   pid_ = fork();

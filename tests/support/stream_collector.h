@@ -55,6 +55,19 @@ class StreamCollector {
            predicate(events_);
   }
 
+  // A heartbeat arrived: the stream is registered, so every later change
+  // reaches it (the servers in tests send heartbeats often).
+  bool WaitLive(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    return WaitFor(
+        [](const std::vector<v1::MessageEvent>& events) {
+          for (const auto& e : events) {
+            if (e.type() == v1::MESSAGE_EVENT_TYPE_HEARTBEAT) return true;
+          }
+          return false;
+        },
+        timeout);
+  }
+
   // Events other than heartbeats.
   std::vector<v1::MessageEvent> Changes() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -24,6 +24,8 @@ TestServer::TestServer(const std::string& database_url,
   config.jwt.secret = kTestSecret;
   config.pool_size = 8;
   config.health_interval = absl::Milliseconds(200);
+  // Frequent heartbeats let tests see when a stream is live (StreamCollector::WaitLive).
+  config.heartbeat_interval = absl::Milliseconds(100);
   if (configure) configure(config);
   auto server = app::MessagingServer::Start(config);
   if (!server.ok()) throw std::runtime_error(std::string(server.status().message()));
