@@ -2,8 +2,10 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -242,8 +244,19 @@ void MessagingServer::Shutdown(absl::Duration drain) {
   log::Info("shutting down; draining in-flight calls for up to {}", absl::FormatDuration(drain));
   // Streams never end by themselves: end them now with a status clients resume from.
   c_->hub.Shutdown(absl::UnavailableError("server shutting down; resume from the last cursor"));
-  c_->server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  // gRPC cancels calls still running at the deadline, but a handler blocked in
+  // PostgreSQL would keep running (and could still commit): cancel their
+  // statements then, so the process really stops at the deadline.
+  const absl::Time deadline = absl::Now() + drain;
+  std::atomic<bool> drained{false};
+  std::thread canceller([this, deadline, &drained] {
+    while (!drained && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+    if (!drained) c_->pool.CancelRunningQueries();
+  });
+  c_->server->Shutdown(absl::ToChronoTime(deadline));
   c_->server->Wait();
+  drained = true;
+  canceller.join();
   if (c_->heartbeats) c_->heartbeats->Stop();
   c_->pruning->Stop();
   c_->listener.Stop();

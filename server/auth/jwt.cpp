@@ -4,8 +4,10 @@
 #include <jwt/jwt.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "domain/validation.h"
 
 namespace messaging::auth {
@@ -25,6 +27,24 @@ std::optional<int64_t> NumericClaim(const nlohmann::json& payload, const char* n
   const double value = it->get<double>();
   if (!(value > -1e15 && value < 1e15)) return std::nullopt;  // Also rejects NaN.
   return static_cast<int64_t>(value);
+}
+
+// Out-of-range time claims, read from the unverified payload segment.
+absl::Status CheckTimeClaimsRange(absl::string_view token) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  if (parts.size() != 3) return Unauthenticated("malformed token");
+  std::string json;
+  if (!absl::WebSafeBase64Unescape(parts[1], &json)) return Unauthenticated("malformed token");
+  const nlohmann::json payload = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!payload.is_object()) return Unauthenticated("malformed token");
+  for (const char* claim : {"exp", "nbf", "iat"}) {
+    const auto it = payload.find(claim);
+    if (it == payload.end()) continue;
+    if (!it->is_number() || !NumericClaim(payload, claim)) {
+      return Unauthenticated(absl::StrCat("token has an invalid ", claim, " claim"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -55,6 +75,10 @@ absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view author
     return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
   });
   if (!charset_ok) return Unauthenticated("malformed token");
+  // cpp-jwt converts exp/nbf/iat to 64-bit integers before it checks the
+  // signature, which is undefined behaviour for values out of range: reject
+  // such claims first, so no unauthenticated input reaches that code.
+  if (auto st = CheckTimeClaimsRange(token); !st.ok()) return st;
 
   std::error_code ec;
   nlohmann::json payload;

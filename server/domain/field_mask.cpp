@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "domain/validation.h"
 
 namespace messaging::domain {
 
@@ -14,8 +15,8 @@ absl::StatusOr<std::set<std::string, std::less<>>> ParseUpdateMask(
   std::set<std::string, std::less<>> result;
   for (const auto& path : paths) {
     if (allowed.count(path) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("update_mask: path \"", path,
-                                                     "\" cannot be updated; updatable paths are ",
+      return absl::InvalidArgumentError(absl::StrCat("update_mask: path ", QuoteForError(path),
+                                                     " cannot be updated; updatable paths are ",
                                                      absl::StrJoin(allowed, ", ")));
     }
     result.insert(path);

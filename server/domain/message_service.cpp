@@ -21,8 +21,8 @@ absl::StatusOr<bool> ParseMessageOrder(absl::string_view order_by) {
     }
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("order_by: \"", order_by,
-                   "\" is not supported; use \"create_time\" or \"create_time desc\""));
+      absl::StrCat("order_by: ", QuoteForError(order_by),
+                   " is not supported; use \"create_time\" or \"create_time desc\""));
 }
 
 std::string MessagePreview(const NewMessage& message, std::size_t max_chars) {

@@ -1,6 +1,7 @@
 #include "domain/validation.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -67,6 +68,12 @@ absl::Status CheckText(absl::string_view value, absl::string_view field, std::si
   if (value.find('\0') != absl::string_view::npos) return Invalid(field, "contains a NUL byte");
   if (!IsValidUtf8(value)) return Invalid(field, "is not valid UTF-8");
   return absl::OkStatus();
+}
+
+std::string QuoteForError(absl::string_view value) {
+  constexpr std::size_t kMax = 64;
+  const bool cut = value.size() > kMax;
+  return absl::StrCat("\"", absl::CHexEscape(value.substr(0, kMax)), cut ? "...\"" : "\"");
 }
 
 std::string Preview(absl::string_view text, std::size_t max_chars) {

@@ -32,6 +32,10 @@ absl::Status CheckText(absl::string_view value, absl::string_view field, std::si
 
 bool IsValidUtf8(absl::string_view value);
 
+// `value` quoted for an error message: at most 64 bytes, escaped, so a huge or
+// binary input never makes a huge (or unprintable) error.
+std::string QuoteForError(absl::string_view value);
+
 // The first `max_chars` code points of valid UTF-8 text.
 std::string Preview(absl::string_view text, std::size_t max_chars);
 

@@ -17,7 +17,7 @@ std::string WithConnectTimeout(const std::string& database_url, absl::Duration t
 }
 
 ConnectionPool::Lease::~Lease() {
-  if (pool_ != nullptr) pool_->Release(std::move(conn_));
+  if (pool_ != nullptr) pool_->Release(leased_, std::move(conn_));
 }
 
 ConnectionPool::ConnectionPool(PoolOptions options, std::vector<PreparedStatement> statements)
@@ -44,6 +44,7 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire(absl::Time deadlin
       auto conn = std::move(idle_.back());
       idle_.pop_back();
       ++in_use_;
+      leased_.insert(conn.get());
       return Lease(this, std::move(conn));
     }
     if (open_ < options_.size) {
@@ -51,13 +52,14 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire(absl::Time deadlin
       ++in_use_;
       lock.unlock();
       auto conn = Open();
+      lock.lock();
       if (!conn.ok()) {
-        lock.lock();
         --open_;
         --in_use_;
         freed_.notify_one();
         return conn.status();
       }
+      leased_.insert(conn->get());
       return Lease(this, *std::move(conn));
     }
     ++waiting_;
@@ -74,9 +76,36 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire(absl::Time deadlin
   }
 }
 
-void ConnectionPool::Release(std::unique_ptr<pqxx::connection> conn) {
+void ConnectionPool::DropIdle() {
+  std::vector<std::unique_ptr<pqxx::connection>> dropped;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    open_ -= static_cast<int>(idle_.size());
+    dropped.swap(idle_);
+  }
+  freed_.notify_all();
+}  // `dropped` closes outside the lock.
+
+void ConnectionPool::CancelRunningQueries() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (pqxx::connection* conn : leased_) {
+    try {
+      conn->cancel_query();  // libpq's PQcancel: safe from another thread.
+    } catch (const std::exception& e) {
+      log::Warn("cancelling a query failed: {}", e.what());
+    }
+  }
+}
+
+void ConnectionPool::Forget(pqxx::connection* leased) {
+  std::lock_guard<std::mutex> lock(mu_);
+  leased_.erase(leased);
+}
+
+void ConnectionPool::Release(pqxx::connection* leased, std::unique_ptr<pqxx::connection> conn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    leased_.erase(leased);
     --in_use_;
     if (conn && conn->is_open()) {
       idle_.push_back(std::move(conn));

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,20 +40,26 @@ class ConnectionPool {
   class Lease {
    public:
     Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), conn_(std::move(other.conn_)) {}
+        : pool_(std::exchange(other.pool_, nullptr)),
+          leased_(other.leased_),
+          conn_(std::move(other.conn_)) {}
     Lease& operator=(Lease&&) = delete;
     ~Lease();
 
     pqxx::connection& connection() { return *conn_; }
     // The connection is unusable (broken, or its state unknown): close it.
-    void Discard() { conn_.reset(); }
+    void Discard() {
+      if (pool_ != nullptr) pool_->Forget(leased_);
+      conn_.reset();
+    }
 
    private:
     friend class ConnectionPool;
     Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> conn)
-        : pool_(pool), conn_(std::move(conn)) {}
+        : pool_(pool), leased_(conn.get()), conn_(std::move(conn)) {}
 
     ConnectionPool* pool_;
+    pqxx::connection* leased_;  // Identity in the pool's leased set, even after Discard().
     std::unique_ptr<pqxx::connection> conn_;
   };
 
@@ -65,12 +72,21 @@ class ConnectionPool {
   // the deadline has passed, UNAVAILABLE when the database cannot be reached.
   absl::StatusOr<Lease> Acquire(absl::Time deadline);
 
+  // Closes every idle connection (after one turned out dead: the others, idle
+  // as long, probably are too, e.g. after a database restart).
+  void DropIdle();
+
+  // Asks PostgreSQL to cancel the statement running on every leased
+  // connection (at the end of a shutdown's drain deadline).
+  void CancelRunningQueries();
+
   int size() const { return options_.size; }
   int in_use() const { return in_use_.load(); }
   int waiting() const { return waiting_.load(); }
 
  private:
-  void Release(std::unique_ptr<pqxx::connection> conn);
+  void Release(pqxx::connection* leased, std::unique_ptr<pqxx::connection> conn);
+  void Forget(pqxx::connection* leased);
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Open();
 
   const PoolOptions options_;
@@ -80,6 +96,7 @@ class ConnectionPool {
   std::mutex mu_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::set<pqxx::connection*> leased_;
   int open_ = 0;  // Idle plus leased (plus being opened).
   std::atomic<int> in_use_{0};
   std::atomic<int> waiting_{0};

@@ -22,8 +22,8 @@ bool IsRetryableTransactionError(const std::exception& e) {
 absl::Status MapDatabaseError(const std::exception& e) {
   const std::string state = SqlState(e);
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
-      absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" || state == "57P03" ||
-      state == "53300") {
+      absl::StrContains(e.what(), "not connected") || absl::StartsWith(state, "08") ||
+      state == "57P01" || state == "57P02" || state == "57P03" || state == "53300") {
     log::Warn("database unavailable: {}", e.what());
     return absl::UnavailableError("database unavailable; retry");
   }

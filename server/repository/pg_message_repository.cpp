@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "domain/delivery_status.h"
+#include "domain/validation.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/event_sql.h"
 #include "repository/sql/message_sql.h"
@@ -136,8 +137,9 @@ absl::StatusOr<Message> PgMessageRepository::UpdateDeliveryStatus(
               : tx.exec_prepared(sql::kLockMessageByExternalId, u.ref.external_message_id);
     if (locked.empty()) {
       return by_id ? MessageNotFound(u.ref.id)
-                   : absl::NotFoundError(absl::StrCat("message with external_message_id \"",
-                                                      u.ref.external_message_id, "\" not found"));
+                   : absl::NotFoundError(absl::StrCat(
+                         "message with external_message_id ",
+                         domain::QuoteForError(u.ref.external_message_id), " not found"));
     }
     Message current = RowToMessage(locked[0]);
     if (!domain::CanTransition(current.delivery_status, u.status)) return current;

@@ -46,12 +46,14 @@ class TransactionRunner {
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
       auto lease = pool_.Acquire(ctx.deadline);
       if (!lease.ok()) return lease.status();
+      bool work_started = false;
       try {
         pqxx::work tx(lease->connection());
         if (mode == TransactionMode::kSnapshotRead) {
           tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         }
         SetUpTenant(tx, ctx);
+        work_started = true;
         absl::StatusOr<T> result = work(tx);
         if (!result.ok()) {
           tx.abort();
@@ -63,9 +65,14 @@ class TransactionRunner {
         tx.commit();
         return result;
       } catch (const std::exception& e) {
-        if (IsBrokenConnection(e)) lease->Discard();
+        const bool broken = IsBrokenConnection(e) || !lease->connection().is_open();
+        if (broken) lease->Discard();
         last = MapDatabaseError(e);
-        if (!IsRetryableTransactionError(e) || absl::Now() >= ctx.deadline) return last;
+        // A pooled connection that died while idle (e.g. the database restarted)
+        // fails at BEGIN: nothing was sent, so a fresh connection may simply retry.
+        const bool stale = broken && !work_started;
+        if (stale) pool_.DropIdle();
+        if (!(stale || IsRetryableTransactionError(e)) || absl::Now() >= ctx.deadline) return last;
       }
     }
     return last;

@@ -3,6 +3,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "domain/field_mask.h"
@@ -98,8 +100,51 @@ absl::StatusOr<std::optional<domain::AiProcessingStatus>> FromProto(v1::AiProces
   return MapEnum<domain::AiProcessingStatus>(v, field, kAiStatuses);
 }
 
+namespace {
+
+// Values JSON (and PostgreSQL's jsonb) cannot hold: NUL characters in keys or
+// strings, NaN and infinities.
+absl::Status CheckJsonValue(const google::protobuf::Value& value, absl::string_view field);
+
+absl::Status CheckJsonStruct(const google::protobuf::Struct& s, absl::string_view field) {
+  for (const auto& [key, value] : s.fields()) {
+    if (key.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": keys must not contain NUL"));
+    }
+    RETURN_IF_ERROR(CheckJsonValue(value, field));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckJsonValue(const google::protobuf::Value& value, absl::string_view field) {
+  switch (value.kind_case()) {
+    case google::protobuf::Value::kNumberValue:
+      if (!std::isfinite(value.number_value())) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": numbers must be finite"));
+      }
+      return absl::OkStatus();
+    case google::protobuf::Value::kStringValue:
+      if (value.string_value().find('\0') != std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(field, ": strings must not contain NUL"));
+      }
+      return absl::OkStatus();
+    case google::protobuf::Value::kStructValue:
+      return CheckJsonStruct(value.struct_value(), field);
+    case google::protobuf::Value::kListValue:
+      for (const auto& item : value.list_value().values()) {
+        RETURN_IF_ERROR(CheckJsonValue(item, field));
+      }
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& s,
                                          absl::string_view field) {
+  RETURN_IF_ERROR(CheckJsonStruct(s, field));
   std::string json;
   const auto status = google::protobuf::util::MessageToJsonString(s, &json);
   if (!status.ok()) {
