@@ -1,0 +1,664 @@
+#!/usr/bin/env bash
+# Benchmarks of the messaging service against PostgreSQL's own limit (pgbench
+# running the same SQL), one command per scenario. Each run starts its own
+# throwaway PostgreSQL and messaging-server on loopback and removes them on
+# exit; the LAST line printed is the scenario's figure.
+#
+#   bench/run.sh create     CreateMessage vs pgbench of the same transaction (32 clients)
+#   bench/run.sh list       ListMessages (page of 50) vs pgbench of the same statements
+#   bench/run.sh health     no-op gRPC call (Health/Check): the transport limit
+#   bench/run.sh fanout     1,000 subscribers, 500 messages/s: commit-to-delivery, loss, duplicates
+#   bench/run.sh idle       10,000 open streams: RSS per stream, threads
+#   bench/run.sh notify     pgbench of the write with and without the trigger's NOTIFY (32, 64 clients)
+#   bench/run.sh growth     List latency at 100k vs 10M messages, deep pages, EXPLAIN
+#   bench/run.sh smoke      every scenario in seconds with tiny counts (ctest: bench_smoke)
+#   bench/run.sh trace      the statements PostgreSQL receives per call, service vs pgbench
+#   bench/run.sh all        create list health fanout idle notify growth
+#
+# Options: --server=BIN --bench=BIN --bench-sql=BIN (default: build them in
+# $BUILD_DIR, Release). Knobs (environment): DURATION (s per measured run, 15),
+# ROUNDS (alternating service/pgbench rounds, 2), WARMUP (s, 3), CLIENTS (32),
+# POOL_SIZE (server connections, 32), SYNC_COMMIT (on), FANOUT_SUBSCRIBERS (1000),
+# FANOUT_RATE (500), FANOUT_WIDE (0.1), IDLE_STREAMS (10000), GROWTH_LARGE
+# (10000000), GROWTH_SMALL (100000). See bench/README.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+BUILD_DIR=${BUILD_DIR:-$root/build-bench}
+DURATION=${DURATION:-15}
+ROUNDS=${ROUNDS:-2}
+WARMUP=${WARMUP:-3}
+CLIENTS=${CLIENTS:-32}
+POOL_SIZE=${POOL_SIZE:-32}
+SYNC_COMMIT=${SYNC_COMMIT:-on}
+PGBENCH_THREADS=${PGBENCH_THREADS:-2}
+
+scenario=${1:-}
+shift || true
+SERVER_BIN="" BENCH_BIN="" SQL_BIN=""
+for arg in "$@"; do
+  case "$arg" in
+    --server=*) SERVER_BIN=${arg#*=} ;;
+    --bench=*) BENCH_BIN=${arg#*=} ;;
+    --bench-sql=*) SQL_BIN=${arg#*=} ;;
+    *) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+say() { printf '%s\n' "$*"; }
+# Other work on this machine skews every figure: print the load with them.
+load() { say "machine load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"; }
+# The scenario's figure: its last line, after the load at the end.
+final() {
+  say "machine load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  say "$*"
+}
+step() { printf '\n== %s\n' "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+build() {
+  if [[ -n $SERVER_BIN && -n $BENCH_BIN && -n $SQL_BIN ]]; then return; fi
+  step "building (Release, $BUILD_DIR)"
+  cmake -S "$root" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DMESSAGING_BUILD_TESTS=OFF -DMESSAGING_BUILD_BENCH=ON >/dev/null
+  cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target messaging-server messaging-bench \
+    messaging-bench-sql | tail -1
+  SERVER_BIN=$BUILD_DIR/server/messaging-server
+  BENCH_BIN=$BUILD_DIR/bench/messaging-bench
+  SQL_BIN=$BUILD_DIR/bench/messaging-bench-sql
+}
+
+# ---------------------------------------------------------------------------
+# Environment: PostgreSQL (own throwaway cluster, or a throwaway database on
+# $MESSAGING_TEST_ADMIN_URL's server for the smoke test), the server, fixture.
+# ---------------------------------------------------------------------------
+WORK="" DATADIR="" DB_URL="" ADMIN_URL="" DB_NAME="" PG_PID="" SERVER_PID="" SERVER_PORT=""
+SECRET="bench-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+cleanup() {
+  set +e
+  stop_server
+  if [[ -n $ADMIN_URL && -n $DB_NAME ]]; then
+    "$PG_BIN/psql" -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1
+  fi
+  if [[ -n $DATADIR ]]; then "$root/scripts/pg.sh" stop "$DATADIR" >/dev/null 2>&1; fi
+  if [[ -n $WORK ]]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+psql_db() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
+
+# The postmaster: parent of the checkpointer (works for any server we can query).
+find_postmaster() {
+  local ckpt
+  ckpt=$(psql_db -Atc "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+  awk '{print $4}' "/proc/$ckpt/stat"
+}
+
+start_postgres() {
+  WORK=$(mktemp -d /tmp/messaging-bench.XXXXXX)
+  chmod 755 "$WORK"
+  if [[ ${1:-} == shared && -n ${MESSAGING_TEST_ADMIN_URL:-} ]]; then
+    ADMIN_URL=$MESSAGING_TEST_ADMIN_URL
+    DB_NAME="bench_smoke_$$_$RANDOM"
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "CREATE DATABASE $DB_NAME" >/dev/null
+    DB_URL="${ADMIN_URL%/*}/$DB_NAME"
+    say "PostgreSQL: database $DB_NAME on \$MESSAGING_TEST_ADMIN_URL's server"
+  else
+    local port
+    port=$("$root/scripts/pg.sh" free-port)
+    DATADIR=$WORK/data
+    "$root/scripts/pg.sh" start "$DATADIR" "$port"
+    DB_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+    # Headroom for bulk loads and write bursts; durability settings stay default.
+    psql_db -c "ALTER SYSTEM SET shared_buffers = '${PG_SHARED_BUFFERS:-512MB}'" \
+      -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
+      -c "ALTER SYSTEM SET checkpoint_timeout = '30min'" \
+      -c "ALTER SYSTEM SET synchronous_commit = '$SYNC_COMMIT'"
+    "$root/scripts/pg.sh" stop "$DATADIR"
+    "$root/scripts/pg.sh" start "$DATADIR" "$port"
+    psql_db -c "CREATE DATABASE bench" >/dev/null
+    DB_URL="postgresql://postgres@127.0.0.1:$port/bench"
+    say "PostgreSQL 15 on 127.0.0.1:$port (fsync=on, synchronous_commit=$SYNC_COMMIT," \
+      "shared_buffers=${PG_SHARED_BUFFERS:-512MB}), data in $DATADIR"
+  fi
+  PG_PID=$(find_postmaster)
+  DATABASE_URL=$DB_URL MESSAGING_LOG_LEVEL=warn "$SERVER_BIN" migrate >"$WORK/migrate.log" 2>&1 ||
+    { cat "$WORK/migrate.log" >&2; die "migrate failed"; }
+}
+
+# seed DISTRIBUTORS CONVERSATIONS MESSAGES [DEEP] [REBUILD_INDEXES]
+seed() {
+  local t0=$SECONDS
+  psql_db -v distributors="$1" -v conversations="$2" -v messages="$3" -v deep="${4:-0}" \
+    -v rebuild_indexes="${5:-0}" -f "$here/sql/seed.sql" >/dev/null
+  write_fixture
+  say "seeded $1 distributors, $2 conversations, $3 messages in $((SECONDS - t0)) s" \
+    "($(psql_db -Atc "SELECT pg_size_pretty(pg_database_size(current_database()))"))"
+}
+
+write_fixture() {
+  local d
+  : >"$WORK/fixture"
+  for d in $(psql_db -Atc "SELECT id FROM distributors WHERE id::text LIKE 'd0000000-%' ORDER BY id"); do
+    printf 'distributor %s %s\n' "$d" \
+      "$(MESSAGING_JWT_SECRET=$SECRET "$SERVER_BIN" mint-token --distributor "$d" --ttl 86400)" \
+      >>"$WORK/fixture"
+  done
+  psql_db -Atc "SELECT 'conversation ' || id || ' ' || distributor_id FROM conversations
+                WHERE id::text LIKE 'a0000000-%' ORDER BY id" >>"$WORK/fixture"
+}
+
+# start_server [NAME=VALUE...]: extra environment for the server.
+start_server() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if start_server_once "$@"; then return; fi
+    # A port free to connect() may still be taken by a client socket: try another.
+    grep -q 'cannot listen' "$WORK/server.log" || break
+  done
+  cat "$WORK/server.log" >&2
+  die "server did not start"
+}
+
+start_server_once() {
+  stop_server
+  SERVER_PORT=$("$root/scripts/pg.sh" free-port)
+  : >"$WORK/server.log"
+  DATABASE_URL=$DB_URL MESSAGING_JWT_SECRET=$SECRET MESSAGING_LISTEN="127.0.0.1:$SERVER_PORT" \
+    MESSAGING_POOL_SIZE=$POOL_SIZE MESSAGING_LOG_LEVEL=warn MESSAGING_DRAIN_TIMEOUT_SECONDS=5 \
+    MESSAGING_MAX_CONNECTION_AGE_SECONDS=0 env "$@" "$SERVER_BIN" serve >>"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 1 50); do
+    if "$BENCH_BIN" health --target="127.0.0.1:$SERVER_PORT" --concurrency=1 --count=1 \
+      --warmup=0 >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      wait "$SERVER_PID" 2>/dev/null || true
+      SERVER_PID=""
+      return 1
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+
+# Fails the run if the server logged an error (anything at error level).
+check_server_log() {
+  if grep -q '"level":"error"\|\[error\]' "$WORK/server.log" 2>/dev/null; then
+    grep '"level":"error"\|\[error\]' "$WORK/server.log" | head -5 >&2
+    die "the server logged errors"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# Runs. Each prints one line and sets LAST_RATE.
+# ---------------------------------------------------------------------------
+LAST_RATE=0
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2" | tail -1; }
+
+# bench MODE [flags...]: the load generator against the server.
+bench() {
+  local mode=$1
+  shift
+  local out perf_pid="" perf_stat_pid=""
+  if [[ -n ${PERF_OUT:-} ]]; then
+    # Profile the server for the whole run (PERF_OUT=DIR): flat profiles by DSO and symbol.
+    mkdir -p "$PERF_OUT"
+    # (Background jobs ignore SIGINT: each perf runs `sleep`, and ends when it is killed.)
+    # System-wide, reported for the server's pid: its gRPC worker threads come and go, and
+    # `perf record -p` would miss the threads created after it attached.
+    perf record -q -a -F 499 -o "$WORK/perf.data" -- sleep 3600 2>/dev/null &
+    perf_pid=$!
+    perf stat -e task-clock,context-switches,cpu-migrations -p "$SERVER_PID" \
+      -o "$WORK/perf.stat" -- sleep 3600 2>/dev/null &
+    perf_stat_pid=$!
+  fi
+  out=$("$BENCH_BIN" "$mode" --target="127.0.0.1:$SERVER_PORT" --fixture="$WORK/fixture" \
+    --server-pid="$SERVER_PID" "$@") || { printf '%s\n' "$out"; die "messaging-bench $mode failed"; }
+  if [[ -n $perf_pid ]]; then
+    local child
+    for child in $(pgrep -P "$perf_pid") $(pgrep -P "$perf_stat_pid"); do kill "$child"; done
+    wait "$perf_pid" "$perf_stat_pid" 2>/dev/null || true
+    local f=$PERF_OUT/server-$mode-$(date +%H%M%S).txt
+    { grep -v '^#' "$WORK/perf.stat" | grep .
+      perf report -i "$WORK/perf.data" --stdio --no-children --pid "$SERVER_PID" --sort dso 2>/dev/null |
+        grep -v '^#' | grep . | head -25
+      echo
+      perf report -i "$WORK/perf.data" --stdio --no-children --pid "$SERVER_PID" --sort dso,sym 2>/dev/null |
+        grep -v '^#' | grep . | head -100
+    } >"$f" || true  # (head closes the pipe early)
+    say "server profile: $f"
+  fi
+  printf '%s\n' "$out" | grep -v '^RESULT' || true
+  local r
+  r=$(grep '^RESULT' <<<"$out")
+  LAST_RESULT=$r
+  LAST_RATE=$(field rps "$r")
+  say "service  $(sed 's/^RESULT //' <<<"$r")"
+}
+
+# CPU ticks of the postmaster and its backends, including backends that have
+# exited (their time moves to the postmaster's cutime/cstime).
+pg_ticks() {
+  # (processes may exit while being read: cat's failure is expected)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+    awk -v root="$PG_PID" '{ if ($4 == root) t += $14 + $15; if ($1 == root) t += $14 + $15 + $16 + $17 }
+         END { print t + 0 }'
+}
+
+# pgbench_run NAME SCRIPT CLIENTS SECONDS|-tN [pgbench -D vars...]
+pgbench_run() {
+  local name=$1 script=$2 clients=$3 length=$4
+  shift 4
+  local limit=(-T "$length")
+  if [[ $length == -t* ]]; then limit=(-t "${length#-t}"); fi
+  local threads=$PGBENCH_THREADS
+  ((threads > clients)) && threads=$clients
+  rm -f "$WORK/pgb_$name".*
+  local before after out hz=100 start end
+  hz=$(getconf CLK_TCK)
+  before=$(pg_ticks)
+  start=$(date +%s.%N)
+  out=$( { TIMEFORMAT='%U %S'; time "$PG_BIN/pgbench" -n -M prepared -c "$clients" -j "$threads" \
+    "${limit[@]}" -f "$script" -l --log-prefix="$WORK/pgb_$name" \
+    -D role=messaging_app -D timeout=30000 "$@" "$DB_URL" 2>"$WORK/pgbench.err"; } 2>&1) ||
+    { cat "$WORK/pgbench.err" >&2; printf '%s\n' "$out" >&2; die "pgbench $name failed"; }
+  end=$(date +%s.%N)
+  after=$(pg_ticks)
+  if grep -q 'aborted\|error' "$WORK/pgbench.err"; then
+    cat "$WORK/pgbench.err" >&2
+    die "pgbench $name reported errors"
+  fi
+  local tps txns cpu_user cpu_sys
+  tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | tail -1)
+  txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+  read -r cpu_user cpu_sys < <(tail -1 <<<"$out")
+  local lat
+  lat=$(cat "$WORK/pgb_$name".* | awk '{print $3}' | sort -n |
+    awk '{a[NR]=$1} END { if (NR == 0) { print "n/a"; exit }
+      i50=int(NR*0.50+0.999999); i95=int(NR*0.95+0.999999); i99=int(NR*0.99+0.999999);
+      printf "p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f", a[i50]/1000, a[i95]/1000, a[i99]/1000, a[NR]/1000 }')
+  LAST_RATE=$tps
+  say "$(awk -v n="$name" -v c="$clients" -v tps="$tps" -v txns="$txns" -v lat="$lat" \
+    -v pg="$((after - before))" -v hz="$hz" -v u="$cpu_user" -v s="$cpu_sys" -v t0="$start" -v t1="$end" \
+    'BEGIN { secs = t1 - t0;
+      printf "pgbench  mode=%s clients=%d txns=%d tps=%.1f %s pg_cpu_us_per_call=%.1f pg_cpu_pct=%.0f client_cpu_us_per_call=%.1f",
+        n, c, txns, tps, lat, pg / hz * 1e6 / txns, 100 * pg / hz / secs, (u + s) * 1e6 / txns }')"
+}
+
+pgbench_vars=(-D conversations=1000 -D distributors=10 -D direction=inbound -D message_type=text
+  -D delivery_status=received -D ai_status=pending -D metadata={} -D limit=51)
+
+content64() { printf 'bench inbound message %s %s' "$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+  "$(printf 'x%.0s' $(seq 1 32))"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+mean() { awk '{ s += $1 } END { if (NR) printf "%.1f", s / NR; else print 0 }'; }
+
+# service vs pgbench, alternating rounds; sets SVC_MEAN and PGB_MEAN.
+compare() {
+  local mode=$1 script=$2 clients=$3
+  shift 3
+  local svc=() pgb=() r
+  for r in $(seq 1 "$ROUNDS"); do
+    psql_db -c CHECKPOINT
+    bench "$mode" --concurrency="$clients" --duration="$DURATION" --warmup="$WARMUP" \
+      --pg-pid="$PG_PID" "$@"
+    svc+=("$LAST_RATE")
+    psql_db -c CHECKPOINT
+    pgbench_run "$mode" "$script" "$clients" "$DURATION" "${pgbench_vars[@]}" \
+      -D content="$(content64)"
+    pgb+=("$LAST_RATE")
+  done
+  SVC_MEAN=$(printf '%s\n' "${svc[@]}" | mean)
+  PGB_MEAN=$(printf '%s\n' "${pgb[@]}" | mean)
+  say "rounds: service ${svc[*]} /s; pgbench ${pgb[*]} tps"
+}
+
+env_standard() {
+  start_postgres
+  seed 10 1000 100000
+  start_server
+}
+
+# ---------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------
+scenario_create() {
+  step "CreateMessage: $CLIENTS clients, 1,000 conversations of 10 distributors, pool $POOL_SIZE"
+  env_standard
+  "$SQL_BIN" pgbench create >"$WORK/create.pgbench"
+  # Warm both paths (caches, prepared statements, connections).
+  pgbench_run warmup "$WORK/create.pgbench" "$CLIENTS" "$WARMUP" "${pgbench_vars[@]}" \
+    -D content="$(content64)" >/dev/null
+  compare create "$WORK/create.pgbench" "$CLIENTS"
+  check_server_log
+  final "create: service $SVC_MEAN/s vs pgbench $PGB_MEAN tps of the same transaction" \
+    "= $(ratio "$SVC_MEAN" "$PGB_MEAN")x (target >= 0.85x)"
+}
+
+scenario_list() {
+  step "ListMessages page of 50, random conversations: $CLIENTS clients, pool $POOL_SIZE"
+  env_standard
+  "$SQL_BIN" pgbench list >"$WORK/list.pgbench"
+  "$SQL_BIN" pgbench list-conversations >"$WORK/list-conversations.pgbench"
+  pgbench_run warmup "$WORK/list.pgbench" "$CLIENTS" "$WARMUP" "${pgbench_vars[@]}" >/dev/null
+  step "ListConversations (first page of 50), for reference"
+  compare list-conversations "$WORK/list-conversations.pgbench" "$CLIENTS" --page-size=50
+  local lc="$SVC_MEAN/$PGB_MEAN = $(ratio "$SVC_MEAN" "$PGB_MEAN")x"
+  step "ListMessages"
+  compare list "$WORK/list.pgbench" "$CLIENTS" --page-size=50
+  check_server_log
+  say "list-conversations: $lc"
+  final "list: service $SVC_MEAN/s vs pgbench $PGB_MEAN tps of the same statements" \
+    "= $(ratio "$SVC_MEAN" "$PGB_MEAN")x (target >= 0.85x)"
+}
+
+scenario_health() {
+  step "Transport baseline: grpc.health.v1.Health/Check (no database work), $CLIENTS in flight"
+  start_postgres
+  start_server
+  local c1
+  bench health --concurrency=1 --channels=1 --duration=5 --warmup=1
+  c1=$(field p50_ms "$LAST_RESULT")
+  bench health --concurrency="$CLIENTS" --duration="$DURATION" --warmup="$WARMUP"
+  final "health: $LAST_RATE calls/s at $CLIENTS in flight (no database); p50 $c1 ms at 1 in flight"
+}
+
+scenario_fanout() {
+  local subs=${FANOUT_SUBSCRIBERS:-1000} rate=${FANOUT_RATE:-500} wide=${FANOUT_WIDE:-0.1}
+  step "Fan-out: $subs subscribers (fraction $wide distributor-wide), $rate messages/s for $DURATION s"
+  env_standard
+  local xacts="SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+  local x0 x1
+  x0=$(psql_db -Atc "$xacts")
+  bench fanout --subscribers="$subs" --rate="$rate" --wide-fraction="$wide" \
+    --duration="$DURATION" --channels=10
+  local r=$LAST_RESULT
+  x1=$(psql_db -Atc "$xacts")
+  say "database transactions during the whole run (incl. set-up and probes): $((x1 - x0))," \
+    "$(awk -v x=$((x1 - x0)) -v n="$(field published "$r")" 'BEGIN { printf "%.1f", x / n }') per measured message"
+  check_server_log
+  final "fanout: commit-to-delivery p99 <= $(field p99_ms "$r") ms (send->delivery; ack->delivery" \
+    "p99 $(field low_p99_ms "$r") ms), lost $(field lost "$r"), duplicated $(field duplicated "$r")," \
+    "server CPU $(field server_cpu_us_per_event "$r") us/event ($(field server_cpu_us_per_event_marginal "$r") us marginal)" \
+    "(target p99 < 20 ms, 0 lost, 0 duplicated)"
+}
+
+scenario_idle() {
+  local n=${IDLE_STREAMS:-10000}
+  step "Idle scale: $n open streams on one server"
+  env_standard
+  bench idle --streams="$n" --baseline-streams=10 --hold="${IDLE_HOLD:-5}"
+  local r=$LAST_RESULT
+  check_server_log
+  final "idle: $n streams: $(field kib_per_stream "$r") KiB extra RSS per stream" \
+    "($(field kib_per_stream_before_events "$r") before any event), threads" \
+    "$(field threads_base "$r") with 10 -> $(field threads "$r") with $n (peak $(field threads_peak "$r"))" \
+    "(target <= 10 KB/stream, < 64 threads, unchanged)"
+}
+
+# The trigger function without its pg_notify line (same function otherwise).
+notify_variants() {
+  psql_db -Atc "SELECT pg_get_functiondef('public.messaging_record_message_event'::regproc)" \
+    >"$WORK/trigger_with_notify.sql"
+  grep -v "pg_notify('messaging_events'" "$WORK/trigger_with_notify.sql" >"$WORK/trigger_without_notify.sql"
+  local removed
+  removed=$(diff "$WORK/trigger_with_notify.sql" "$WORK/trigger_without_notify.sql" | grep -c '^<' || true)
+  [[ $removed == 1 ]] || die "expected to remove exactly one pg_notify line from the trigger function"
+}
+
+scenario_notify() {
+  step "NOTIFY cost: pgbench of the CreateMessage transaction with and without the trigger's pg_notify"
+  env_standard  # The server runs: its LISTEN connection consumes the notifications, as in production.
+  "$SQL_BIN" pgbench create >"$WORK/create.pgbench"
+  notify_variants
+  pgbench_run warmup "$WORK/create.pgbench" 32 "$WARMUP" "${pgbench_vars[@]}" -D content="$(content64)" >/dev/null
+  # A design that keeps wake-ups but takes NOTIFY out of the write transactions:
+  # one connection sends a coalesced NOTIFY every 10 ms in its own transaction,
+  # with synchronous_commit off (a wake-up needs no durability).
+  printf '%s\n' "SELECT pg_notify('messaging_events', '');" '\sleep 10 ms' >"$WORK/coalesced_notify.pgbench"
+  local summary="" c r
+  for c in 32 64; do
+    local with=() without=() coalesced=()
+    for r in $(seq 1 "$ROUNDS"); do
+      psql_db -f "$WORK/trigger_with_notify.sql" -c CHECKPOINT
+      pgbench_run notify_on "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
+      with+=("$LAST_RATE")
+      psql_db -f "$WORK/trigger_without_notify.sql" -c CHECKPOINT
+      pgbench_run notify_off "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
+      without+=("$LAST_RATE")
+      psql_db -c CHECKPOINT
+      PGOPTIONS="-c synchronous_commit=off" "$PG_BIN/pgbench" -n -c 1 -T "$DURATION" \
+        -f "$WORK/coalesced_notify.pgbench" "$DB_URL" >"$WORK/coalesced.out" 2>&1 &
+      local notifier=$!
+      pgbench_run notify_coalesced "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
+      wait "$notifier" || { cat "$WORK/coalesced.out" >&2; die "the coalesced notifier failed"; }
+      say "         (coalesced notifier: $(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/coalesced.out") NOTIFYs in $DURATION s)"
+      coalesced+=("$LAST_RATE")
+    done
+    psql_db -f "$WORK/trigger_with_notify.sql"
+    local w wo co
+    w=$(printf '%s\n' "${with[@]}" | mean)
+    wo=$(printf '%s\n' "${without[@]}" | mean)
+    co=$(printf '%s\n' "${coalesced[@]}" | mean)
+    say "$c clients: with NOTIFY ${with[*]} tps, without ${without[*]} tps, coalesced NOTIFY every 10 ms ${coalesced[*]} tps"
+    summary+="$c clients $w vs $wo tps = $(awk -v a="$w" -v b="$wo" 'BEGIN { printf "%.1f", 100 * (b - a) / b }')% cost"
+    summary+=" (coalesced: $(awk -v a="$co" -v b="$wo" 'BEGIN { printf "%.1f", 100 * (b - a) / b }')%); "
+  done
+  check_server_log
+  final "notify: ${summary% } (threshold 20%)"
+}
+
+# explain_plans CONVERSATION DEEP_CONVERSATION(or "") DISTRIBUTOR: the server's
+# statements (PREPAREd from its own SQL), as messaging_app with the tenant set,
+# EXPLAINed at their 6th execution: the plan a pooled connection of the server
+# settles on (PostgreSQL plans the first 5 executions of a prepared statement
+# for their parameters, then may switch to a generic plan), and with
+# plan_cache_mode = force_generic_plan.
+explain_plans() {
+  local conv=$1 deep=$2 dist=$3
+  "$SQL_BIN" prepare >"$WORK/prepare.sql"
+  local key="" out
+  if [[ -n $deep ]]; then
+    key=$(psql_db -Atc "SELECT created_at || '|' || id FROM messages WHERE conversation_id = '$deep'
+                        ORDER BY created_at, id OFFSET 49949 LIMIT 1")
+  fi
+  local explain="EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE"
+  local -a statements=(
+    "ListConversations, first page|\"bench_conversation_list_----\"(51)"
+    "ListMessages, conversation visibility check|\"bench_message_conversation_visible\"('$conv')"
+    "ListMessages, first page|\"bench_message_list_asc\"('$conv', 51)")
+  if [[ -n $key ]]; then
+    statements+=("ListMessages, page 1,000 of the deep conversation (keyset after message 49,950)|\"bench_message_list_asc_k\"('$deep', 51, '${key%%|*}', '${key##*|}')")
+  fi
+  {
+    cat "$WORK/prepare.sql"
+    echo "BEGIN;"
+    echo "EXECUTE \"bench_tenant_setup\"('messaging_app', '$dist', '30000');"
+    local entry i
+    for entry in "${statements[@]}"; do
+      echo "\\o /dev/null"
+      for i in 1 2 3 4 5; do echo "EXECUTE ${entry#*|};"; done
+      echo "\\o"
+      echo "\\echo '--- ${entry%%|*}: 6th execution (the plan the server runs)'"
+      echo "$explain ${entry#*|};"
+    done
+    echo "SET LOCAL plan_cache_mode = force_generic_plan;"
+    for entry in "${statements[@]}"; do
+      echo "\\echo '--- ${entry%%|*}: generic plan'"
+      echo "$explain ${entry#*|};"
+    done
+    echo "COMMIT;"
+  } >"$WORK/explain.sql"
+  out=$("$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -P pager=off "$DB_URL" -f "$WORK/explain.sql" 2>&1) ||
+    { printf '%s\n' "$out" >&2; die "EXPLAIN failed"; }
+  PLANS=$(awk '/^--- /{p=1} p' <<<"$out" | grep -v '^-*$\|^ *QUERY PLAN\|^([0-9]* rows)\|^SET$\|^COMMIT$\|^$')
+  printf '%s\n' "$PLANS"
+}
+
+plans_use_indexes() {
+  # Every plan: index scans only, no sequential scan, no sort.
+  if grep -q 'Seq Scan\|Sort Method\|->  Sort\|Bitmap Heap Scan' <<<"$PLANS"; then return 1; fi
+  grep -q 'Index Scan\|Index Only Scan' <<<"$PLANS"
+}
+
+# growth_measure LABEL: latency at concurrency 1; sets LC_P50 LM_P50 (+p99).
+growth_measure() {
+  local label=$1 secs=${GROWTH_SECONDS:-8}
+  bench list-conversations --concurrency=1 --channels=1 --duration="$secs" --warmup=1 --page-size=50
+  LC_P50=$(field p50_ms "$LAST_RESULT") LC_P99=$(field p99_ms "$LAST_RESULT")
+  bench list --concurrency=1 --channels=1 --duration="$secs" --warmup=1 --page-size=50
+  LM_P50=$(field p50_ms "$LAST_RESULT") LM_P99=$(field p99_ms "$LAST_RESULT")
+  say "$label: ListConversations p50 $LC_P50 ms p99 $LC_P99 ms; ListMessages p50 $LM_P50 ms p99 $LM_P99 ms"
+}
+
+scenario_growth() {
+  local small=${GROWTH_SMALL:-100000} large=${GROWTH_LARGE:-10000000}
+  local small_convs=${GROWTH_SMALL_CONVERSATIONS:-1000} large_convs=${GROWTH_LARGE_CONVERSATIONS:-10000}
+  local deep=${GROWTH_DEEP:-60000}
+  step "Growth: $small messages ($small_convs conversations) vs $large ($large_convs conversations)"
+  start_postgres
+  local large_url=${DB_URL%/*}/bench_large
+  seed 10 "$small_convs" "$small"
+  start_server
+  growth_measure "$small messages"
+  local s_lc=$LC_P50 s_lm=$LM_P50
+  step "EXPLAIN at $small messages"
+  explain_plans "a0000000-0000-4000-8000-000000000002" "" "d0000000-0000-4000-8000-000000000002"
+  local small_idx="index scans only"
+  # (Small tables: the planner may rightly prefer a sequential scan and a sort.)
+  plans_use_indexes || small_idx="not only index scans (small tables)"
+  stop_server
+
+  step "Bulk-loading $large messages into a second database (COPY-free INSERT ... SELECT generate_series)"
+  psql_db -c "CREATE DATABASE bench_large" >/dev/null
+  DB_URL=$large_url
+  DATABASE_URL=$DB_URL MESSAGING_LOG_LEVEL=warn "$SERVER_BIN" migrate >"$WORK/migrate.log" 2>&1
+  seed 10 "$large_convs" "$large" "$deep" 1
+  start_server
+  growth_measure "$large messages"
+  local l_lc=$LC_P50 l_lm=$LM_P50
+  step "Deep pages: conversation 1 ($(psql_db -Atc "SELECT count(*) FROM messages WHERE conversation_id = 'a0000000-0000-4000-8000-000000000001'") messages)"
+  local deep_conv=a0000000-0000-4000-8000-000000000001 r p1s=() p1000s=()
+  for r in $(seq 1 "$ROUNDS"); do
+    bench list --conversation=$deep_conv --page=1 --concurrency=1 --channels=1 \
+      --duration="${GROWTH_SECONDS:-8}" --warmup=1 --page-size=50
+    p1s+=("$(field p50_ms "$LAST_RESULT")")
+    bench list --conversation=$deep_conv --page=1000 --concurrency=1 --channels=1 \
+      --duration="${GROWTH_SECONDS:-8}" --warmup=1 --page-size=50
+    p1000s+=("$(field p50_ms "$LAST_RESULT")")
+  done
+  local p1 p1000
+  p1=$(printf '%s\n' "${p1s[@]}" | awk '{ s += $1 } END { printf "%.3f", s / NR }')
+  p1000=$(printf '%s\n' "${p1000s[@]}" | awk '{ s += $1 } END { printf "%.3f", s / NR }')
+  say "deep pages (p50 per round): page 1 ${p1s[*]} ms; page 1000 ${p1000s[*]} ms"
+  step "EXPLAIN at $large messages"
+  explain_plans "a0000000-0000-4000-8000-000000000011" "$deep_conv" "d0000000-0000-4000-8000-000000000001"
+  local idx="index scans only"
+  plans_use_indexes || idx="NOT ONLY INDEX SCANS"
+  check_server_log
+  final "growth: ${large}/${small} messages: ListConversations p50 $l_lc/$s_lc ms = $(ratio "$l_lc" "$s_lc")x," \
+    "ListMessages p50 $l_lm/$s_lm ms = $(ratio "$l_lm" "$s_lm")x (target <= 1.5x);" \
+    "page 1000 vs page 1 p50 $p1000/$p1 ms = $(ratio "$p1000" "$p1")x (target <= 1.2x);" \
+    "plans at $large: $idx; at $small: $small_idx"
+}
+
+scenario_smoke() {
+  # Seconds, tiny counts: every mode and script runs; any error fails. Targets are not checked.
+  local t0=$SECONDS
+  DURATION=1 WARMUP=0.3
+  start_postgres shared
+  seed 2 20 1200
+  start_server
+  local tiny=(-D conversations=20 -D distributors=2)
+  "$SQL_BIN" pgbench create >"$WORK/create.pgbench"
+  "$SQL_BIN" pgbench list >"$WORK/list.pgbench"
+  "$SQL_BIN" pgbench list-conversations >"$WORK/list-conversations.pgbench"
+  bench health --concurrency=4 --count=200 --warmup=0
+  bench create --concurrency=4 --duration=1 --warmup=0.3 --pg-pid="$PG_PID"
+  bench list --concurrency=4 --duration=1 --warmup=0.3 --page-size=50
+  bench list-conversations --concurrency=2 --duration=1 --warmup=0.3 --page-size=10
+  bench list --conversation=a0000000-0000-4000-8000-000000000003 --page=3 --page-size=20 \
+    --concurrency=1 --count=20 --warmup=0
+  pgbench_run create "$WORK/create.pgbench" 2 -t20 "${pgbench_vars[@]}" "${tiny[@]}" -D content="$(content64)"
+  pgbench_run list "$WORK/list.pgbench" 2 -t20 "${pgbench_vars[@]}" "${tiny[@]}"
+  pgbench_run list-conversations "$WORK/list-conversations.pgbench" 2 -t20 "${pgbench_vars[@]}" \
+    "${tiny[@]}" -D limit=11
+  notify_variants
+  psql_db -f "$WORK/trigger_without_notify.sql"
+  pgbench_run notify_off "$WORK/create.pgbench" 2 -t10 "${pgbench_vars[@]}" "${tiny[@]}" -D content=x
+  psql_db -f "$WORK/trigger_with_notify.sql"
+  bench fanout --subscribers=20 --rate=50 --duration=1 --baseline=0.3 --drain=5 --channels=2
+  bench idle --streams=60 --baseline-streams=10 --hold=0.3 --settle=0.3
+  explain_plans "a0000000-0000-4000-8000-000000000002" "" "d0000000-0000-4000-8000-000000000002" >/dev/null
+  check_server_log
+  final "smoke: every scenario ran without error in $((SECONDS - t0)) s"
+}
+
+# The statements PostgreSQL receives for one call of each kind, from the
+# service and from the pgbench scripts (log_statement = all): the evidence
+# that the baselines run the same SQL.
+scenario_trace() {
+  step "SQL trace: what PostgreSQL receives for one call (log_statement = all)"
+  start_postgres
+  seed 10 100 10000
+  psql_db -c "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+  start_server
+  "$SQL_BIN" pgbench create >"$WORK/create.pgbench"
+  "$SQL_BIN" pgbench list >"$WORK/list.pgbench"
+  local log=$DATADIR/server.log what
+  for what in create list; do
+    local mark pid
+    mark=$(wc -l <"$log")
+    "$BENCH_BIN" "$what" --target="127.0.0.1:$SERVER_PORT" --fixture="$WORK/fixture" \
+      --concurrency=1 --count=1 --warmup=0 >/dev/null
+    sleep 0.3
+    pid=$(tail -n +"$((mark + 1))" "$log" | grep -m1 'message_insert\|message_list_asc' | sed -n 's/.*\[\([0-9]*\)\].*/\1/p')
+    say "--- service $what (backend $pid):"
+    tail -n +"$((mark + 1))" "$log" | grep "\[$pid\]" | sed 's/^[^]]*] //' | cut -c1-160
+    mark=$(wc -l <"$log")
+    pgbench_run "trace_$what" "$WORK/$what.pgbench" 1 -t1 "${pgbench_vars[@]}" -D conversations=100 \
+      -D content="$(content64)" >/dev/null
+    pid=$(tail -n +"$((mark + 1))" "$log" | grep -m1 'execute P_0' | sed -n 's/.*\[\([0-9]*\)\].*/\1/p')
+    say "--- pgbench $what (backend $pid):"
+    tail -n +"$((mark + 1))" "$log" | grep "\[$pid\]" | grep 'LOG:  \(statement\|execute\)\|DETAIL' |
+      sed 's/^[^]]*] //' | cut -c1-160
+  done
+  final "trace: statements printed above (service and pgbench)"
+}
+
+# `source bench/run.sh` (no scenario) only defines the functions above, for
+# interactive use: start_postgres; seed 10 1000 100000; start_server; bench ...
+if [[ ${BASH_SOURCE[0]} != "$0" && -z $scenario ]]; then return 0; fi
+
+case "$scenario" in
+  create | list | health | fanout | idle | notify | growth | smoke | trace)
+    build
+    load
+    "scenario_$scenario"
+    ;;
+  all)
+    build
+    for s in create list health fanout idle notify growth; do
+      "$0" "$s" --server="$SERVER_BIN" --bench="$BENCH_BIN" --bench-sql="$SQL_BIN"
+    done
+    ;;
+  *) usage ;;
+esac

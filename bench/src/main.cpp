@@ -1,0 +1,31 @@
+// messaging-bench: a gRPC load generator for the messaging service.
+//
+//   messaging-bench health|create|list|list-conversations [flags]   closed-loop unary load
+//   messaging-bench fanout [flags]                                   subscribers + paced writes
+//   messaging-bench idle [flags]                                     N open streams, RSS/threads
+//
+// Every mode stops by itself (duration or count, plus deadlines) and prints a
+// final `RESULT key=value ...` line; the exit status is non-zero if any call
+// failed or any check (loss, duplicates, early stream ends) did not hold.
+// Loopback targets only. See bench/README.md.
+
+#include <cstdio>
+#include <string>
+
+#include "common.h"
+#include "modes.h"
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  bench::Flags flags(argc, argv, 2);
+  if (mode == "health" || mode == "create" || mode == "list" || mode == "list-conversations") {
+    return bench::RunUnary(mode, flags);
+  }
+  if (mode == "fanout") return bench::RunFanout(flags);
+  if (mode == "idle") return bench::RunIdle(flags);
+  std::fprintf(stderr,
+               "usage: messaging-bench health|create|list|list-conversations|fanout|idle "
+               "--target=127.0.0.1:PORT [--fixture=FILE] [flags]\n"
+               "see bench/README.md\n");
+  return 2;
+}

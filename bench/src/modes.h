@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+
+#include "common.h"
+
+namespace bench {
+
+// health | create | list | list-conversations: closed-loop unary calls.
+int RunUnary(const std::string& mode, Flags& flags);
+// Fan-out: subscribers + a paced publisher; commit-to-delivery latency, loss, duplicates.
+int RunFanout(Flags& flags);
+// Idle: open N streams and hold them; server RSS and threads.
+int RunIdle(Flags& flags);
+
+}  // namespace bench

@@ -1,0 +1,171 @@
+// messaging-bench-sql: prints the pgbench scripts and PREPARE statements for
+// the benchmarks, built from the very statements the server prepares on every
+// pooled connection (the repositories' Statements() lists), so the baseline
+// can never drift from the service's SQL.
+//
+//   messaging-bench-sql pgbench create|list|list-conversations
+//   messaging-bench-sql prepare        PREPARE ... for EXPLAIN (psql)
+//   messaging-bench-sql show NAME      one statement's SQL
+//
+// pgbench variables cannot hold strings computed per transaction, so the UUID
+// parameters are computed in SQL from pgbench integers (fixture UUIDs are
+// '<prefix>-0000-4000-8000-<12-digit number>'), and the parameters the
+// server sends as empty strings are the literal '' (pgbench has no empty
+// variables). Every other parameter is a pgbench variable, i.e. a bind
+// parameter of the prepared statement, as in the server.
+
+#include <cctype>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "repository/pg_conversation_repository.h"
+#include "repository/pg_event_repository.h"
+#include "repository/pg_message_repository.h"
+#include "repository/transaction.h"
+
+namespace {
+
+using messaging::repository::PreparedStatement;
+
+std::map<std::string, std::string> AllStatements() {
+  std::vector<PreparedStatement> all = {
+      messaging::repository::TransactionRunner::TenantSetupStatement()};
+  for (auto& s : messaging::repository::PgConversationRepository::Statements()) all.push_back(s);
+  for (auto& s : messaging::repository::PgMessageRepository::Statements()) all.push_back(s);
+  for (auto& s : messaging::repository::PgEventRepository::Statements()) all.push_back(s);
+  std::map<std::string, std::string> by_name;
+  for (const auto& s : all) by_name[s.name] = s.sql;
+  return by_name;
+}
+
+const std::string& Sql(const std::string& name) {
+  static const auto all = AllStatements();
+  const auto it = all.find(name);
+  if (it == all.end()) {
+    std::cerr << "messaging-bench-sql: the server prepares no statement named " << name << "\n";
+    std::exit(2);
+  }
+  return it->second;
+}
+
+// Replaces $1..$N (whole numbers only: $1 never matches inside $17).
+std::string Bind(const std::string& sql, const std::map<int, std::string>& params) {
+  std::string out;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '$' && i + 1 < sql.size() &&
+        std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      std::size_t j = i + 1;
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
+      const int n = std::stoi(sql.substr(i + 1, j - i - 1));
+      const auto it = params.find(n);
+      if (it == params.end()) {
+        std::cerr << "messaging-bench-sql: no binding for $" << n << " in: " << sql << "\n";
+        std::exit(2);
+      }
+      out += it->second;
+      i = j - 1;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
+}
+
+// Fixture UUIDs from pgbench integers (see bench/sql/seed.sql).
+std::string Uuid(const std::string& prefix, const std::string& var) {
+  return "('" + prefix + "-0000-4000-8000-' || lpad(:" + var + "::text, 12, '0'))";
+}
+const std::string kDistributor = Uuid("d0000000", "d");
+const std::string kConversation = Uuid("a0000000", "n");
+
+std::string TenantSetup() {
+  return Bind(Sql("tenant_setup"), {{1, ":role"}, {2, kDistributor}, {3, ":timeout"}}) + ";\n";
+}
+
+// A random conversation n of the fixture and its distributor d.
+const char kPickConversation[] =
+    "\\set n random(1, :conversations)\n"
+    "\\set d ((:n - 1) % :distributors) + 1\n";
+
+// PgMessageRepository::Create: BEGIN; tenant setup; the CTE insert; COMMIT.
+void PgbenchCreate() {
+  std::cout << "-- CreateMessage (inbound): the server's transaction, statement for statement.\n"
+            << kPickConversation << "\\set x random(1, 9000000000000000000)\n"
+            << "BEGIN;\n"
+            << TenantSetup()
+            << Bind(Sql("message_insert"), {{1, kConversation},
+                                            {2, ":direction"},
+                                            {3, ":message_type"},
+                                            {4, ":content"},
+                                            {5, "''"},
+                                            {6, "''"},
+                                            {7, "('SM' || lpad(:x::text, 32, '0'))"},
+                                            {8, ":delivery_status"},
+                                            {9, "''"},
+                                            {10, "''"},
+                                            {11, ":ai_status"},
+                                            {12, "''"},
+                                            {13, "''"},
+                                            {14, "''"},
+                                            {15, "NULL"},
+                                            {16, ":metadata"},
+                                            {17, ":content"}})
+            << ";\nCOMMIT;\n";
+}
+
+// PgMessageRepository::List (first page, create_time order): snapshot
+// transaction; tenant; visibility check; page; snapshot for the cursor.
+void PgbenchList() {
+  std::cout << "-- ListMessages (first page): the server's transaction, statement for statement.\n"
+            << kPickConversation << "BEGIN;\n"
+            << "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
+            << TenantSetup() << Bind(Sql("message_conversation_visible"), {{1, kConversation}})
+            << ";\n"
+            << Bind(Sql("message_list_asc"), {{1, kConversation}, {2, ":limit"}}) << ";\n"
+            << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
+}
+
+// PgConversationRepository::List (first inbox page, no filters).
+void PgbenchListConversations() {
+  std::cout << "-- ListConversations (first page): the server's transaction.\n"
+            << "\\set d random(1, :distributors)\n"
+            << "BEGIN;\n"
+            << "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
+            << TenantSetup() << Bind(Sql("conversation_list_----"), {{1, ":limit"}}) << ";\n"
+            << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
+}
+
+void Prepare() {
+  for (const char* name : {"tenant_setup", "message_conversation_visible", "message_list_asc",
+                           "message_list_asc_k", "message_list_desc", "conversation_list_----",
+                           "conversation_list_---k", "message_insert"}) {
+    std::cout << "PREPARE \"bench_" << name << "\" AS " << Sql(name) << ";\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string cmd = argc > 1 ? argv[1] : "";
+  const std::string what = argc > 2 ? argv[2] : "";
+  if (cmd == "pgbench" && what == "create") {
+    PgbenchCreate();
+  } else if (cmd == "pgbench" && what == "list") {
+    PgbenchList();
+  } else if (cmd == "pgbench" && what == "list-conversations") {
+    PgbenchListConversations();
+  } else if (cmd == "prepare") {
+    Prepare();
+  } else if (cmd == "show" && !what.empty()) {
+    std::cout << Sql(what) << "\n";
+  } else {
+    std::cerr << "usage: messaging-bench-sql pgbench create|list|list-conversations\n"
+                 "       messaging-bench-sql prepare\n"
+                 "       messaging-bench-sql show STATEMENT_NAME\n";
+    return 2;
+  }
+  return 0;
+}
