@@ -14,7 +14,6 @@ DatabaseProbe::DatabaseProbe(std::string database_url, absl::Duration interval, 
       on_change_(std::move(on_change)) {}
 
 DatabaseProbe::~DatabaseProbe() { Stop(); }
-// (conn_ is only touched by Start() before the thread exists, then by Loop().)
 
 bool DatabaseProbe::CheckOnce() {
   try {

@@ -38,7 +38,9 @@ class DatabaseProbe {
   const std::string database_url_;
   const absl::Duration interval_;
   const Listener on_change_;
-  std::unique_ptr<pqxx::connection> conn_;  // Kept open between checks; reopened when broken.
+  // Kept open between checks, reopened when broken. Only Start() (before the
+  // thread exists) and then Loop() use it.
+  std::unique_ptr<pqxx::connection> conn_;
   std::atomic<bool> reachable_{false};
   std::mutex mu_;
   std::condition_variable wake_;
