@@ -10,6 +10,7 @@
 
 #include "unit/mock_repositories.h"
 #include "unit/status_matchers.h"
+#include "unit/test_values.h"
 
 namespace messaging::domain {
 namespace {
@@ -29,16 +30,8 @@ using ::testing::SaveArg;
 using ::testing::StrictMock;
 
 constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
-constexpr char kDistributor[] = "11111111-1111-1111-1111-111111111111";
-constexpr char kOtherDistributor[] = "22222222-2222-2222-2222-222222222222";
 constexpr char kCustomer[] = "33333333-3333-3333-3333-333333333333";
 constexpr char kConversationId[] = "55555555-5555-5555-5555-555555555555";
-
-RequestContext Ctx(const std::string& distributor = kDistributor) {
-  RequestContext ctx;
-  ctx.distributor_id = distributor;
-  return ctx;
-}
 
 Conversation StoredConversation(const std::string& id, Micros inbox_at) {
   Conversation c;
@@ -48,13 +41,6 @@ Conversation StoredConversation(const std::string& id, Micros inbox_at) {
   c.inbox_at = inbox_at;
   c.created_at = inbox_at;
   return c;
-}
-
-std::string IdN(int n) {
-  std::string id = "00000000-0000-0000-0000-000000000000";
-  const std::string digits = std::to_string(n);
-  id.replace(id.size() - digits.size(), digits.size(), digits);
-  return id;
 }
 
 NewConversation WhatsappConversation() {

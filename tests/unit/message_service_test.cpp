@@ -8,6 +8,7 @@
 
 #include "unit/mock_repositories.h"
 #include "unit/status_matchers.h"
+#include "unit/test_values.h"
 
 namespace messaging::domain {
 namespace {
@@ -26,17 +27,9 @@ using ::testing::SaveArg;
 using ::testing::StrictMock;
 
 constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
-constexpr char kDistributor[] = "11111111-1111-1111-1111-111111111111";
-constexpr char kOtherDistributor[] = "22222222-2222-2222-2222-222222222222";
 constexpr char kConversation[] = "55555555-5555-5555-5555-555555555555";
 constexpr char kOtherConversation[] = "66666666-6666-6666-6666-666666666666";
 constexpr char kMessageId[] = "77777777-7777-7777-7777-777777777777";
-
-RequestContext Ctx(const std::string& distributor = kDistributor) {
-  RequestContext ctx;
-  ctx.distributor_id = distributor;
-  return ctx;
-}
 
 Message StoredMessage(const std::string& id, Micros created_at) {
   Message m;
@@ -45,13 +38,6 @@ Message StoredMessage(const std::string& id, Micros created_at) {
   m.distributor_id = kDistributor;
   m.created_at = created_at;
   return m;
-}
-
-std::string IdN(int n) {
-  std::string id = "00000000-0000-0000-0000-000000000000";
-  const std::string digits = std::to_string(n);
-  id.replace(id.size() - digits.size(), digits.size(), digits);
-  return id;
 }
 
 NewMessage Inbound(std::string content = "hello") {
