@@ -116,14 +116,16 @@ void PgbenchCreate() {
             << ";\nCOMMIT;\n";
 }
 
+// TransactionMode::kSnapshotRead: libpqxx starts it with one round trip
+// ("BEGIN; SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").
+constexpr char kBeginSnapshot[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n";
+
 // PgMessageRepository::List (first page, create_time order): snapshot
 // transaction; tenant; visibility check; page; snapshot for the cursor.
 void PgbenchList() {
   std::cout << "-- ListMessages (first page): the server's transaction, statement for statement.\n"
-            << kPickConversation << "BEGIN;\n"
-            << "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
-            << TenantSetup() << Bind(Sql("message_conversation_visible"), {{1, kConversation}})
-            << ";\n"
+            << kPickConversation << kBeginSnapshot << TenantSetup()
+            << Bind(Sql("message_conversation_visible"), {{1, kConversation}}) << ";\n"
             << Bind(Sql("message_list_asc"), {{1, kConversation}, {2, ":limit"}}) << ";\n"
             << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
 }
@@ -132,9 +134,8 @@ void PgbenchList() {
 void PgbenchListConversations() {
   std::cout << "-- ListConversations (first page): the server's transaction.\n"
             << "\\set d random(1, :distributors)\n"
-            << "BEGIN;\n"
-            << "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
-            << TenantSetup() << Bind(Sql("conversation_list_----"), {{1, ":limit"}}) << ";\n"
+            << kBeginSnapshot << TenantSetup()
+            << Bind(Sql("conversation_list_----"), {{1, ":limit"}}) << ";\n"
             << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
 }
 

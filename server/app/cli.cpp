@@ -85,7 +85,7 @@ int RunCli(int argc, char** argv) {
   ServerConfig config;
   int64_t drain_seconds = 20, max_age_seconds = 300, leeway_seconds = 30;
   int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
-  int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 250;
+  int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 25, notify_ms = 5;
   int64_t default_deadline_seconds = 30, max_receive_bytes = config.max_receive_message_bytes;
   auto* serve = app.add_subcommand("serve", "Serve the gRPC API (default)");
   serve->add_option("--database-url", config.database_url, "PostgreSQL connection URL")
@@ -130,8 +130,15 @@ int RunCli(int argc, char** argv) {
                    "heartbeat on idle streams; 0 disables")
       ->envname("MESSAGING_HEARTBEAT_SECONDS")
       ->capture_default_str();
-  serve->add_option("--stream-poll-ms", poll_ms, "how often streams look for new events anyway")
+  serve
+      ->add_option("--stream-poll-ms", poll_ms,
+                   "how often streams look for events no replica announced (writes by psql...)")
       ->envname("MESSAGING_STREAM_POLL_MS")
+      ->capture_default_str();
+  serve
+      ->add_option("--stream-notify-ms", notify_ms,
+                   "at most one NOTIFY per this interval announces this replica's writes")
+      ->envname("MESSAGING_STREAM_NOTIFY_MS")
       ->capture_default_str();
   serve
       ->add_option("--metrics-listen", config.metrics_listen,
@@ -158,8 +165,15 @@ int RunCli(int argc, char** argv) {
                    "HTTP/2 streams per client connection")
       ->envname("MESSAGING_MAX_CONCURRENT_STREAMS")
       ->capture_default_str();
-  serve->add_option("--max-threads", config.max_sync_threads, "gRPC threads for unary calls")
-      ->envname("MESSAGING_MAX_THREADS")
+  serve
+      ->add_option("--serving-threads", config.serving_threads,
+                   "Threads polling gRPC completion queues (0 = one per core)")
+      ->envname("MESSAGING_SERVING_THREADS")
+      ->capture_default_str();
+  serve
+      ->add_option("--worker-threads", config.worker_threads,
+                   "Threads running unary calls' database work")
+      ->envname("MESSAGING_WORKER_THREADS")
       ->capture_default_str();
 
   std::string migrate_url, migrations_dir;
@@ -219,7 +233,8 @@ int RunCli(int argc, char** argv) {
   config.max_receive_message_bytes =
       static_cast<int>(std::clamp<int64_t>(max_receive_bytes, 64 * 1024, 64 * 1024 * 1024));
   config.heartbeat_interval = absl::Seconds(heartbeat_seconds);
-  config.stream_poll_interval = absl::Milliseconds(std::max<int64_t>(10, poll_ms));
+  config.stream_poll_interval = absl::Milliseconds(std::clamp<int64_t>(poll_ms, 5, 60'000));
+  config.stream_notify_interval = absl::Milliseconds(std::clamp<int64_t>(notify_ms, 1, 1'000));
   config.limits.max_content_bytes =
       static_cast<std::size_t>(std::max<int64_t>(1, max_content_bytes));
   return Serve(config);

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/executor.h"
 #include "common/logging.h"
 #include "common/periodic_task.h"
 #include "domain/conversation_service.h"
@@ -25,9 +27,10 @@
 #include "repository/pg_event_repository.h"
 #include "repository/pg_message_repository.h"
 #include "repository/transaction.h"
-#include "streaming/executor.h"
 #include "streaming/stream_hub.h"
+#include "transport/async_method.h"
 #include "transport/call_handler.h"
+#include "transport/completion_queues.h"
 #include "transport/health_service.h"
 #include "transport/messaging_service.h"
 
@@ -88,8 +91,11 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.rate_limit.per_second < 0 || config.rate_limit.burst < 0) {
     return absl::InvalidArgumentError("MESSAGING_RATE_LIMIT_*: must not be negative");
   }
-  if (config.max_sync_threads < 4) {
-    return absl::InvalidArgumentError("MESSAGING_MAX_THREADS: must be at least 4");
+  if (config.worker_threads < 0 || config.worker_threads > 1024) {
+    return absl::InvalidArgumentError("MESSAGING_WORKER_THREADS: must be between 0 and 1024");
+  }
+  if (config.serving_threads < 0 || config.serving_threads > 256) {
+    return absl::InvalidArgumentError("MESSAGING_SERVING_THREADS: must be between 0 and 256");
   }
   if (config.stream_executor_threads < 1 || config.stream_queue_capacity < 1) {
     return absl::InvalidArgumentError("stream executor threads and queue capacity must be >= 1");
@@ -101,8 +107,8 @@ struct MessagingServer::Components {
   explicit Components(const ServerConfig& config)
       : pool({config.database_url, config.pool_size}, AllStatements()),
         transactions(pool, {config.app_role}),
-        conversation_repository(transactions),
-        message_repository(transactions),
+        conversation_repository(transactions, [this] { listener.Announce(); }),
+        message_repository(transactions, [this] { listener.Announce(); }),
         event_repository(transactions),
         signer(domain::HmacSha256(config.jwt.secret, "messaging page tokens v1")),
         page_tokens(signer),
@@ -112,13 +118,16 @@ struct MessagingServer::Components {
         verifier(config.jwt),
         rate_limiter(config.rate_limit),
         calls(verifier, rate_limiter, metrics, {config.default_deadline}),
+        workers(config.worker_threads > 0 ? config.worker_threads
+                                          : std::max(4, 2 * config.pool_size)),
         executor(config.stream_executor_threads),
         hub(event_repository, conversation_repository, executor, {}),
-        messaging_service(calls, conversations, messages, hub, cursors,
-                          {static_cast<std::size_t>(config.stream_queue_capacity)}),
+        messaging_service(conversations, messages),
+        methods({&calls, &workers, &refusing}),
         probe(config.database_url, config.health_interval,
               [this](bool reachable) { health.SetServing(reachable); }),
-        listener(config.database_url, config.stream_poll_interval, [this] { hub.Wake(); }),
+        listener(config.database_url, {config.stream_poll_interval, config.stream_notify_interval},
+                 [this] { hub.Wake(); }),
         metrics_server(metrics) {
     metrics.AddGauge("messaging_db_pool_size", "Database connections allowed.",
                      [this] { return pool.size(); });
@@ -134,6 +143,9 @@ struct MessagingServer::Components {
                      [this] { return static_cast<double>(executor.queued()); });
     metrics.AddGauge("messaging_database_reachable", "1 while the database answers.",
                      [this] { return probe.reachable() ? 1 : 0; });
+    messaging_service.Register(methods, calls, hub, cursors,
+                               {static_cast<std::size_t>(config.stream_queue_capacity)});
+    health.Register(methods);
   }
 
   repository::ConnectionPool pool;
@@ -150,10 +162,14 @@ struct MessagingServer::Components {
   domain::RateLimiter rate_limiter;
   observability::Metrics metrics;
   transport::CallHandler calls;
-  streaming::Executor executor;
+  Executor workers;   // Unary calls' database work.
+  Executor executor;  // Stream reads.
   streaming::StreamHub hub;
-  transport::MessagingServiceImpl messaging_service;
+  transport::MessagingService messaging_service;
   transport::HealthService health;
+  std::atomic<bool> refusing{false};  // Past the drain deadline: start no more database work.
+  transport::AsyncMethods methods;
+  std::unique_ptr<transport::CompletionQueues> queues;
   repository::DatabaseProbe probe;
   repository::EventListener listener;
   observability::MetricsServer metrics_server;
@@ -167,6 +183,11 @@ struct MessagingServer::Components {
 absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
     const ServerConfig& config) {
   if (auto st = ValidateConfig(config); !st.ok()) return st;
+#ifdef NDEBUG
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex inside gRPC
+  // would run the deadlock detector (a graph update per lock). Debug builds keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   auto credentials = Credentials(config);
   if (!credentials.ok()) return credentials.status();
 
@@ -190,8 +211,8 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, *credentials, &c->port);
-  builder.RegisterService(&c->messaging_service);
-  builder.RegisterService(&c->health);
+  builder.RegisterService(c->messaging_service.service());
+  builder.RegisterService(c->health.service());
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
@@ -202,9 +223,6 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       static_cast<int>(absl::ToInt64Milliseconds(config.min_client_ping_interval)));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  grpc::ResourceQuota quota("messaging-server");
-  quota.SetMaxThreads(config.max_sync_threads);
-  builder.SetResourceQuota(quota);
   if (config.max_connection_age > absl::ZeroDuration()) {
     // GOAWAY after this age so clients reconnect and load spreads over new replicas.
     builder.AddChannelArgument(
@@ -213,15 +231,24 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                                static_cast<int>(absl::ToInt64Milliseconds(config.drain_timeout)));
   }
+  const int serving_threads =
+      config.serving_threads > 0
+          ? config.serving_threads
+          : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  c->queues = std::make_unique<transport::CompletionQueues>(builder, serving_threads);
   c->server = builder.BuildAndStart();
   if (c->server == nullptr || c->port == 0) {
+    c->queues.reset();
     c->probe.Stop();
     c->listener.Stop();
     c->metrics_server.Stop();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
+  c->methods.ListenOn(*c->queues);
+  c->queues->Start();
   log::Write(spdlog::level::info, "serving",
              {{"listen", config.listen},
+              {"serving_threads", serving_threads},
               {"port", c->port},
               {"tls", !config.tls_cert_file.empty()},
               {"pool_size", config.pool_size}});
@@ -244,23 +271,30 @@ void MessagingServer::Shutdown(absl::Duration drain) {
   log::Info("shutting down; draining in-flight calls for up to {}", absl::FormatDuration(drain));
   // Streams never end by themselves: end them now with a status clients resume from.
   c_->hub.Shutdown(absl::UnavailableError("server shutting down; resume from the last cursor"));
-  // gRPC cancels calls still running at the deadline, but a handler blocked in
-  // PostgreSQL would keep running (and could still commit): cancel their
-  // statements then, so the process really stops at the deadline.
-  const absl::Time deadline = absl::Now() + drain;
-  std::atomic<bool> drained{false};
-  std::thread canceller([this, deadline, &drained] {
-    while (!drained && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-    if (!drained) c_->pool.CancelRunningQueries();
-  });
-  c_->server->Shutdown(absl::ToChronoTime(deadline));
+  // gRPC waits for in-flight calls until the deadline, then cancels them and
+  // returns. A body blocked in PostgreSQL would still run on (and could still
+  // commit): from then on no body starts, and running statements are
+  // cancelled until every worker is idle, so the process stops at the deadline.
+  c_->server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   c_->server->Wait();
+  c_->refusing = true;
+  std::atomic<bool> drained{false};
+  std::thread canceller([this, &drained] {
+    while (!drained) {
+      c_->pool.CancelRunningQueries();
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  c_->workers.Drain();  // Queued bodies answer UNAVAILABLE.
   drained = true;
   canceller.join();
+  // Nothing may start an operation on a queue once it is shut down: stop
+  // everything that writes to streams first.
   if (c_->heartbeats) c_->heartbeats->Stop();
   c_->pruning->Stop();
   c_->listener.Stop();
   c_->executor.Shutdown();
+  c_->queues->Shutdown();
   c_->probe.Stop();
   c_->metrics_server.Stop();
   log::Info("shut down");

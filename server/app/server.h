@@ -38,14 +38,22 @@ struct ServerConfig {
   absl::Duration keepalive_time = absl::Minutes(2);             // Server pings idle connections.
   absl::Duration keepalive_timeout = absl::Seconds(20);         // ...and drops them if no answer.
   absl::Duration min_client_ping_interval = absl::Seconds(10);  // Faster pings: GOAWAY.
-  int max_sync_threads = 64;  // gRPC threads for unary calls (each holds one while it runs).
+  // Threads polling gRPC completion queues (one queue each); 0 = one per core.
+  int serving_threads = 0;
+  // Threads that run unary calls' database work (each holds one while it
+  // runs); 0 = twice the pool size, so calls beyond the pool wait for a
+  // connection (up to the pool's maximum wait) rather than for a thread.
+  int worker_threads = 0;
 
   // Prometheus /metrics over HTTP ("host:port"; empty = off).
   std::string metrics_listen;
 
   // StreamMessages.
   absl::Duration event_retention = absl::Hours(24 * 7);
-  absl::Duration stream_poll_interval = absl::Milliseconds(250);
+  // Polls for events nobody announced (writes by other clients).
+  absl::Duration stream_poll_interval = absl::Milliseconds(25);
+  // At most one NOTIFY per interval announces this replica's writes.
+  absl::Duration stream_notify_interval = absl::Milliseconds(5);
   absl::Duration heartbeat_interval = absl::Seconds(30);  // Zero disables.
   absl::Duration prune_interval = absl::Minutes(10);
   int stream_executor_threads = 4;

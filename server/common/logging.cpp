@@ -36,6 +36,8 @@ absl::Status Init(absl::string_view level, Format format) {
   return absl::OkStatus();
 }
 
+bool Enabled(spdlog::level::level_enum level) { return Logger()->should_log(level); }
+
 void Write(spdlog::level::level_enum level, absl::string_view message,
            const nlohmann::json& fields) {
   const auto& logger = Logger();

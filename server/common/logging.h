@@ -29,6 +29,9 @@ enum class Format { kJson, kText };
 // Level: trace|debug|info|warn|error. INVALID_ARGUMENT for anything else.
 absl::Status Init(absl::string_view level, Format format);
 
+// Whether a line at `level` would be written.
+bool Enabled(spdlog::level::level_enum level);
+
 // Writes `message` with extra key/value `fields` (a JSON object).
 void Write(spdlog::level::level_enum level, absl::string_view message,
            const nlohmann::json& fields = nlohmann::json::object());

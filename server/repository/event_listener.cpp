@@ -1,5 +1,10 @@
 #include "repository/event_listener.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <pqxx/pqxx>
 
 #include "common/logging.h"
@@ -10,24 +15,42 @@ namespace {
 
 constexpr char kChannel[] = "messaging_events";
 
-// LISTENs while it exists; the loop below wakes the hub after every
-// await_notification, whether it returned for a notification or a timeout.
+// Records that another session announced events (our own NOTIFYs come back
+// to us too; those streams were woken already).
 class ChannelReceiver : public pqxx::notification_receiver {
  public:
-  explicit ChannelReceiver(pqxx::connection_base& conn)
-      : pqxx::notification_receiver(conn, kChannel) {}
-  void operator()(const std::string& /*payload*/, int /*backend_pid*/) override {}
+  ChannelReceiver(pqxx::connection_base& conn, bool* heard)
+      : pqxx::notification_receiver(conn, kChannel), own_pid_(conn.backendpid()), heard_(heard) {}
+  void operator()(const std::string& /*payload*/, int backend_pid) override {
+    if (backend_pid != own_pid_) *heard_ = true;
+  }
+
+ private:
+  const int own_pid_;
+  bool* const heard_;
 };
+
+int ToPollTimeoutMs(absl::Duration d) {
+  if (d <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(
+      std::min<int64_t>(absl::ToInt64Milliseconds(d + absl::Microseconds(999)), 60'000));
+}
 
 }  // namespace
 
-EventListener::EventListener(std::string database_url, absl::Duration poll_interval,
+EventListener::EventListener(std::string database_url, EventListenerOptions options,
                              std::function<void()> wake)
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(5))),
-      poll_interval_(poll_interval),
-      wake_(std::move(wake)) {}
+      options_(options),
+      wake_(std::move(wake)),
+      signal_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (signal_fd_ < 0) throw std::runtime_error("eventfd failed");
+}
 
-EventListener::~EventListener() { Stop(); }
+EventListener::~EventListener() {
+  Stop();
+  close(signal_fd_);
+}
 
 void EventListener::Start() {
   thread_ = std::thread([this] { Loop(); });
@@ -35,26 +58,66 @@ void EventListener::Start() {
 
 void EventListener::Stop() {
   stopping_ = true;
+  Signal();
   if (thread_.joinable()) thread_.join();
 }
 
+void EventListener::Announce() {
+  // Only the first announcement since the last NOTIFY needs to wake the thread.
+  if (!announce_.exchange(true)) Signal();
+}
+
+void EventListener::Signal() {
+  const uint64_t one = 1;
+  // A full counter (it never is) still leaves the fd readable: nothing is lost.
+  [[maybe_unused]] const auto n = write(signal_fd_, &one, sizeof one);
+}
+
 void EventListener::Loop() {
-  const auto poll_us = std::max<int64_t>(1000, absl::ToInt64Microseconds(poll_interval_));
   absl::Duration backoff = absl::Milliseconds(100);
   while (!stopping_) {
     try {
       pqxx::connection conn(database_url_);
-      ChannelReceiver receiver(conn);
+      // Wake-ups need no durability: never wait for the WAL flush of a NOTIFY.
+      conn.set_variable("synchronous_commit", "off");
+      bool heard = false;
+      ChannelReceiver receiver(conn, &heard);
       if (!connected_.exchange(true)) log::Info("listening for message events");
       backoff = absl::Milliseconds(100);
       wake_();  // Catch up on anything committed while we were not listening.
+      absl::Time next_poll = absl::Now() + options_.poll_interval;
+      absl::Time next_notify_allowed = absl::InfinitePast();
       while (!stopping_) {
-        conn.await_notification(poll_us / 1000000, poll_us % 1000000);
-        wake_();
+        const absl::Time now = absl::Now();
+        absl::Time until = next_poll;
+        if (announce_) until = std::min(until, std::max(now, next_notify_allowed));
+        pollfd fds[2] = {{conn.sock(), POLLIN, 0}, {signal_fd_, POLLIN, 0}};
+        if (poll(fds, 2, ToPollTimeoutMs(until - now)) < 0 && errno != EINTR) {
+          throw std::runtime_error("poll failed");
+        }
+        if (fds[1].revents & POLLIN) {
+          uint64_t drained = 0;
+          [[maybe_unused]] const auto n = read(signal_fd_, &drained, sizeof drained);
+        }
+        if (stopping_) break;
+        heard = false;
+        conn.get_notifs();  // Also notices a closed connection (throws).
+        bool wake = heard;
+        if (announce_ && absl::Now() >= next_notify_allowed) {
+          announce_ = false;
+          pqxx::nontransaction(conn).exec("NOTIFY messaging_events");
+          next_notify_allowed = absl::Now() + options_.notify_interval;
+          wake = true;  // Our own streams need no round trip through PostgreSQL.
+        }
+        if (absl::Now() >= next_poll) {
+          wake = true;
+          next_poll = absl::Now() + options_.poll_interval;
+        }
+        if (wake) wake_();
       }
     } catch (const std::exception& e) {
       if (connected_.exchange(false)) log::Warn("event listener lost its connection: {}", e.what());
-      // Retry with backoff, waking up streams meanwhile so they keep polling.
+      // Retry with backoff.
       const absl::Time until = absl::Now() + backoff;
       while (!stopping_ && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
       backoff = std::min(backoff * 2, absl::Seconds(5));

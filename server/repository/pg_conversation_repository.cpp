@@ -63,41 +63,44 @@ std::vector<PreparedStatement> PgConversationRepository::Statements() {
 
 absl::StatusOr<Conversation> PgConversationRepository::Create(const domain::RequestContext& ctx,
                                                               const domain::NewConversation& c) {
-  return transactions_.Run<Conversation>(ctx, [&](pqxx::work& tx) -> absl::StatusOr<Conversation> {
-    try {
-      const auto r =
-          tx.exec_prepared(sql::kInsertConversation, c.customer_id, std::string(ToDb(*c.channel)),
-                           std::string(ToDb(*c.status)), c.ai_context_summary, c.metadata_json);
-      return RowToConversation(r.at(0));
-    } catch (const pqxx::unique_violation&) {
-      return ActiveConversationExists();
-    } catch (const pqxx::foreign_key_violation&) {
-      return CustomerNotFound(c.customer_id);
-    }
-  });
+  return transactions_.Run<Conversation>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
+        try {
+          const auto r = tx.exec_prepared(
+              sql::kInsertConversation, c.customer_id, std::string(ToDb(*c.channel)),
+              std::string(ToDb(*c.status)), c.ai_context_summary, c.metadata_json);
+          return RowToConversation(r.at(0));
+        } catch (const pqxx::unique_violation&) {
+          return ActiveConversationExists();
+        } catch (const pqxx::foreign_key_violation&) {
+          return CustomerNotFound(c.customer_id);
+        }
+      });
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::GetOrCreate(
     const domain::RequestContext& ctx, const std::string& customer_id, domain::Channel channel) {
   const std::string channel_text(ToDb(channel));
-  return transactions_.Run<Conversation>(ctx, [&](pqxx::work& tx) -> absl::StatusOr<Conversation> {
-    try {
-      auto r = tx.exec_prepared(sql::kInsertActiveConversationIfAbsent, customer_id, channel_text);
-      if (!r.empty()) return RowToConversation(r[0]);
-      // Another caller's conversation won the race and has committed.
-      r = tx.exec_prepared(sql::kSelectActiveConversation, customer_id, channel_text);
-      if (!r.empty()) return RowToConversation(r[0]);
-      // It was archived in between: let the runner retry the whole transaction.
-      return absl::AbortedError("conversation changed concurrently; retry");
-    } catch (const pqxx::foreign_key_violation&) {
-      return CustomerNotFound(customer_id);
-    }
-  });
+  return transactions_.Run<Conversation>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
+        try {
+          auto r =
+              tx.exec_prepared(sql::kInsertActiveConversationIfAbsent, customer_id, channel_text);
+          if (!r.empty()) return RowToConversation(r[0]);
+          // Another caller's conversation won the race and has committed.
+          r = tx.exec_prepared(sql::kSelectActiveConversation, customer_id, channel_text);
+          if (!r.empty()) return RowToConversation(r[0]);
+          // It was archived in between: let the runner retry the whole transaction.
+          return absl::AbortedError("conversation changed concurrently; retry");
+        } catch (const pqxx::foreign_key_violation&) {
+          return CustomerNotFound(customer_id);
+        }
+      });
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::Get(const domain::RequestContext& ctx,
                                                            const std::string& id) {
-  return transactions_.Run<Conversation>(ctx, [&](pqxx::work& tx) {
+  return transactions_.Run<Conversation>(ctx, [&](pqxx::transaction_base& tx) {
     return SingleConversation(tx.exec_prepared(sql::kSelectConversation, id), id);
   });
 }
@@ -119,7 +122,7 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
   const std::string name = sql::ListConversationsName(shape);
   return transactions_.Run<domain::Page<Conversation>>(
       ctx,
-      [&](pqxx::work& tx) -> absl::StatusOr<domain::Page<Conversation>> {
+      [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Conversation>> {
         const auto r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(params));
         return ToPage(r, q.limit, &RowToConversation,
                       tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>());
@@ -130,36 +133,37 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
 absl::StatusOr<Conversation> PgConversationRepository::Update(const domain::RequestContext& ctx,
                                                               const std::string& id,
                                                               const domain::ConversationPatch& p) {
-  return transactions_.Run<Conversation>(ctx, [&](pqxx::work& tx) -> absl::StatusOr<Conversation> {
-    try {
-      const auto r =
-          tx.exec_prepared(sql::kUpdateConversation, id, p.status.has_value(),
-                           std::string(p.status ? ToDb(*p.status) : "active"),
-                           p.ai_context_summary.has_value(), p.ai_context_summary.value_or(""),
-                           p.metadata_json.has_value(), p.metadata_json.value_or("{}"));
-      return SingleConversation(r, id);
-    } catch (const pqxx::unique_violation&) {
-      return ActiveConversationExists();
-    }
-  });
+  return transactions_.Run<Conversation>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
+        try {
+          const auto r =
+              tx.exec_prepared(sql::kUpdateConversation, id, p.status.has_value(),
+                               std::string(p.status ? ToDb(*p.status) : "active"),
+                               p.ai_context_summary.has_value(), p.ai_context_summary.value_or(""),
+                               p.metadata_json.has_value(), p.metadata_json.value_or("{}"));
+          return SingleConversation(r, id);
+        } catch (const pqxx::unique_violation&) {
+          return ActiveConversationExists();
+        }
+      });
 }
 
 absl::Status PgConversationRepository::Delete(const domain::RequestContext& ctx,
                                               const std::string& id) {
-  return transactions_
-      .Run<bool>(ctx,
-                 [&](pqxx::work& tx) -> absl::StatusOr<bool> {
-                   if (tx.exec_prepared(sql::kDeleteConversation, id).empty()) {
-                     return ConversationNotFound(id);
-                   }
-                   return true;
-                 })
-      .status();
+  return Announced(transactions_
+                       .Run<bool>(ctx,
+                                  [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
+                                    if (tx.exec_prepared(sql::kDeleteConversation, id).empty()) {
+                                      return ConversationNotFound(id);
+                                    }
+                                    return true;
+                                  })
+                       .status());
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::MarkRead(const domain::RequestContext& ctx,
                                                                 const std::string& id) {
-  return transactions_.Run<Conversation>(ctx, [&](pqxx::work& tx) {
+  return transactions_.Run<Conversation>(ctx, [&](pqxx::transaction_base& tx) {
     return SingleConversation(tx.exec_prepared(sql::kMarkConversationRead, id), id);
   });
 }

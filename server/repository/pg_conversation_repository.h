@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "domain/repositories.h"
@@ -10,8 +11,11 @@ namespace messaging::repository {
 
 class PgConversationRepository : public domain::ConversationRepository {
  public:
-  explicit PgConversationRepository(TransactionRunner& transactions)
-      : transactions_(transactions) {}
+  // `on_change` runs after a committed delete (its messages' events must be
+  // announced: EventListener::Announce).
+  explicit PgConversationRepository(
+      TransactionRunner& transactions, std::function<void()> on_change = [] {})
+      : transactions_(transactions), on_change_(std::move(on_change)) {}
 
   // The statements this repository uses, for ConnectionPool.
   static std::vector<PreparedStatement> Statements();
@@ -33,7 +37,15 @@ class PgConversationRepository : public domain::ConversationRepository {
                                                 const std::string& id) override;
 
  private:
+  // Passes `result` through, announcing the change when it succeeded.
+  template <typename Result>
+  Result Announced(Result result) const {
+    if (result.ok()) on_change_();
+    return result;
+  }
+
   TransactionRunner& transactions_;
+  const std::function<void()> on_change_;
 };
 
 }  // namespace messaging::repository

@@ -36,7 +36,7 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
   const std::string seq = absl::StrCat(q.after.position.seq);
   const std::string limit = absl::StrCat(q.limit);
   return transactions_.Run<domain::EventBatch>(
-      ctx, [&](pqxx::work& tx) -> absl::StatusOr<domain::EventBatch> {
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::EventBatch> {
         const pqxx::result r =
             conversation_id.empty()
                 ? tx.exec_prepared(sql::kReadEvents, xid, seq, q.after.snapshot, limit)
@@ -67,7 +67,7 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
 
 absl::StatusOr<std::uint64_t> PgEventRepository::Horizon(const domain::RequestContext& ctx) {
   return transactions_.Run<std::uint64_t>(
-      ctx, [&](pqxx::work& tx) -> absl::StatusOr<std::uint64_t> {
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::uint64_t> {
         return tx.exec_prepared(sql::kEventHorizon).at(0)[0].as<std::uint64_t>();
       });
 }
@@ -76,10 +76,11 @@ absl::StatusOr<std::int64_t> PgEventRepository::Prune(absl::Duration retention) 
   domain::RequestContext ctx;  // No tenant: only the prune policy applies.
   ctx.deadline = absl::Now() + absl::Minutes(1);
   const std::string interval = absl::StrCat(absl::ToInt64Seconds(retention), " seconds");
-  return transactions_.Run<std::int64_t>(ctx, [&](pqxx::work& tx) -> absl::StatusOr<std::int64_t> {
-    tx.exec_prepared(sql::kSetRetention, interval);
-    return static_cast<std::int64_t>(tx.exec_prepared(sql::kPruneEvents).affected_rows());
-  });
+  return transactions_.Run<std::int64_t>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::int64_t> {
+        tx.exec_prepared(sql::kSetRetention, interval);
+        return static_cast<std::int64_t>(tx.exec_prepared(sql::kPruneEvents).affected_rows());
+      });
 }
 
 }  // namespace messaging::repository

@@ -53,36 +53,37 @@ std::vector<PreparedStatement> PgMessageRepository::Statements() {
 absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext& ctx,
                                                     const domain::NewMessage& m,
                                                     const std::string& preview) {
-  return transactions_.Run<Message>(ctx, [&](pqxx::work& tx) -> absl::StatusOr<Message> {
-    pqxx::result r;
-    try {
-      r = tx.exec_prepared(
-          sql::kInsertMessage, m.conversation_id, Text(ToDb(*m.direction)),
-          Text(ToDb(*m.message_type)), m.content, m.media_url, m.media_content_type,
-          m.external_message_id, Text(ToDb(*m.delivery_status)), m.error_code, m.error_message,
-          Text(ToDb(*m.ai_processing_status)), m.ai_summary, m.ai_intent, m.ai_sentiment,
-          NullableText(m.ai_extracted_data_json), m.metadata_json, preview);
-    } catch (const pqxx::foreign_key_violation&) {
-      // The composite key (conversation_id, distributor_id) found no
-      // conversation of this tenant: absent or someone else's, same answer.
-      return ConversationNotFound(m.conversation_id);
-    }
-    if (!r.empty()) return RowToMessage(r[0]);
-    // A webhook retry: the external id is already stored. Return it unchanged.
-    r = tx.exec_prepared(sql::kSelectMessageByExternalId, m.external_message_id);
-    if (r.empty()) return absl::AbortedError("message changed concurrently; retry");
-    Message stored = RowToMessage(r[0]);
-    if (stored.conversation_id != m.conversation_id) {
-      return absl::AlreadyExistsError(
-          "message.external_message_id: already used by a message in another conversation");
-    }
-    return stored;
-  });
+  return Announced(
+      transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Message> {
+        pqxx::result r;
+        try {
+          r = tx.exec_prepared(
+              sql::kInsertMessage, m.conversation_id, Text(ToDb(*m.direction)),
+              Text(ToDb(*m.message_type)), m.content, m.media_url, m.media_content_type,
+              m.external_message_id, Text(ToDb(*m.delivery_status)), m.error_code, m.error_message,
+              Text(ToDb(*m.ai_processing_status)), m.ai_summary, m.ai_intent, m.ai_sentiment,
+              NullableText(m.ai_extracted_data_json), m.metadata_json, preview);
+        } catch (const pqxx::foreign_key_violation&) {
+          // The composite key (conversation_id, distributor_id) found no
+          // conversation of this tenant: absent or someone else's, same answer.
+          return ConversationNotFound(m.conversation_id);
+        }
+        if (!r.empty()) return RowToMessage(r[0]);
+        // A webhook retry: the external id is already stored. Return it unchanged.
+        r = tx.exec_prepared(sql::kSelectMessageByExternalId, m.external_message_id);
+        if (r.empty()) return absl::AbortedError("message changed concurrently; retry");
+        Message stored = RowToMessage(r[0]);
+        if (stored.conversation_id != m.conversation_id) {
+          return absl::AlreadyExistsError(
+              "message.external_message_id: already used by a message in another conversation");
+        }
+        return stored;
+      }));
 }
 
 absl::StatusOr<Message> PgMessageRepository::Get(const domain::RequestContext& ctx,
                                                  const std::string& id) {
-  return transactions_.Run<Message>(ctx, [&](pqxx::work& tx) {
+  return transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) {
     return SingleMessage(tx.exec_prepared(sql::kSelectMessage, id), id);
   });
 }
@@ -93,7 +94,7 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
   const std::string limit = absl::StrCat(q.limit + 1);
   return transactions_.Run<domain::Page<Message>>(
       ctx,
-      [&](pqxx::work& tx) -> absl::StatusOr<domain::Page<Message>> {
+      [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Message>> {
         if (tx.exec_prepared(sql::kConversationVisible, q.conversation_id).empty()) {
           return ConversationNotFound(q.conversation_id);
         }
@@ -113,7 +114,7 @@ absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext
   const bool set_extracted = p.ai_extracted_data_json.has_value();
   const std::optional<std::string> extracted =
       set_extracted ? *p.ai_extracted_data_json : std::nullopt;
-  return transactions_.Run<Message>(ctx, [&](pqxx::work& tx) {
+  return Announced(transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) {
     const auto r = tx.exec_prepared(
         sql::kUpdateMessage, id, p.delivery_status.has_value(),
         Text(p.delivery_status ? ToDb(*p.delivery_status) : ""), p.error_code.has_value(),
@@ -124,41 +125,42 @@ absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext
         p.ai_sentiment.has_value(), p.ai_sentiment.value_or(""), set_extracted,
         NullableText(extracted), p.metadata_json.has_value(), p.metadata_json.value_or("{}"));
     return SingleMessage(r, id);
-  });
+  }));
 }
 
 absl::StatusOr<Message> PgMessageRepository::UpdateDeliveryStatus(
     const domain::RequestContext& ctx, const domain::DeliveryStatusUpdate& u) {
-  return transactions_.Run<Message>(ctx, [&](pqxx::work& tx) -> absl::StatusOr<Message> {
-    // Lock the row so concurrent callbacks for one message apply one at a time.
-    const bool by_id = !u.ref.id.empty();
-    const auto locked =
-        by_id ? tx.exec_prepared(sql::kLockMessage, u.ref.id)
-              : tx.exec_prepared(sql::kLockMessageByExternalId, u.ref.external_message_id);
-    if (locked.empty()) {
-      return by_id ? MessageNotFound(u.ref.id)
-                   : absl::NotFoundError(absl::StrCat(
-                         "message with external_message_id ",
-                         domain::QuoteForError(u.ref.external_message_id), " not found"));
-    }
-    Message current = RowToMessage(locked[0]);
-    if (!domain::CanTransition(current.delivery_status, u.status)) return current;
-    const auto r = tx.exec_prepared(sql::kSetDeliveryStatus, current.id, Text(ToDb(u.status)),
-                                    u.error_code, u.error_message);
-    return SingleMessage(r, current.id);
-  });
+  return Announced(
+      transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Message> {
+        // Lock the row so concurrent callbacks for one message apply one at a time.
+        const bool by_id = !u.ref.id.empty();
+        const auto locked =
+            by_id ? tx.exec_prepared(sql::kLockMessage, u.ref.id)
+                  : tx.exec_prepared(sql::kLockMessageByExternalId, u.ref.external_message_id);
+        if (locked.empty()) {
+          return by_id ? MessageNotFound(u.ref.id)
+                       : absl::NotFoundError(absl::StrCat(
+                             "message with external_message_id ",
+                             domain::QuoteForError(u.ref.external_message_id), " not found"));
+        }
+        Message current = RowToMessage(locked[0]);
+        if (!domain::CanTransition(current.delivery_status, u.status)) return current;
+        const auto r = tx.exec_prepared(sql::kSetDeliveryStatus, current.id, Text(ToDb(u.status)),
+                                        u.error_code, u.error_message);
+        return SingleMessage(r, current.id);
+      }));
 }
 
 absl::Status PgMessageRepository::Delete(const domain::RequestContext& ctx, const std::string& id) {
-  return transactions_
-      .Run<bool>(ctx,
-                 [&](pqxx::work& tx) -> absl::StatusOr<bool> {
-                   if (tx.exec_prepared(sql::kDeleteMessage, id).empty()) {
-                     return MessageNotFound(id);
-                   }
-                   return true;
-                 })
-      .status();
+  return Announced(transactions_
+                       .Run<bool>(ctx,
+                                  [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
+                                    if (tx.exec_prepared(sql::kDeleteMessage, id).empty()) {
+                                      return MessageNotFound(id);
+                                    }
+                                    return true;
+                                  })
+                       .status());
 }
 
 }  // namespace messaging::repository

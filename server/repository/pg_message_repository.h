@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "domain/repositories.h"
@@ -10,7 +11,11 @@ namespace messaging::repository {
 
 class PgMessageRepository : public domain::MessageRepository {
  public:
-  explicit PgMessageRepository(TransactionRunner& transactions) : transactions_(transactions) {}
+  // `on_change` runs after every committed write to messages (it announces
+  // new stream events: EventListener::Announce).
+  explicit PgMessageRepository(
+      TransactionRunner& transactions, std::function<void()> on_change = [] {})
+      : transactions_(transactions), on_change_(std::move(on_change)) {}
 
   // The statements this repository uses, for ConnectionPool.
   static std::vector<PreparedStatement> Statements();
@@ -29,7 +34,15 @@ class PgMessageRepository : public domain::MessageRepository {
   absl::Status Delete(const domain::RequestContext& ctx, const std::string& id) override;
 
  private:
+  // Passes `result` through, announcing the change when it succeeded.
+  template <typename Result>
+  Result Announced(Result result) const {
+    if (result.ok()) on_change_();
+    return result;
+  }
+
   TransactionRunner& transactions_;
+  const std::function<void()> on_change_;
 };
 
 }  // namespace messaging::repository

@@ -18,7 +18,8 @@ PreparedStatement TransactionRunner::TenantSetupStatement() {
           "set_config('statement_timeout', $3, true)"};
 }
 
-void TransactionRunner::SetUpTenant(pqxx::work& tx, const domain::RequestContext& ctx) const {
+void TransactionRunner::SetUpTenant(pqxx::transaction_base& tx,
+                                    const domain::RequestContext& ctx) const {
   absl::Duration timeout = options_.default_statement_timeout;
   if (ctx.deadline != absl::InfiniteFuture()) {
     timeout = std::min(timeout, std::max(ctx.deadline - absl::Now(), absl::Milliseconds(1)));

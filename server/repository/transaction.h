@@ -40,7 +40,7 @@ class TransactionRunner {
   // failures, deadlocks and ABORTED from `work` are retried up to max_attempts.
   template <typename T>
   absl::StatusOr<T> Run(const domain::RequestContext& ctx,
-                        const std::function<absl::StatusOr<T>(pqxx::work&)>& work,
+                        const std::function<absl::StatusOr<T>(pqxx::transaction_base&)>& work,
                         TransactionMode mode = TransactionMode::kReadWrite) {
     absl::Status last = absl::AbortedError("transaction not attempted");
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
@@ -48,21 +48,16 @@ class TransactionRunner {
       if (!lease.ok()) return lease.status();
       bool work_started = false;
       try {
-        pqxx::work tx(lease->connection());
-        if (mode == TransactionMode::kSnapshotRead) {
-          tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        }
-        SetUpTenant(tx, ctx);
-        work_started = true;
-        absl::StatusOr<T> result = work(tx);
-        if (!result.ok()) {
-          tx.abort();
-          // ABORTED from the work itself means "lost a race; run me again".
+        absl::StatusOr<T> result =
+            mode == TransactionMode::kSnapshotRead
+                ? Attempt<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>, T>(
+                      lease->connection(), ctx, work, &work_started)
+                : Attempt<pqxx::work, T>(lease->connection(), ctx, work, &work_started);
+        // ABORTED from the work itself means "lost a race; run me again".
+        if (!result.ok() && absl::IsAborted(result.status()) && attempt < options_.max_attempts) {
           last = result.status();
-          if (absl::IsAborted(last) && attempt < options_.max_attempts) continue;
-          return last;
+          continue;
         }
-        tx.commit();
         return result;
       } catch (const std::exception& e) {
         const bool broken = IsBrokenConnection(e) || !lease->connection().is_open();
@@ -84,7 +79,25 @@ class TransactionRunner {
   ConnectionPool& pool() { return pool_; }
 
  private:
-  void SetUpTenant(pqxx::work& tx, const domain::RequestContext& ctx) const;
+  // One try: BEGIN (with the isolation level, in the same round trip), the
+  // tenant, the work; commit if it succeeded, roll back otherwise.
+  template <typename Tx, typename T>
+  absl::StatusOr<T> Attempt(pqxx::connection& connection, const domain::RequestContext& ctx,
+                            const std::function<absl::StatusOr<T>(pqxx::transaction_base&)>& work,
+                            bool* work_started) {
+    Tx tx(connection);
+    SetUpTenant(tx, ctx);
+    *work_started = true;
+    absl::StatusOr<T> result = work(tx);
+    if (!result.ok()) {
+      tx.abort();
+      return result;
+    }
+    tx.commit();
+    return result;
+  }
+
+  void SetUpTenant(pqxx::transaction_base& tx, const domain::RequestContext& ctx) const;
   static bool IsBrokenConnection(const std::exception& e);
 
   ConnectionPool& pool_;

@@ -17,8 +17,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/executor.h"
 #include "domain/repositories.h"
-#include "streaming/executor.h"
 #include "streaming/subscription.h"
 
 namespace messaging::streaming {

@@ -62,6 +62,7 @@ EventSink* Subscription::TakeNextWriteLocked() {
   writing_ = true;
   in_flight_ = std::move(queue_.front());
   queue_.pop_front();
+  in_flight_.more_queued = !queue_.empty();
   return sink_;
 }
 
@@ -166,6 +167,7 @@ void Subscription::WriteDone(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     writing_ = false;
+    in_flight_ = OutgoingEvent{};  // An idle stream keeps no copy of its last event.
     if (!ok && !closing_) {
       // The client went away; OnCancel will follow. Nothing more to write.
       closing_ = true;

@@ -58,29 +58,6 @@ absl::StatusOr<domain::RequestContext> CallHandler::Admit(grpc::ServerContextBas
   return ctx;
 }
 
-grpc::Status CallHandler::Run(grpc::ServerContextBase* context, absl::string_view method,
-                              const Body& body) const {
-  const absl::Time start = absl::Now();
-  const std::string request_id = AssignRequestId(context);
-  absl::Status status;
-  std::string distributor;
-  auto ctx = Admit(context);
-  if (!ctx.ok()) {
-    status = ctx.status();
-  } else {
-    distributor = ctx->distributor_id;
-    try {
-      status = body(*ctx);
-    } catch (const std::exception& e) {
-      // A bug, not the caller's fault: keep details in the log only.
-      log::Error("unhandled exception in {}: {}", method, e.what());
-      status = absl::InternalError("internal error");
-    }
-  }
-  Finish(method, status, absl::Now() - start, distributor, request_id, context);
-  return ToGrpc(status);
-}
-
 grpc::Status CallHandler::ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   // absl and gRPC share the canonical code numbers.
@@ -105,6 +82,11 @@ void CallHandler::Finish(absl::string_view method, const absl::Status& status,
                          absl::string_view request_id, grpc::ServerContextBase* context) const {
   const std::string code = absl::StatusCodeToString(status.code());
   metrics_.RecordCall(method, code, elapsed);
+  const auto level =
+      (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown)
+          ? spdlog::level::err
+          : spdlog::level::info;
+  if (!log::Enabled(level)) return;  // Building the line costs more than the call's own work.
   nlohmann::json fields = {
       {"method", std::string(method)},
       {"code", code},
@@ -114,10 +96,6 @@ void CallHandler::Finish(absl::string_view method, const absl::Status& status,
       {"request_id", std::string(request_id)},
   };
   if (!status.ok()) fields["error"] = std::string(status.message());
-  const auto level =
-      (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown)
-          ? spdlog::level::err
-          : spdlog::level::info;
   log::Write(level, "rpc", fields);
 }
 

@@ -8,8 +8,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <functional>
-
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -31,13 +29,7 @@ class CallHandler {
               observability::Metrics& metrics, CallOptions options)
       : verifier_(verifier), rate_limiter_(rate_limiter), metrics_(metrics), options_(options) {}
 
-  using Body = std::function<absl::Status(const domain::RequestContext&)>;
-
-  // A unary call from start to finish.
-  grpc::Status Run(grpc::ServerContextBase* context, absl::string_view method,
-                   const Body& body) const;
-
-  // Authentication, rate limit and context only (streams finish later).
+  // Authentication, rate limit and the call's context (tenant, deadline).
   absl::StatusOr<domain::RequestContext> Admit(grpc::ServerContextBase* context) const;
 
   // The caller's x-request-id or a new one, echoed in the response metadata.

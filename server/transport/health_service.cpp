@@ -2,17 +2,63 @@
 
 namespace messaging::transport {
 
+using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-grpc::Status HealthService::Check(grpc::ServerContext* /*context*/,
-                                  const grpc::health::v1::HealthCheckRequest* request,
-                                  HealthCheckResponse* response) {
-  if (!request->service().empty() && request->service() != "messaging.v1.MessagingService") {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service");
-  }
-  response->set_status(serving_ && !shutting_down_ ? HealthCheckResponse::SERVING
-                                                   : HealthCheckResponse::NOT_SERVING);
-  return grpc::Status::OK;
+namespace {
+
+// Health/Watch is not offered (probes use Check): every call ends at once with
+// UNIMPLEMENTED, as a synchronous service's default would answer.
+class UnimplementedWatch final : public AsyncMethod {
+ public:
+  explicit UnimplementedWatch(grpc::health::v1::Health::AsyncService* service)
+      : service_(service) {}
+
+  void Listen(grpc::ServerCompletionQueue* cq) override { new Call(this, cq); }
+
+ private:
+  class Call final : public CompletionTag {
+   public:
+    Call(UnimplementedWatch* method, grpc::ServerCompletionQueue* cq)
+        : method_(method), cq_(cq), writer_(&context_) {
+      method->service_->RequestWatch(&context_, &request_, &writer_, cq, cq, this);
+    }
+    void OnComplete(bool ok) override {
+      if (ok && !finishing_) {
+        finishing_ = true;
+        method_->Listen(cq_);
+        writer_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "use Check"), this);
+        return;
+      }
+      delete this;
+    }
+
+   private:
+    UnimplementedWatch* const method_;
+    grpc::ServerCompletionQueue* const cq_;
+    grpc::ServerContext context_;
+    HealthCheckRequest request_;
+    grpc::ServerAsyncWriter<HealthCheckResponse> writer_;
+    bool finishing_ = false;
+  };
+
+  grpc::health::v1::Health::AsyncService* const service_;
+};
+
+}  // namespace
+
+void HealthService::Register(AsyncMethods& methods) {
+  methods.AddUnary(
+      &service_, &grpc::health::v1::Health::AsyncService::RequestCheck, "Check", Admission::kPublic,
+      [this](const domain::RequestContext& /*ctx*/, const HealthCheckRequest& request,
+             HealthCheckResponse* response) -> absl::Status {
+        if (!request.service().empty() && request.service() != "messaging.v1.MessagingService") {
+          return absl::NotFoundError("unknown service");
+        }
+        response->set_status(Check());
+        return absl::OkStatus();
+      });
+  methods.Add(std::make_unique<UnimplementedWatch>(&service_));
 }
 
 }  // namespace messaging::transport

@@ -3,17 +3,19 @@
 // The standard grpc.health.v1.Health service, generated from
 // proto/grpc/health/v1/health.proto so server reflection describes it (gRPC's
 // built-in health service is invisible to reflection). Serves "" and
-// "messaging.v1.MessagingService": SERVING while the database answers.
+// "messaging.v1.MessagingService": SERVING while the database answers. Check
+// runs inline on the serving thread: it reads two flags and never blocks.
 
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "transport/async_method.h"
 
 namespace messaging::transport {
 
-class HealthService : public grpc::health::v1::Health::Service {
+class HealthService {
  public:
   void SetServing(bool serving) { serving_ = serving; }
   // Once shutting down, always NOT_SERVING (load balancers stop sending calls).
@@ -22,11 +24,17 @@ class HealthService : public grpc::health::v1::Health::Service {
     serving_ = false;
   }
 
-  grpc::Status Check(grpc::ServerContext* context,
-                     const grpc::health::v1::HealthCheckRequest* request,
-                     grpc::health::v1::HealthCheckResponse* response) override;
+  // For grpc::ServerBuilder::RegisterService.
+  grpc::Service* service() { return &service_; }
+  void Register(AsyncMethods& methods);
+
+  grpc::health::v1::HealthCheckResponse::ServingStatus Check() const {
+    return serving_ && !shutting_down_ ? grpc::health::v1::HealthCheckResponse::SERVING
+                                       : grpc::health::v1::HealthCheckResponse::NOT_SERVING;
+  }
 
  private:
+  grpc::health::v1::Health::AsyncService service_;
   std::atomic<bool> serving_{false};
   std::atomic<bool> shutting_down_{false};
 };

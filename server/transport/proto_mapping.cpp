@@ -4,6 +4,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -144,6 +145,7 @@ absl::Status CheckJsonValue(const google::protobuf::Value& value, absl::string_v
 
 absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& s,
                                          absl::string_view field) {
+  if (s.fields().empty()) return std::string("{}");
   RETURN_IF_ERROR(CheckJsonStruct(s, field));
   std::string json;
   const auto status = google::protobuf::util::MessageToJsonString(s, &json);
@@ -153,10 +155,59 @@ absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& s,
   return json;
 }
 
+namespace {
+
+void JsonToValue(const nlohmann::json& json, google::protobuf::Value* to);
+
+void JsonObjectToStruct(const nlohmann::json& object, google::protobuf::Struct* to) {
+  auto& fields = *to->mutable_fields();
+  for (const auto& [key, value] : object.items()) JsonToValue(value, &fields[key]);
+}
+
+void JsonToValue(const nlohmann::json& json, google::protobuf::Value* to) {
+  switch (json.type()) {
+    case nlohmann::json::value_t::null:
+      to->set_null_value(google::protobuf::NULL_VALUE);
+      break;
+    case nlohmann::json::value_t::boolean:
+      to->set_bool_value(json.get<bool>());
+      break;
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float:
+      to->set_number_value(json.get<double>());
+      break;
+    case nlohmann::json::value_t::string:
+      to->set_string_value(json.get_ref<const std::string&>());
+      break;
+    case nlohmann::json::value_t::array: {
+      auto* list = to->mutable_list_value();
+      list->mutable_values()->Reserve(static_cast<int>(json.size()));
+      for (const auto& item : json) JsonToValue(item, list->add_values());
+      break;
+    }
+    case nlohmann::json::value_t::object:
+      JsonObjectToStruct(json, to->mutable_struct_value());
+      break;
+    default:  // Binary and discarded values do not come from PostgreSQL's JSON.
+      to->set_null_value(google::protobuf::NULL_VALUE);
+      break;
+  }
+}
+
+}  // namespace
+
 void JsonToStruct(const std::string& json, google::protobuf::Struct* to) {
+  // Almost every stored object is empty: no parse at all for those. Others are
+  // parsed once, straight into the Struct (protobuf's JSON parser builds type
+  // descriptors per call, which used to dominate a page's CPU).
+  to->Clear();
+  if (json.empty() || json == "{}") return;
   // The database only holds JSON objects (CHECK constraint), so this cannot fail
   // on stored data; an unparsable value leaves the field empty.
-  if (!google::protobuf::util::JsonStringToMessage(json, to).ok()) to->Clear();
+  const auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return;
+  JsonObjectToStruct(parsed, to);
 }
 
 void ToProto(const domain::Conversation& c, v1::Conversation* to) {

@@ -1,8 +1,8 @@
 #pragma once
 
-// A fixed pool of threads for blocking work (database reads) that must never
-// run on a gRPC reactor thread. Owns its threads: Shutdown() (or the
-// destructor) drops queued tasks and joins.
+// A fixed pool of threads for blocking work (libpqxx calls) that must never
+// run on a completion-queue thread. Threads are created once: no churn per
+// call. Owns its threads: Drain() or Shutdown() (or the destructor) joins them.
 
 #include <condition_variable>
 #include <deque>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace messaging::streaming {
+namespace messaging {
 
 class Executor {
  public:
@@ -20,19 +20,24 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // Queues `task`; a no-op after Shutdown().
+  // Queues `task`; a no-op after Drain() or Shutdown().
   void Post(std::function<void()> task);
+  // Refuses new tasks, runs the queued ones, joins.
+  void Drain();
+  // Refuses new tasks, drops the queued ones, joins.
   void Shutdown();
   std::size_t queued() const;
 
  private:
   void Loop();
+  void Stop(bool run_queued);
 
   mutable std::mutex mu_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
+  bool run_queued_ = false;
   std::vector<std::thread> threads_;
 };
 
-}  // namespace messaging::streaming
+}  // namespace messaging

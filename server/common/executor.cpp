@@ -1,8 +1,8 @@
-#include "streaming/executor.h"
+#include "common/executor.h"
 
 #include "common/logging.h"
 
-namespace messaging::streaming {
+namespace messaging {
 
 Executor::Executor(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
@@ -19,12 +19,17 @@ void Executor::Post(std::function<void()> task) {
   ready_.notify_one();
 }
 
-void Executor::Shutdown() {
+void Executor::Drain() { Stop(/*run_queued=*/true); }
+
+void Executor::Shutdown() { Stop(/*run_queued=*/false); }
+
+void Executor::Stop(bool run_queued) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
-    tasks_.clear();
+    run_queued_ = run_queued;
+    if (!run_queued) tasks_.clear();
   }
   ready_.notify_all();
   for (auto& t : threads_) {
@@ -44,7 +49,7 @@ void Executor::Loop() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       ready_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-      if (stopping_) return;
+      if (tasks_.empty() || (stopping_ && !run_queued_)) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
@@ -56,4 +61,4 @@ void Executor::Loop() {
   }
 }
 
-}  // namespace messaging::streaming
+}  // namespace messaging

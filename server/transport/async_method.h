@@ -1,0 +1,206 @@
+#pragma once
+
+// RPCs on gRPC's asynchronous (completion-queue) API.
+//
+// A method listens on every completion queue with one pending request; when a
+// call arrives, it immediately posts the next request on the same queue, so
+// calls spread over the serving threads by the queue they arrived on. A unary
+// call is authenticated on its queue thread (pure CPU), runs its body on the
+// worker pool (the body may block in libpqxx), and finishes from there; the
+// completion of Finish lands back on its queue, where the call is logged and
+// freed. Adding an RPC is one UnaryMethod entry (transport/messaging_service.cpp).
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "common/executor.h"
+#include "common/logging.h"
+#include "domain/model.h"
+#include "transport/call_handler.h"
+#include "transport/completion_queues.h"
+
+namespace messaging::transport {
+
+// An RPC the server serves on every completion queue.
+class AsyncMethod {
+ public:
+  virtual ~AsyncMethod() = default;
+  // Waits for the next call of this method on `cq`.
+  virtual void Listen(grpc::ServerCompletionQueue* cq) = 0;
+};
+
+// What every unary call shares.
+struct UnaryEnvironment {
+  const CallHandler* calls = nullptr;
+  Executor* workers = nullptr;  // Runs bodies that touch the database.
+  // Set when the server's drain deadline has passed: bodies that have not
+  // started yet answer UNAVAILABLE instead of starting database work.
+  const std::atomic<bool>* refusing = nullptr;
+};
+
+enum class Admission {
+  kDistributor,  // Bearer token, rate limit, tenant context, call log; body on the workers.
+  kPublic,       // No token, no log; body inline on the queue thread (must not block).
+};
+
+// Lets `Service` be deduced from the member pointer alone.
+template <typename T>
+struct NonDeduced {
+  using type = T;
+};
+
+template <typename Service, typename Request, typename Response>
+class UnaryMethod final : public AsyncMethod {
+ public:
+  using RequestFn = void (Service::*)(grpc::ServerContext*, Request*,
+                                      grpc::ServerAsyncResponseWriter<Response>*,
+                                      grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
+  using Body =
+      std::function<absl::Status(const domain::RequestContext&, const Request&, Response*)>;
+
+  UnaryMethod(Service* service, RequestFn request, const char* name, Admission admission, Body body,
+              UnaryEnvironment env)
+      : service_(service),
+        request_(request),
+        name_(name),
+        admission_(admission),
+        body_(std::move(body)),
+        env_(env) {}
+
+  void Listen(grpc::ServerCompletionQueue* cq) override { new Call(this, cq); }
+
+ private:
+  class Call final : public CompletionTag {
+   public:
+    Call(UnaryMethod* method, grpc::ServerCompletionQueue* cq)
+        : method_(method), cq_(cq), responder_(&context_) {
+      (method->service_->*method->request_)(&context_, &request_, &responder_, cq, cq, this);
+    }
+
+    void OnComplete(bool ok) override {
+      if (!started_) {
+        if (!ok) {  // The server is shutting down: no call came.
+          delete this;
+          return;
+        }
+        started_ = true;
+        method_->Listen(cq_);
+        method_->Start(this);
+        return;
+      }
+      method_->Log(*this);  // Finish completed (ok = false: the client was gone).
+      delete this;
+    }
+
+   private:
+    friend class UnaryMethod;
+    UnaryMethod* const method_;
+    grpc::ServerCompletionQueue* const cq_;
+    grpc::ServerContext context_;
+    Request request_;
+    Response response_;
+    grpc::ServerAsyncResponseWriter<Response> responder_;
+    bool started_ = false;
+    absl::Time start_;
+    std::string request_id_;
+    domain::RequestContext ctx_;
+    absl::Status status_;
+  };
+
+  void Start(Call* call) {
+    call->start_ = absl::Now();
+    if (admission_ == Admission::kPublic) {
+      Complete(call, RunBody(call));
+      return;
+    }
+    call->request_id_ = CallHandler::AssignRequestId(&call->context_);
+    auto ctx = env_.calls->Admit(&call->context_);
+    if (!ctx.ok()) {
+      Complete(call, ctx.status());
+      return;
+    }
+    call->ctx_ = *std::move(ctx);
+    env_.workers->Post([this, call] {
+      if (env_.refusing->load()) {
+        Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
+      } else if (absl::Now() >= call->ctx_.deadline) {
+        Complete(call, absl::DeadlineExceededError("deadline exceeded before the call started"));
+      } else {
+        Complete(call, RunBody(call));
+      }
+    });
+  }
+
+  absl::Status RunBody(Call* call) {
+    try {
+      return body_(call->ctx_, call->request_, &call->response_);
+    } catch (const std::exception& e) {
+      // A bug, not the caller's fault: details go to the log only.
+      log::Error("unhandled exception in {}: {}", name_, e.what());
+      return absl::InternalError("internal error");
+    }
+  }
+
+  // Sends the answer; the completion comes back on the call's queue.
+  void Complete(Call* call, absl::Status status) {
+    call->status_ = std::move(status);
+    if (call->status_.ok()) {
+      call->responder_.Finish(call->response_, grpc::Status::OK, call);
+    } else {
+      call->responder_.FinishWithError(CallHandler::ToGrpc(call->status_), call);
+    }
+  }
+
+  void Log(Call& call) const {
+    if (admission_ == Admission::kPublic) return;
+    env_.calls->Finish(name_, call.status_, absl::Now() - call.start_, call.ctx_.distributor_id,
+                       call.request_id_, &call.context_);
+  }
+
+  Service* const service_;
+  const RequestFn request_;
+  const char* const name_;
+  const Admission admission_;
+  const Body body_;
+  const UnaryEnvironment env_;
+};
+
+// The methods of a server, each listening on every queue.
+class AsyncMethods {
+ public:
+  explicit AsyncMethods(UnaryEnvironment env) : env_(env) {}
+
+  // One unary RPC: `request` is the generated AsyncService's RequestXxx,
+  // `body` is (const RequestContext&, const Request&, Response*) -> absl::Status.
+  template <typename Service, typename Request, typename Response, typename Body>
+  void AddUnary(typename NonDeduced<Service>::type* service,
+                void (Service::*request)(grpc::ServerContext*, Request*,
+                                         grpc::ServerAsyncResponseWriter<Response>*,
+                                         grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
+                                         void*),
+                const char* name, Admission admission, Body body) {
+    methods_.push_back(std::make_unique<UnaryMethod<Service, Request, Response>>(
+        service, request, name, admission, std::move(body), env_));
+  }
+  void Add(std::unique_ptr<AsyncMethod> method) { methods_.push_back(std::move(method)); }
+
+  // Posts every method's first request on every queue.
+  void ListenOn(const CompletionQueues& queues) {
+    for (const auto& cq : queues.queues()) {
+      for (const auto& method : methods_) method->Listen(cq.get());
+    }
+  }
+
+ private:
+  const UnaryEnvironment env_;
+  std::vector<std::unique_ptr<AsyncMethod>> methods_;
+};
+
+}  // namespace messaging::transport

@@ -1,0 +1,190 @@
+#include "transport/stream_messages_method.h"
+
+#include <grpcpp/alarm.h>
+
+#include <atomic>
+
+#include "domain/validation.h"
+#include "transport/proto_mapping.h"
+
+namespace messaging::transport {
+namespace {
+
+v1::MessageEventType ToProto(domain::EventType type) {
+  switch (type) {
+    case domain::EventType::kCreated:
+      return v1::MESSAGE_EVENT_TYPE_CREATED;
+    case domain::EventType::kUpdated:
+      return v1::MESSAGE_EVENT_TYPE_UPDATED;
+    case domain::EventType::kDeleted:
+      return v1::MESSAGE_EVENT_TYPE_DELETED;
+    case domain::EventType::kHeartbeat:
+      return v1::MESSAGE_EVENT_TYPE_HEARTBEAT;
+  }
+  return v1::MESSAGE_EVENT_TYPE_UNSPECIFIED;
+}
+
+}  // namespace
+
+// One StreamMessages call. Its lifetime is counted in operations outstanding
+// on its queue (request, done notification, alarm, write, finish): it frees
+// itself when none is left and Finish has been started -- after Finish the
+// Subscription never calls it again, before it one may still be on its way.
+class StreamCall final : public streaming::EventSink {
+ public:
+  StreamCall(StreamMessagesMethod* method, grpc::ServerCompletionQueue* cq)
+      : method_(method), cq_(cq), writer_(&context_) {
+    context_.AsyncNotifyWhenDone(&done_tag_);
+    method_->service_->RequestStreamMessages(&context_, &request_, &writer_, cq, cq, &request_tag_);
+  }
+
+  // EventSink: called by the Subscription, from any thread, one event at a time.
+  void Write(const streaming::OutgoingEvent& event) override {
+    pending_ = &event;
+    if (CompletionQueues::OnThreadOf(cq_)) {
+      StartWrite();
+    } else {
+      Acquire();
+      alarm_.Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &alarm_tag_);
+    }
+  }
+
+  void Finish(const absl::Status& status) override {
+    final_status_ = status;
+    Acquire();  // Before finishing_ (see Release).
+    finishing_ = true;
+    writer_.Finish(CallHandler::ToGrpc(status), &finish_tag_);
+  }
+
+ private:
+  enum class Event { kRequest, kDone, kAlarm, kWrite, kFinish };
+
+  class Tag final : public CompletionTag {
+   public:
+    Tag(StreamCall* call, Event event) : call_(call), event_(event) {}
+    void OnComplete(bool ok) override { call_->OnEvent(event_, ok); }
+
+   private:
+    StreamCall* const call_;
+    const Event event_;
+  };
+
+  void OnEvent(Event event, bool ok) {
+    switch (event) {
+      case Event::kRequest:
+        if (!ok) {  // The server is shutting down: no call came, no done notification either.
+          delete this;
+          return;
+        }
+        method_->Listen(cq_);
+        Acquire();  // The done notification comes for every call that started.
+        Start();
+        break;
+      case Event::kDone:
+        if (context_.IsCancelled() && subscription_) {
+          subscription_->Close(absl::CancelledError("cancelled by the client"));
+        }
+        break;
+      case Event::kAlarm:
+        StartWrite();
+        break;
+      case Event::kWrite:
+        current_.Clear();  // An idle stream keeps no copy of its last event.
+        subscription_->WriteDone(ok);
+        if (ok && subscription_->mode() == streaming::Subscription::Mode::kCatchUp) {
+          method_->hub_.ResumeCatchUp(subscription_, method_->options_.queue_capacity);
+        }
+        break;
+      case Event::kFinish:
+        break;
+    }
+    Release();
+  }
+
+  void Start() {
+    // Only pure checks here, on the queue thread; the hub checks the
+    // conversation (a database read) on its own workers.
+    started_ = absl::Now();
+    request_id_ = CallHandler::AssignRequestId(&context_);
+    auto ctx = method_->calls_.Admit(&context_);
+    if (!ctx.ok()) return Finish(ctx.status());
+    distributor_id_ = ctx->distributor_id;
+    auto conversation_id = domain::ParseOptionalUuid(request_.conversation_id(), "conversation_id");
+    if (!conversation_id.ok()) return Finish(conversation_id.status());
+    std::optional<domain::StreamCursor> cursor;
+    if (!request_.resume_cursor().empty()) {
+      auto decoded =
+          method_->cursors_.Decode(ctx->distributor_id, request_.resume_cursor(), absl::Now());
+      if (!decoded.ok()) return Finish(decoded.status());
+      if (!decoded->conversation_id.empty() && decoded->conversation_id != *conversation_id) {
+        // Its position skipped other conversations' events: it cannot resume a wider stream.
+        return Finish(absl::InvalidArgumentError(
+            "resume_cursor: was issued for another conversation_id filter"));
+      }
+      cursor = *std::move(decoded);
+    }
+    subscription_ = std::make_shared<streaming::Subscription>(
+        ctx->distributor_id, *conversation_id, method_->options_.queue_capacity, method_->cursors_);
+    subscription_->Attach(this);
+    method_->hub_.Subscribe(subscription_, std::move(cursor));
+  }
+
+  void StartWrite() {
+    const streaming::OutgoingEvent& event = *pending_;
+    // `event` may be replaced as soon as the write completes: read it first.
+    if (event.type != domain::EventType::kHeartbeat)
+      method_->calls_.metrics().AddEventsDelivered(1);
+    current_.set_type(ToProto(event.type));
+    current_.set_cursor(event.cursor);
+    if (event.type != domain::EventType::kHeartbeat) {
+      transport::ToProto(event.message, current_.mutable_message());
+    }
+    grpc::WriteOptions options;
+    // More events are queued: let gRPC coalesce them into fewer frames; the
+    // last one of the backlog goes without the hint and flushes.
+    if (event.more_queued) options.set_buffer_hint();
+    Acquire();
+    writer_.Write(current_, options, &write_tag_);
+  }
+
+  void Acquire() { refs_.fetch_add(1, std::memory_order_relaxed); }
+
+  void Release() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    // Nothing outstanding. Unless Finish has started, an event may still be
+    // on its way to Write(), which will start an operation again.
+    if (!finishing_.load(std::memory_order_acquire)) return;
+    if (subscription_) {
+      subscription_->Detach();
+      method_->hub_.Unsubscribe(subscription_);
+    }
+    method_->calls_.Finish("StreamMessages", final_status_, absl::Now() - started_, distributor_id_,
+                           request_id_, &context_);
+    delete this;
+  }
+
+  StreamMessagesMethod* const method_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::ServerContext context_;
+  v1::StreamMessagesRequest request_;
+  grpc::ServerAsyncWriter<v1::MessageEvent> writer_;
+  grpc::Alarm alarm_;
+  Tag request_tag_{this, Event::kRequest};
+  Tag done_tag_{this, Event::kDone};
+  Tag alarm_tag_{this, Event::kAlarm};
+  Tag write_tag_{this, Event::kWrite};
+  Tag finish_tag_{this, Event::kFinish};
+  std::atomic<int> refs_{1};  // The pending request.
+  std::atomic<bool> finishing_{false};
+  std::shared_ptr<streaming::Subscription> subscription_;
+  const streaming::OutgoingEvent* pending_ = nullptr;
+  v1::MessageEvent current_;
+  std::string request_id_;
+  std::string distributor_id_;
+  absl::Time started_;
+  absl::Status final_status_;
+};
+
+void StreamMessagesMethod::Listen(grpc::ServerCompletionQueue* cq) { new StreamCall(this, cq); }
+
+}  // namespace messaging::transport

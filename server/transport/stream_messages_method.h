@@ -1,0 +1,43 @@
+#pragma once
+
+// StreamMessages on the async API. Each call lives on the completion queue it
+// arrived on and holds no thread: the hub fills its Subscription's queue from
+// worker threads, and the call writes one event at a time on its own queue
+// thread (a grpc::Alarm hops there when the event comes from elsewhere), so
+// fan-out to many streams runs in parallel on every serving thread.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "domain/stream_cursor_codec.h"
+#include "messaging/v1/messaging.grpc.pb.h"
+#include "streaming/stream_hub.h"
+#include "transport/async_method.h"
+#include "transport/call_handler.h"
+
+namespace messaging::transport {
+
+class StreamMessagesMethod final : public AsyncMethod {
+ public:
+  struct Options {
+    std::size_t queue_capacity = 64;  // Events buffered per stream before it catches up.
+  };
+
+  StreamMessagesMethod(v1::MessagingService::AsyncService* service, const CallHandler& calls,
+                       streaming::StreamHub& hub, const domain::StreamCursorCodec& cursors,
+                       Options options)
+      : service_(service), calls_(calls), hub_(hub), cursors_(cursors), options_(options) {}
+
+  void Listen(grpc::ServerCompletionQueue* cq) override;
+
+ private:
+  friend class StreamCall;
+  v1::MessagingService::AsyncService* const service_;
+  const CallHandler& calls_;
+  streaming::StreamHub& hub_;
+  const domain::StreamCursorCodec& cursors_;
+  const Options options_;
+};
+
+}  // namespace messaging::transport
