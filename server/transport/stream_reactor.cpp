@@ -51,6 +51,7 @@ void StreamReactor::Write(const streaming::OutgoingEvent& event) {
     current_.mutable_message()->set_id(event.message.id);
     current_.mutable_message()->set_conversation_id(event.message.conversation_id);
     current_.mutable_message()->set_distributor_id(event.message.distributor_id);
+    current_.mutable_message()->set_version(event.message.version);
   } else if (event.type != domain::EventType::kHeartbeat) {
     transport::ToProto(event.message, current_.mutable_message());
   }
