@@ -31,8 +31,7 @@ inline std::string ReadEventsSql(bool by_conversation) {
              "SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type, "
              "e.conversation_id::text AS event_conversation, e.message_id::text AS event_message, "
              "e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists, ") +
-         kMessageColumns +
-         " FROM message_events e " + kEventMessage +
+         kMessageColumns + " FROM message_events e " + kEventMessage +
          " WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < h.horizon "
          "AND ($3 = '' OR NOT pg_visible_in_snapshot(e.xid, nullif($3, '')::pg_snapshot)) " +
          (by_conversation ? "AND e.conversation_id = $5::uuid " : "") +
