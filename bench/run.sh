@@ -9,7 +9,7 @@
 #   bench/run.sh health     no-op gRPC call (Health/Check): the transport limit
 #   bench/run.sh fanout     1,000 subscribers, 500 messages/s: commit-to-delivery, loss, duplicates
 #   bench/run.sh idle       10,000 open streams: RSS per stream, threads
-#   bench/run.sh notify     pgbench of the write with and without the trigger's NOTIFY (32, 64 clients)
+#   bench/run.sh notify     pgbench of the write: change-log cost, wake-up cost (32, 64 clients)
 #   bench/run.sh growth     List latency at 100k vs 10M messages, deep pages, EXPLAIN
 #   bench/run.sh smoke      every scenario in seconds with tiny counts (ctest: bench_smoke)
 #   bench/run.sh trace      the statements PostgreSQL receives per call, service vs pgbench
@@ -414,56 +414,101 @@ scenario_idle() {
     "(target <= 10 KB/stream, < 64 threads, unchanged)"
 }
 
-# The trigger function without its pg_notify line (same function otherwise).
-notify_variants() {
+# Scripts of the notify scenario, in $WORK:
+#   create.pgbench           the server's CreateMessage transaction
+#   heads.pgbench            one replica's poll of messaging_event_heads() (no tenant)
+#   notify.pgbench           the server's coalesced wake-up: NOTIFY messaging_events
+#   trigger_state.sql        the change-log trigger function as migrated (state, no NOTIFY)
+#   trigger_row_notify.sql   the same plus 002's per-row pg_notify (reference only)
+notify_scripts() {
+  "$SQL_BIN" pgbench create >"$WORK/create.pgbench"
+  "$SQL_BIN" pgbench heads >"$WORK/heads.pgbench"
+  printf '%s\n' "NOTIFY messaging_events;" >"$WORK/notify.pgbench"
   psql_db -Atc "SELECT pg_get_functiondef('public.messaging_record_message_event'::regproc)" \
-    >"$WORK/trigger_with_notify.sql"
-  grep -v "pg_notify('messaging_events'" "$WORK/trigger_with_notify.sql" >"$WORK/trigger_without_notify.sql"
-  local removed
-  removed=$(diff "$WORK/trigger_with_notify.sql" "$WORK/trigger_without_notify.sql" | grep -c '^<' || true)
-  [[ $removed == 1 ]] || die "expected to remove exactly one pg_notify line from the trigger function"
+    >"$WORK/trigger_state.sql"
+  grep -q 'pg_notify' "$WORK/trigger_state.sql" && die "the migrated trigger function still NOTIFYs"
+  sed "s/^\( *\)RETURN NULL;/\1PERFORM pg_notify('messaging_events', '');\n&/" \
+    "$WORK/trigger_state.sql" >"$WORK/trigger_row_notify.sql"
+  local added
+  added=$(diff "$WORK/trigger_state.sql" "$WORK/trigger_row_notify.sql" | grep -c '^>' || true)
+  [[ $added == 1 ]] || die "expected to add exactly one pg_notify line to the trigger function"
 }
 
+# What one replica adds to the database to wake its streams: a coalesced
+# NOTIFY every NOTIFY_EVERY_MS (5) with synchronous_commit off (a wake-up needs
+# no durability), and a poll of the event heads every HEADS_EVERY_MS (25).
+# wakeup_start -T SECONDS | -t COUNT; wakeup_stop checks both exited cleanly.
+WAKEUP_PIDS=()
+wakeup_start() {
+  local from
+  from=$(psql_db -Atc "SELECT pg_snapshot_xmin(pg_current_snapshot())")
+  PGOPTIONS="-c synchronous_commit=off" "$PG_BIN/pgbench" -n -c 1 "$@" -f "$WORK/notify.pgbench" \
+    -R "$((1000 / ${NOTIFY_EVERY_MS:-5}))" "$DB_URL" >"$WORK/wakeup_notify.out" 2>&1 &
+  WAKEUP_PIDS=($!)
+  "$PG_BIN/pgbench" -n -M prepared -c 1 "$@" -f "$WORK/heads.pgbench" \
+    -R "$((1000 / ${HEADS_EVERY_MS:-25}))" -D role=messaging_app -D timeout=5000 -D from_xid="$from" \
+    "$DB_URL" >"$WORK/wakeup_heads.out" 2>&1 &
+  WAKEUP_PIDS+=($!)
+}
+wakeup_stop() {
+  local pid failed=0
+  for pid in "${WAKEUP_PIDS[@]}"; do wait "$pid" || failed=1; done
+  WAKEUP_PIDS=()
+  if ((failed)) || grep -q 'aborted\|error' "$WORK/wakeup_notify.out" "$WORK/wakeup_heads.out"; then
+    cat "$WORK/wakeup_notify.out" "$WORK/wakeup_heads.out" >&2
+    die "a wake-up client failed"
+  fi
+  say "         (wake-up clients: $(txns_of "$WORK/wakeup_notify.out") NOTIFYs," \
+    "$(txns_of "$WORK/wakeup_heads.out") heads polls)"
+}
+txns_of() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1"; }
+
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * (b - a) / b; else print "n/a" }'; }
+
+# Alternating rounds per client count, each a pgbench run of the CreateMessage
+# transaction:
+#   logged   the change-log trigger as migrated (event row + message state)
+#   bare     the trigger disabled (no change log at all)
+#   wakeup   as logged, plus what one replica adds to wake its streams
+#   rownotify  the trigger with 002's per-row pg_notify (reference: the old design)
+# change-log cost = bare vs logged; wake-up cost = logged vs wakeup.
 scenario_notify() {
-  step "NOTIFY cost: pgbench of the CreateMessage transaction with and without the trigger's pg_notify"
+  step "Change-log and wake-up cost: pgbench of the CreateMessage transaction"
   env_standard  # The server runs: its LISTEN connection consumes the notifications, as in production.
-  "$SQL_BIN" pgbench create >"$WORK/create.pgbench"
-  notify_variants
+  notify_scripts
   pgbench_run warmup "$WORK/create.pgbench" 32 "$WARMUP" "${pgbench_vars[@]}" -D content="$(content64)" >/dev/null
-  # A design that keeps wake-ups but takes NOTIFY out of the write transactions:
-  # one connection sends a coalesced NOTIFY every 10 ms in its own transaction,
-  # with synchronous_commit off (a wake-up needs no durability).
-  printf '%s\n' "SELECT pg_notify('messaging_events', '');" '\sleep 10 ms' >"$WORK/coalesced_notify.pgbench"
-  local summary="" c r
+  local summary="" reference="" c r
   for c in 32 64; do
-    local with=() without=() coalesced=()
+    local logged=() bare=() wakeup=() rownotify=()
     for r in $(seq 1 "$ROUNDS"); do
-      psql_db -f "$WORK/trigger_with_notify.sql" -c CHECKPOINT
-      pgbench_run notify_on "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
-      with+=("$LAST_RATE")
-      psql_db -f "$WORK/trigger_without_notify.sql" -c CHECKPOINT
-      pgbench_run notify_off "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
-      without+=("$LAST_RATE")
       psql_db -c CHECKPOINT
-      PGOPTIONS="-c synchronous_commit=off" "$PG_BIN/pgbench" -n -c 1 -T "$DURATION" \
-        -f "$WORK/coalesced_notify.pgbench" "$DB_URL" >"$WORK/coalesced.out" 2>&1 &
-      local notifier=$!
-      pgbench_run notify_coalesced "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
-      wait "$notifier" || { cat "$WORK/coalesced.out" >&2; die "the coalesced notifier failed"; }
-      say "         (coalesced notifier: $(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/coalesced.out") NOTIFYs in $DURATION s)"
-      coalesced+=("$LAST_RATE")
+      pgbench_run logged "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
+      logged+=("$LAST_RATE")
+      psql_db -c "ALTER TABLE messages DISABLE TRIGGER messages_record_event" -c CHECKPOINT
+      pgbench_run bare "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
+      bare+=("$LAST_RATE")
+      psql_db -c "ALTER TABLE messages ENABLE TRIGGER messages_record_event" -c CHECKPOINT
+      wakeup_start -T "$DURATION"
+      pgbench_run wakeup "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
+      wakeup_stop
+      wakeup+=("$LAST_RATE")
+      psql_db -f "$WORK/trigger_row_notify.sql" -c CHECKPOINT
+      pgbench_run rownotify "$WORK/create.pgbench" "$c" "$DURATION" "${pgbench_vars[@]}" -D content="$(content64)"
+      rownotify+=("$LAST_RATE")
+      psql_db -f "$WORK/trigger_state.sql"
     done
-    psql_db -f "$WORK/trigger_with_notify.sql"
-    local w wo co
-    w=$(printf '%s\n' "${with[@]}" | mean)
-    wo=$(printf '%s\n' "${without[@]}" | mean)
-    co=$(printf '%s\n' "${coalesced[@]}" | mean)
-    say "$c clients: with NOTIFY ${with[*]} tps, without ${without[*]} tps, coalesced NOTIFY every 10 ms ${coalesced[*]} tps"
-    summary+="$c clients $w vs $wo tps = $(awk -v a="$w" -v b="$wo" 'BEGIN { printf "%.1f", 100 * (b - a) / b }')% cost"
-    summary+=" (coalesced: $(awk -v a="$co" -v b="$wo" 'BEGIN { printf "%.1f", 100 * (b - a) / b }')%); "
+    local l b w n
+    l=$(printf '%s\n' "${logged[@]}" | mean)
+    b=$(printf '%s\n' "${bare[@]}" | mean)
+    w=$(printf '%s\n' "${wakeup[@]}" | mean)
+    n=$(printf '%s\n' "${rownotify[@]}" | mean)
+    say "$c clients: change log ${logged[*]} tps, no trigger ${bare[*]} tps," \
+      "change log + wake-ups ${wakeup[*]} tps, per-row NOTIFY (old) ${rownotify[*]} tps"
+    summary+="$c clients: change-log cost $(pct "$l" "$b")% ($l vs $b tps), wake-up cost $(pct "$w" "$l")% ($w vs $l tps); "
+    reference+="$c cl. $(pct "$n" "$l")%, "
   done
   check_server_log
-  final "notify: ${summary% } (threshold 20%)"
+  final "notify: ${summary% } [old per-row NOTIFY in the trigger: ${reference%, } cost] (targets: change log <= 25%, wake-up <= 10%)"
 }
 
 # explain_plans CONVERSATION DEEP_CONVERSATION(or "") DISTRIBUTOR: the server's
@@ -601,10 +646,17 @@ scenario_smoke() {
   pgbench_run list "$WORK/list.pgbench" 2 -t20 "${pgbench_vars[@]}" "${tiny[@]}"
   pgbench_run list-conversations "$WORK/list-conversations.pgbench" 2 -t20 "${pgbench_vars[@]}" \
     "${tiny[@]}" -D limit=11
-  notify_variants
-  psql_db -f "$WORK/trigger_without_notify.sql"
-  pgbench_run notify_off "$WORK/create.pgbench" 2 -t10 "${pgbench_vars[@]}" "${tiny[@]}" -D content=x
-  psql_db -f "$WORK/trigger_with_notify.sql"
+  # The notify scenario's variants and scripts, a few transactions each.
+  notify_scripts
+  psql_db -c "ALTER TABLE messages DISABLE TRIGGER messages_record_event"
+  pgbench_run bare "$WORK/create.pgbench" 2 -t10 "${pgbench_vars[@]}" "${tiny[@]}" -D content=x
+  psql_db -c "ALTER TABLE messages ENABLE TRIGGER messages_record_event"
+  wakeup_start -t 5
+  pgbench_run wakeup "$WORK/create.pgbench" 2 -t10 "${pgbench_vars[@]}" "${tiny[@]}" -D content=x
+  wakeup_stop
+  psql_db -f "$WORK/trigger_row_notify.sql"
+  pgbench_run rownotify "$WORK/create.pgbench" 2 -t10 "${pgbench_vars[@]}" "${tiny[@]}" -D content=x
+  psql_db -f "$WORK/trigger_state.sql"
   bench fanout --subscribers=20 --rate=50 --duration=1 --baseline=0.3 --drain=5 --channels=2
   bench idle --streams=60 --baseline-streams=10 --hold=0.3 --settle=0.3
   explain_plans "a0000000-0000-4000-8000-000000000002" "" "d0000000-0000-4000-8000-000000000002" >/dev/null

@@ -10,19 +10,23 @@
 -- Left alone on purpose:
 --   * distributors and customers: owned by the host application (migration 000
 --     only creates them when missing, and cannot tell whether it did).
---   * the role messaging_app and its memberships: roles are cluster-wide, and
+--   * the roles messaging_app and messaging_event_reader (migration 003) and
+--     their memberships: roles are cluster-wide, and
 --     other databases of the same cluster (other environments, parallel test
 --     databases) may use it; dropping it would break them, and DROP ROLE fails
 --     anyway while any database still holds privileges for it. To remove it once
 --     no database uses it: REVOKE ... in each database, then DROP ROLE messaging_app;
---   Only this database's privileges for messaging_app are revoked below.
+--   Only this database's privileges for those roles are revoked below.
 
 -- The original setup README's manual cleanup. Dropping the tables also drops
 -- their triggers, policies, indexes, constraints and grants.
 DROP TABLE IF EXISTS public.messages CASCADE;
 DROP TABLE IF EXISTS public.conversations CASCADE;
--- The stream change log (migration 002).
-DROP TABLE IF EXISTS public.message_events;
+-- The stream change log (migration 002). CASCADE for messaging_event_heads()
+-- (migration 003): its SQL-standard body depends on the table, and the
+-- function belongs to messaging_event_reader, so the owner could not drop it
+-- by name. Nothing else may depend on message_events.
+DROP TABLE IF EXISTS public.message_events CASCADE;
 
 -- The migration runner's bookkeeping (may not exist).
 DROP TABLE IF EXISTS public.messaging_schema_migrations;
@@ -30,6 +34,7 @@ DROP TABLE IF EXISTS public.messaging_schema_migrations;
 -- Functions. No CASCADE: if something outside the messaging schema (a host
 -- policy, a trigger) still uses them, fail rather than silently drop it.
 DROP FUNCTION IF EXISTS public.messaging_record_message_event();
+DROP FUNCTION IF EXISTS public.messaging_bump_version();
 DROP FUNCTION IF EXISTS public.messaging_touch_updated_at();
 DROP FUNCTION IF EXISTS public.messaging_current_distributor_id();
 
@@ -38,6 +43,9 @@ DO $do$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'messaging_app') THEN
     REVOKE USAGE ON SCHEMA public FROM messaging_app;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'messaging_event_reader') THEN
+    REVOKE USAGE ON SCHEMA public FROM messaging_event_reader;
   END IF;
 END
 $do$;

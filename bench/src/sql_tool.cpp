@@ -3,7 +3,7 @@
 // pooled connection (the repositories' Statements() lists), so the baseline
 // can never drift from the service's SQL.
 //
-//   messaging-bench-sql pgbench create|list|list-conversations
+//   messaging-bench-sql pgbench create|list|list-conversations|heads
 //   messaging-bench-sql prepare        PREPARE ... for EXPLAIN (psql)
 //   messaging-bench-sql show NAME      one statement's SQL
 //
@@ -139,6 +139,20 @@ void PgbenchListConversations() {
             << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
 }
 
+// PgEventRepository::Heads: a replica's poll of which distributors have new
+// events, with no tenant set. The statement is wrapped in one aggregate so
+// that pgbench's \gset (one row only) can carry its horizon into the next
+// poll's from_xid, as the server does; start with -D from_xid=<xid>.
+void PgbenchHeads() {
+  std::cout << "-- Event heads poll (no tenant): the server's transaction, statement for "
+               "statement.\n"
+            << "BEGIN;\n"
+            << Bind(Sql("tenant_setup"), {{1, ":role"}, {2, "''"}, {3, ":timeout"}}) << ";\n"
+            << "SELECT min(heads.horizon) AS from_xid FROM ("
+            << Bind(Sql("events_heads"), {{1, ":from_xid"}}) << ") heads\n\\gset\n"
+            << "COMMIT;\n";
+}
+
 void Prepare() {
   for (const char* name : {"tenant_setup", "message_conversation_visible", "message_list_asc",
                            "message_list_asc_k", "message_list_desc", "conversation_list_----",
@@ -158,12 +172,14 @@ int main(int argc, char** argv) {
     PgbenchList();
   } else if (cmd == "pgbench" && what == "list-conversations") {
     PgbenchListConversations();
+  } else if (cmd == "pgbench" && what == "heads") {
+    PgbenchHeads();
   } else if (cmd == "prepare") {
     Prepare();
   } else if (cmd == "show" && !what.empty()) {
     std::cout << Sql(what) << "\n";
   } else {
-    std::cerr << "usage: messaging-bench-sql pgbench create|list|list-conversations\n"
+    std::cerr << "usage: messaging-bench-sql pgbench create|list|list-conversations|heads\n"
                  "       messaging-bench-sql prepare\n"
                  "       messaging-bench-sql show STATEMENT_NAME\n";
     return 2;

@@ -60,6 +60,7 @@ struct Message {
   std::string metadata_json = "{}";
   Micros created_at = 0;
   Micros updated_at = 0;
+  std::int64_t version = 0;  // 1 at creation, +1 on every change (migration 003).
 };
 
 // ---- Inputs -----------------------------------------------------------------

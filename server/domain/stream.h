@@ -43,7 +43,10 @@ enum class EventType { kCreated, kUpdated, kDeleted, kHeartbeat };
 struct StreamEvent {
   EventType type = EventType::kCreated;
   StreamPosition position;
-  Message message;  // Current state; for kDeleted (or since deleted) only ids.
+  // The message right after the change (kDeleted: its last state), as the log
+  // stored it. Events written before migration 003 have no stored state: the
+  // message as it is when read, or only its ids if it has since been deleted.
+  Message message;
 };
 
 struct EventQuery {
@@ -58,6 +61,18 @@ struct EventBatch {
   std::uint64_t horizon = 0;
   bool complete = false;  // Fewer than `limit` events: nothing more below the horizon.
   Micros read_at = 0;     // Database clock when read.
+};
+
+// A distributor with events in the xid range a Heads() call scanned.
+struct DistributorHead {
+  std::string distributor_id;
+  StreamPosition last;  // Its newest event in that range.
+};
+// Which distributors have events that became readable in [from_xid, horizon).
+struct EventHeads {
+  std::uint64_t horizon = 0;  // pg_snapshot_xmin at the read: the log is final below it.
+  Micros read_at = 0;         // Database clock at the read.
+  std::vector<DistributorHead> changed;
 };
 
 // Where `cursor` stands after `batch` was delivered to its owner: past the last

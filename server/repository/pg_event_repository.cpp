@@ -23,6 +23,7 @@ std::vector<PreparedStatement> PgEventRepository::Statements() {
       {sql::kReadEvents, sql::ReadEventsSql(false)},
       {sql::kReadConversationEvents, sql::ReadEventsSql(true)},
       {sql::kEventHorizon, sql::EventHorizonSql()},
+      {sql::kEventHeads, sql::EventHeadsSql()},
       {sql::kCurrentSnapshot, sql::CurrentSnapshotSql()},
       {sql::kSetRetention, sql::SetRetentionSql()},
       {sql::kPruneEvents, sql::PruneEventsSql()},
@@ -51,9 +52,11 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
           event.position = {row[2].as<std::uint64_t>(), row[3].as<std::int64_t>()};
           event.type = ParseEventType(row[4].as<std::string>());
           if (row[kMessageOffset - 1].as<bool>()) {
-            // Slice the row to the message columns RowToMessage expects.
+            // The recorded state (or, for events older than migration 003, the
+            // current row), sliced to the columns RowToMessage expects.
             event.message = RowToMessage(row.slice(kMessageOffset, row.size()));
           } else {
+            // An event without a recorded state whose message is gone.
             event.message.id = row[6].as<std::string>();
             event.message.conversation_id = row[5].as<std::string>();
             event.message.distributor_id = row[7].as<std::string>();
@@ -69,6 +72,27 @@ absl::StatusOr<std::uint64_t> PgEventRepository::Horizon(const domain::RequestCo
   return transactions_.Run<std::uint64_t>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::uint64_t> {
         return tx.exec_prepared(sql::kEventHorizon).at(0)[0].as<std::uint64_t>();
+      });
+}
+
+absl::StatusOr<domain::EventHeads> PgEventRepository::Heads(std::uint64_t from_xid) {
+  // No tenant: messaging_current_distributor_id() is NULL and RLS hides every
+  // event; only the SECURITY DEFINER function reads the positions.
+  domain::RequestContext ctx;
+  ctx.deadline = absl::Now() + absl::Seconds(5);
+  const std::string from = absl::StrCat(from_xid);
+  return transactions_.Run<domain::EventHeads>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::EventHeads> {
+        const pqxx::result r = tx.exec_prepared(sql::kEventHeads, from);
+        domain::EventHeads heads;
+        heads.horizon = r.at(0)[0].as<std::uint64_t>();
+        heads.read_at = r.at(0)[1].as<domain::Micros>();
+        for (const auto& row : r) {
+          if (row[2].is_null()) break;  // The LEFT JOIN's "no distributor" row.
+          heads.changed.push_back(
+              {row[2].as<std::string>(), {row[3].as<std::uint64_t>(), row[4].as<std::int64_t>()}});
+        }
+        return heads;
       });
 }
 

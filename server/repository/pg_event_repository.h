@@ -18,6 +18,7 @@ class PgEventRepository : public domain::EventRepository {
                                           const domain::EventQuery& query,
                                           const std::string& conversation_id) override;
   absl::StatusOr<std::uint64_t> Horizon(const domain::RequestContext& ctx) override;
+  absl::StatusOr<domain::EventHeads> Heads(std::uint64_t from_xid) override;
   absl::StatusOr<std::int64_t> Prune(absl::Duration retention) override;
 
  private:

@@ -66,6 +66,7 @@ domain::Message RowToMessage(const pqxx::row& row) {
   m.metadata_json = row[18].as<std::string>();
   m.created_at = row[19].as<domain::Micros>();
   m.updated_at = row[20].as<domain::Micros>();
+  m.version = row[21].as<std::int64_t>();
   return m;
 }
 

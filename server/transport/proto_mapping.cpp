@@ -252,6 +252,7 @@ void ToProto(const domain::Message& m, v1::Message* to) {
   JsonToStruct(m.metadata_json, to->mutable_metadata());
   SetTime(m.created_at, to->mutable_create_time());
   SetTime(m.updated_at, to->mutable_update_time());
+  to->set_version(m.version);
 }
 
 absl::StatusOr<domain::NewConversation> NewConversationFromProto(const v1::Conversation& c) {

@@ -136,7 +136,14 @@ class StreamCall final : public streaming::EventSink {
       method_->calls_.metrics().AddEventsDelivered(1);
     current_.set_type(ToProto(event.type));
     current_.set_cursor(event.cursor);
-    if (event.type != domain::EventType::kHeartbeat) {
+    if (event.type == domain::EventType::kDeleted) {
+      // A deletion names the message and the version it ended at.
+      auto* message = current_.mutable_message();
+      message->set_id(event.message.id);
+      message->set_conversation_id(event.message.conversation_id);
+      message->set_distributor_id(event.message.distributor_id);
+      message->set_version(event.message.version);
+    } else if (event.type != domain::EventType::kHeartbeat) {
       transport::ToProto(event.message, current_.mutable_message());
     }
     grpc::WriteOptions options;

@@ -3,13 +3,14 @@
 // the grants it needs.
 //
 // Proves: it cannot change the schema (ALTER, DROP, TRUNCATE, policies, RLS
-// switches), create objects, grant itself more, become another role, rewrite
-// the stream's change log, touch the host application's tables or any table
-// it was not granted (the migrations bookkeeping, pg_authid, another schema's
-// or another public table), or read and write server files; its attributes
-// are the non-privileged ones and it owns nothing. Each refusal must be
-// SQLSTATE 42501 (insufficient_privilege), so a statement that fails for
-// another reason (a typo, a missing table) does not count as a pass.
+// switches, the event heads function), create objects, grant itself more,
+// become another role, rewrite the stream's change log, touch the host application's tables or any
+// table it was not granted (the migrations bookkeeping, pg_authid, another schema's or another
+// public table), or read and write server files; its attributes are the non-privileged ones and it
+// owns nothing. Each refusal must be SQLSTATE 42501 (insufficient_privilege), so a statement that
+// fails for another reason (a typo, a missing table) does not count as a pass. Also:
+// messaging_event_reader, the owner of the SECURITY DEFINER function messaging_event_heads()
+// (migration 003), has no powers either and reads nothing but event positions.
 
 #include <gtest/gtest.h>
 
@@ -108,6 +109,14 @@ TEST_F(DbPrivilegesTest, CannotChangeTheSchema) {
       "suppress_redundant_updates_trigger()",
       "ALTER TABLE message_events DISABLE TRIGGER ALL",
       "ALTER TABLE messages DISABLE TRIGGER ALL",
+      "DROP POLICY message_events_heads ON message_events",
+      "CREATE POLICY open_door ON message_events FOR SELECT TO messaging_app USING (true)",
+      "CREATE OR REPLACE FUNCTION public.messaging_event_heads(from_xid xid8, to_xid xid8) "
+      "RETURNS TABLE (distributor_id uuid, last_xid xid8, last_seq bigint) LANGUAGE sql "
+      "AS 'SELECT NULL::uuid, NULL::xid8, NULL::bigint'",
+      "ALTER FUNCTION public.messaging_event_heads(xid8, xid8) SECURITY INVOKER",
+      "DROP FUNCTION public.messaging_event_heads(xid8, xid8)",
+      "DROP TRIGGER messages_bump_version ON messages",
   };
   for (const char* sql : statements) EXPECT_EQ(AsApp(sql), kDenied) << sql;
 }
@@ -123,6 +132,8 @@ TEST_F(DbPrivilegesTest, CannotCreateObjectsOrGainPrivileges) {
       "ALTER ROLE messaging_app BYPASSRLS",
       "ALTER ROLE messaging_app SUPERUSER",
       "GRANT SELECT ON host_secrets TO messaging_app",
+      "GRANT messaging_event_reader TO messaging_app",
+      "ALTER FUNCTION public.messaging_event_heads(xid8, xid8) OWNER TO messaging_app",
   };
   for (const char* sql : statements) EXPECT_EQ(AsApp(sql), kDenied) << sql;
 }
@@ -179,6 +190,66 @@ TEST_F(DbPrivilegesTest, TheRoleHasNoPowersAndOwnsNothing) {
   EXPECT_EQ(got, (std::vector<std::string>{"conversations:DELETE,INSERT,SELECT,UPDATE",
                                            "message_events:DELETE,INSERT,SELECT",
                                            "messages:DELETE,INSERT,SELECT,UPDATE"}));
+  // Functions: besides PUBLIC's, only the event heads function.
+  const auto functions = db_->Exec(
+      "SELECT p.proname FROM pg_proc p, aclexplode(p.proacl) a "
+      "WHERE a.grantee = 'messaging_app'::regrole ORDER BY 1");
+  ASSERT_EQ(functions.size(), 1u);
+  EXPECT_EQ(functions.at(0).at(0).as<std::string>(), "messaging_event_heads");
+}
+
+// The owner of messaging_event_heads(): no powers, no members, owns that one
+// function, and may read only the positions of events (a column grant plus
+// its own policy), not their message states.
+TEST_F(DbPrivilegesTest, TheEventReaderRoleReadsPositionsOnlyAndOwnsOneFunction) {
+  const auto role = db_->Exec(
+      "SELECT rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb, rolreplication, "
+      "rolinherit FROM pg_roles WHERE rolname = 'messaging_event_reader'");
+  ASSERT_EQ(role.size(), 1u);
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_FALSE(role.at(0).at(i).as<bool>()) << role.column_name(i);
+  }
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_auth_members WHERE roleid = "
+                        "'messaging_event_reader'::regrole OR member = "
+                        "'messaging_event_reader'::regrole"),
+            0);
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_class WHERE relowner = "
+                        "'messaging_event_reader'::regrole"),
+            0);
+  const auto owned = db_->Exec(
+      "SELECT proname, prosecdef, array_to_string(proconfig, ',') FROM pg_proc "
+      "WHERE proowner = 'messaging_event_reader'::regrole");
+  ASSERT_EQ(owned.size(), 1u);
+  EXPECT_EQ(owned.at(0).at(0).as<std::string>(), "messaging_event_heads");
+  EXPECT_TRUE(owned.at(0).at(1).as<bool>()) << "must be SECURITY DEFINER";
+  EXPECT_EQ(owned.at(0).at(2).as<std::string>(), "search_path=pg_catalog, pg_temp");
+  // EXECUTE: the owner and messaging_app, not PUBLIC.
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_proc p, aclexplode(p.proacl) a WHERE p.oid = "
+                        "'public.messaging_event_heads(xid8, xid8)'::regprocedure AND a.grantee "
+                        "NOT IN ('messaging_app'::regrole, 'messaging_event_reader'::regrole)"),
+            0);
+  EXPECT_FALSE(db_->Exec("SELECT has_function_privilege('public', "
+                         "'public.messaging_event_heads(xid8, xid8)', 'EXECUTE')")
+                   .at(0)
+                   .at(0)
+                   .as<bool>());
+  // No table privilege; SELECT on exactly three columns of message_events.
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a "
+                        "WHERE a.grantee = 'messaging_event_reader'::regrole"),
+            0);
+  const auto columns = db_->Exec(
+      "SELECT string_agg(attrelid::regclass || '.' || attname || ':' || privilege_type, ',' "
+      "ORDER BY attname) FROM pg_attribute, aclexplode(attacl) a "
+      "WHERE a.grantee = 'messaging_event_reader'::regrole");
+  EXPECT_EQ(columns.at(0).at(0).as<std::string>(),
+            "message_events.distributor_id:SELECT,message_events.seq:SELECT,"
+            "message_events.xid:SELECT");
+  // Its policy is the only one that is not a tenant or prune policy.
+  const auto policy = db_->Exec(
+      "SELECT cmd, roles::text, qual FROM pg_policies WHERE policyname = 'message_events_heads'");
+  ASSERT_EQ(policy.size(), 1u);
+  EXPECT_EQ(policy.at(0).at(0).as<std::string>(), "SELECT");
+  EXPECT_EQ(policy.at(0).at(1).as<std::string>(), "{messaging_event_reader}");
 }
 
 }  // namespace

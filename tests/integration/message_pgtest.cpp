@@ -210,6 +210,40 @@ TEST_F(MessageApiTest, UpdateWritesOnlyMaskedFieldsAndStampsAiProcessedAt) {
             StatusCode::NOT_FOUND);
 }
 
+// version: 1 at creation, +1 per change by any writer; a no-op call (webhook
+// retry, stale delivery callback) changes nothing, so it bumps nothing.
+TEST_F(MessageApiTest, VersionStartsAtOneAndCountsEveryChange) {
+  const v1::Message m = CreateMessage(distributor_, conversation_.id(), "versioned",
+                                      v1::DIRECTION_OUTBOUND, "SMversion");
+  EXPECT_EQ(m.version(), 1);
+  const v1::Message retry = CreateMessage(distributor_, conversation_.id(), "versioned",
+                                          v1::DIRECTION_OUTBOUND, "SMversion");
+  EXPECT_EQ(retry.version(), 1);
+  EXPECT_EQ(Get(m.id()).version(), 1);
+
+  v1::UpdateMessageRequest update;
+  update.mutable_message()->set_id(m.id());
+  update.mutable_message()->set_ai_summary("a summary");
+  update.mutable_update_mask()->add_paths("ai_summary");
+  v1::Message out;
+  ASSERT_TRUE(Call(&Stub::UpdateMessage, distributor_, update, &out).ok());
+  EXPECT_EQ(out.version(), 2);
+  ASSERT_TRUE(Deliver("SMversion", v1::DELIVERY_STATUS_SENT, &out).ok());
+  EXPECT_EQ(out.version(), 3);
+  ASSERT_TRUE(Deliver("SMversion", v1::DELIVERY_STATUS_QUEUED, &out).ok());  // Stale: no-op.
+  EXPECT_EQ(out.version(), 3);
+
+  // Any other writer counts too, and cannot set the version itself.
+  db().Exec("UPDATE messages SET content = content, version = 42 WHERE id = '" + m.id() + "'");
+  EXPECT_EQ(Get(m.id()).version(), 4);
+  v1::ListMessagesRequest list;
+  list.set_conversation_id(conversation_.id());
+  v1::ListMessagesResponse page;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &page).ok());
+  ASSERT_EQ(page.messages_size(), 1);
+  EXPECT_EQ(page.messages(0).version(), 4);
+}
+
 TEST_F(MessageApiTest, DeliveryCallbacksOutOfOrderEndAtRead) {
   v1::Message m = CreateMessage(distributor_, conversation_.id(), "your order shipped",
                                 v1::DIRECTION_OUTBOUND, "SMout1");

@@ -68,9 +68,8 @@ TEST_F(StreamTest, LiveStreamReceivesCreatesUpdatesAndDeletes) {
   ASSERT_TRUE(stream.WaitLive());
   const v1::Message m =
       CreateMessage(distributor_, conversation_.id(), "hello", v1::DIRECTION_OUTBOUND, "SMlive");
-  // Events carry the message as it is when delivered (a message deleted before
-  // its CREATED event is read arrives with ids only): wait before changing it.
-  ASSERT_TRUE(stream.WaitForChanges(1));
+  // Events carry the state recorded with their change, so the next changes
+  // need not wait for this event's delivery.
   v1::UpdateDeliveryStatusRequest delivered;
   delivered.set_id(m.id());
   delivered.set_delivery_status(v1::DELIVERY_STATUS_DELIVERED);
@@ -88,12 +87,73 @@ TEST_F(StreamTest, LiveStreamReceivesCreatesUpdatesAndDeletes) {
   EXPECT_EQ(events[0].type(), v1::MESSAGE_EVENT_TYPE_CREATED) << events[0].DebugString();
   EXPECT_EQ(events[0].message().content(), "hello")
       << events[0].DebugString() << events[1].DebugString();
+  EXPECT_EQ(events[0].message().SerializeAsString(), m.SerializeAsString());
   EXPECT_EQ(events[1].type(), v1::MESSAGE_EVENT_TYPE_UPDATED);
-  EXPECT_EQ(events[1].message().id(), m.id());
+  EXPECT_EQ(events[1].message().SerializeAsString(), out.SerializeAsString());
+  EXPECT_EQ(events[1].message().version(), 2);
   EXPECT_EQ(events[2].type(), v1::MESSAGE_EVENT_TYPE_DELETED);
   EXPECT_EQ(events[2].message().id(), m.id());
   EXPECT_EQ(events[2].message().conversation_id(), conversation_.id());
+  EXPECT_EQ(events[2].message().distributor_id(), distributor_);
+  EXPECT_EQ(events[2].message().version(), 2) << "DELETED carries the last state's version";
   for (const auto& e : events) EXPECT_FALSE(e.cursor().empty());
+}
+
+// A replay from a cursor yields exactly the events a live stream got, each with
+// the message as its change left it, although the message changed again (and
+// was deleted) before either stream delivered anything.
+TEST_F(StreamTest, ReplayedEventsEqualTheLiveOnes) {
+  v1::ListMessagesRequest list;
+  list.set_conversation_id(conversation_.id());
+  v1::ListMessagesResponse page;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &page).ok());
+  StreamCollector live(server().stub(), distributor_, Request());
+  ASSERT_TRUE(live.WaitLive());
+
+  const v1::Message created = CreateMessage(distributor_, conversation_.id(), "original",
+                                            v1::DIRECTION_OUTBOUND, "SMreplay");
+  v1::UpdateMessageRequest update;
+  update.mutable_message()->set_id(created.id());
+  update.mutable_message()->set_ai_summary("summarised");
+  update.mutable_update_mask()->add_paths("ai_summary");
+  v1::Message summarised;
+  ASSERT_TRUE(Call(&Stub::UpdateMessage, distributor_, update, &summarised).ok());
+  v1::UpdateDeliveryStatusRequest sent;
+  sent.set_id(created.id());
+  sent.set_delivery_status(v1::DELIVERY_STATUS_SENT);
+  v1::Message delivered;
+  ASSERT_TRUE(Call(&Stub::UpdateDeliveryStatus, distributor_, sent, &delivered).ok());
+  v1::DeleteMessageRequest del;
+  del.set_id(created.id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(Call(&Stub::DeleteMessage, distributor_, del, &empty).ok());
+
+  ASSERT_TRUE(live.WaitForChanges(4));
+  StreamCollector replay(server().stub(), distributor_, Request("", page.stream_cursor()));
+  ASSERT_TRUE(replay.WaitForChanges(4));
+  const auto live_events = live.Changes();
+  const auto replayed = replay.Changes();
+  ASSERT_EQ(live_events.size(), 4u);
+  ASSERT_EQ(replayed.size(), 4u);
+  for (std::size_t i = 0; i < live_events.size(); ++i) {
+    EXPECT_EQ(replayed[i].type(), live_events[i].type()) << i;
+    EXPECT_EQ(replayed[i].message().SerializeAsString(),
+              live_events[i].message().SerializeAsString())
+        << i << ": replayed " << replayed[i].DebugString() << " live "
+        << live_events[i].DebugString();
+  }
+  // Each event shows its own change, not the latest state.
+  EXPECT_EQ(live_events[0].type(), v1::MESSAGE_EVENT_TYPE_CREATED);
+  EXPECT_EQ(live_events[0].message().SerializeAsString(), created.SerializeAsString());
+  EXPECT_EQ(live_events[0].message().version(), 1);
+  EXPECT_EQ(live_events[0].message().content(), "original");
+  EXPECT_TRUE(live_events[0].message().ai_summary().empty());
+  EXPECT_EQ(live_events[1].message().SerializeAsString(), summarised.SerializeAsString());
+  EXPECT_EQ(live_events[1].message().version(), 2);
+  EXPECT_EQ(live_events[2].message().SerializeAsString(), delivered.SerializeAsString());
+  EXPECT_EQ(live_events[2].message().version(), 3);
+  EXPECT_EQ(live_events[3].type(), v1::MESSAGE_EVENT_TYPE_DELETED);
+  EXPECT_EQ(live_events[3].message().version(), 3);
 }
 
 TEST_F(StreamTest, WebhookRetryAndStaleDeliveryCallbackRaiseNoEvent) {

@@ -3,7 +3,7 @@
 --   psql -X -v ON_ERROR_STOP=1 -f tests/sql/rls_test.sql "$URL_OF_A_FRESHLY_MIGRATED_DB"
 --
 -- Run as a SUPERUSER (it inserts fixtures past RLS and switches roles) on a
--- database where migrations 000 and 001 were applied, preferably by a
+-- database where migrations 000 to 003 were applied, preferably by a
 -- non-superuser owner as tests/sql/run_sql_tests.sh does. Prints TAP-style
 -- `ok N - description` lines and stops with a non-zero exit at the first
 -- failure (`not ok N - ...` in the error). Its rows are deleted at the end;
@@ -250,6 +250,49 @@ SELECT pg_temp.ok(provolatile = 's' AND NOT prosecdef AND prorettype = 'uuid'::r
                   'messaging_current_distributor_id() is STABLE, SECURITY INVOKER, returns uuid')
   FROM pg_catalog.pg_proc WHERE oid = 'public.messaging_current_distributor_id()'::regprocedure;
 
+-- Migration 003: the event heads function and the role that owns it.
+SELECT pg_temp.ok(
+  NOT rolsuper AND NOT rolbypassrls AND NOT rolcanlogin AND NOT rolcreaterole
+  AND NOT rolcreatedb AND NOT rolreplication AND NOT rolinherit
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid OR m.member = r.oid),
+  'messaging_event_reader is NOSUPERUSER NOBYPASSRLS NOLOGIN NOCREATEROLE NOCREATEDB NOREPLICATION NOINHERIT, no members, member of nothing',
+  format('%s', r))
+  FROM pg_catalog.pg_roles r WHERE rolname = 'messaging_event_reader';
+
+SELECT pg_temp.ok(
+  p.prosecdef AND p.proowner = 'messaging_event_reader'::regrole
+  AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']
+  AND has_function_privilege('messaging_app', p.oid, 'EXECUTE')
+  AND NOT has_function_privilege('public', p.oid, 'EXECUTE')
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc o WHERE o.proowner = p.proowner AND o.oid <> p.oid)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relowner = p.proowner)
+  AND p.proargnames = ARRAY['from_xid', 'to_xid', 'distributor_id', 'last_xid', 'last_seq'],
+  'messaging_event_heads(): SECURITY DEFINER, owned by messaging_event_reader (owns nothing else), '
+  'fixed search_path, EXECUTE for messaging_app and not PUBLIC, returns ids and positions only',
+  format('%s', p))
+  FROM pg_catalog.pg_proc p WHERE p.oid = 'public.messaging_event_heads(xid8, xid8)'::regprocedure;
+
+SELECT pg_temp.ok(
+  has_column_privilege('messaging_event_reader', 'public.message_events', 'distributor_id', 'SELECT')
+  AND has_column_privilege('messaging_event_reader', 'public.message_events', 'xid', 'SELECT')
+  AND has_column_privilege('messaging_event_reader', 'public.message_events', 'seq', 'SELECT')
+  AND NOT has_column_privilege('messaging_event_reader', 'public.message_events', 'message_state', 'SELECT')
+  AND NOT has_column_privilege('messaging_event_reader', 'public.message_events', 'message_id', 'SELECT')
+  AND NOT has_table_privilege('messaging_event_reader', 'public.message_events', 'INSERT, UPDATE, DELETE, TRUNCATE')
+  AND NOT has_table_privilege('messaging_event_reader', 'public.messages', 'SELECT')
+  AND NOT has_table_privilege('messaging_event_reader', 'public.conversations', 'SELECT'),
+  'messaging_event_reader may read event positions (distributor_id, xid, seq) and nothing else');
+
+SELECT pg_temp.ok(
+  (SELECT count(*) FROM pg_catalog.pg_policies WHERE tablename = 'message_events'
+      AND policyname = 'message_events_heads' AND cmd = 'SELECT' AND roles = '{messaging_event_reader}') = 1
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policies WHERE tablename = 'message_events'
+                     AND policyname <> 'message_events_heads' AND roles <> '{public}'),
+  'message_events: the only role-specific policy is message_events_heads, FOR SELECT TO messaging_event_reader');
+
+SELECT pg_temp.ok(pg_get_functiondef('public.messaging_record_message_event()'::regprocedure) NOT LIKE '%notify%',
+                  'the change-log trigger sends no NOTIFY (wake-ups are out of the write transaction)');
+
 -- ---------------------------------------------------------------------------
 -- No tenant: never set (NULL) -- must run before anything sets the GUC
 -- ---------------------------------------------------------------------------
@@ -266,6 +309,11 @@ SELECT pg_temp.throws(format($q$INSERT INTO public.conversations (distributor_id
                                VALUES (%L, %L, 'email')$q$, pg_temp.uid('A'), pg_temp.uid('CA')),
                       '42501: new row violates row-level security policy',
                       'app role, tenant never set: INSERT rejected by RLS');
+SELECT pg_temp.ok((SELECT count(*) FROM public.message_events) = 0
+                  AND (SELECT array_agg(h.distributor_id)
+                         FROM public.messaging_event_heads('0'::xid8, pg_snapshot_xmax(pg_current_snapshot())) h)
+                      @> ARRAY[pg_temp.uid('A'), pg_temp.uid('B')],
+                  'app role, tenant never set: sees no event, but messaging_event_heads() names A and B');
 ROLLBACK;
 
 -- ---------------------------------------------------------------------------
@@ -553,6 +601,28 @@ SELECT pg_temp.ok(NOT EXISTS (SELECT 1 FROM public.conversations WHERE distribut
                   AND NOT EXISTS (SELECT 1 FROM public.messages WHERE distributor_id = pg_temp.uid('B'))
                   AND pg_temp.visible() = 'conversations=2 messages=3',
                   'deleting a distributor cascades to its conversations and messages');
+ROLLBACK;
+
+BEGIN;
+SELECT pg_temp.act_as('app', 'A');
+SELECT pg_temp.ok(pg_temp.rows_of(format($q$UPDATE public.messages SET content = 'v2', version = 100 WHERE id = %L$q$,
+                                         pg_temp.uid('MA2'))) = 1,
+                  'app role as A: update a message, trying to set its version');
+SELECT pg_temp.ok((SELECT version FROM public.messages WHERE id = pg_temp.uid('MA2')) = 2
+                  AND (SELECT version FROM public.messages WHERE id = pg_temp.uid('MA1')) = 1,
+                  'version: 1 at creation, +1 per UPDATE, a value the writer sets is ignored');
+SELECT pg_temp.ok((SELECT event_type = 'updated' AND message_state ->> 'content' = 'v2'
+                          AND (message_state ->> 'version')::int = 2
+                     FROM public.message_events WHERE message_id = pg_temp.uid('MA2')
+                    ORDER BY xid DESC, seq DESC LIMIT 1),
+                  'the change log records the message state after the change');
+SELECT pg_temp.ok(pg_temp.rows_of(format('DELETE FROM public.messages WHERE id = %L', pg_temp.uid('MA2'))) = 1,
+                  'app role as A: delete that message');
+SELECT pg_temp.ok((SELECT event_type = 'deleted' AND message_state ->> 'content' = 'v2'
+                              AND (jsonb_populate_record(NULL::public.messages, message_state)).version = 2
+                         FROM public.message_events WHERE message_id = pg_temp.uid('MA2')
+                        ORDER BY xid DESC, seq DESC LIMIT 1),
+                  'a deleted event records the last state, readable as a messages row');
 ROLLBACK;
 
 BEGIN;

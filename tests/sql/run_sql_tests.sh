@@ -14,7 +14,7 @@
 # The cluster-wide role messaging_app is created by the migrations if missing
 # and deliberately left in place (other databases may use it).
 #
-# Steps: apply 000+001 as the owner three times (psql -f; psql -1 -f; and the
+# Steps: apply 000-003 as the owner three times (psql -f; psql -1 -f; and the
 # runner's way: each file as one multi-statement string in one transaction),
 # verify.sql, rls_test.sql (as superuser), cleanup.sql twice, re-apply,
 # verify.sql again, drop everything.
@@ -31,7 +31,8 @@ ADMIN_URL=${1:-${DATABASE_ADMIN_URL:-}}
 [[ -n "$ADMIN_URL" && "$ADMIN_URL" != -h && "$ADMIN_URL" != --help ]] || usage
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-MIGRATIONS=("$ROOT/migrations/000_prerequisites.sql" "$ROOT/migrations/001_create_conversations_messages.sql")
+MIGRATIONS=("$ROOT/migrations/000_prerequisites.sql" "$ROOT/migrations/001_create_conversations_messages.sql"
+  "$ROOT/migrations/002_message_events.sql" "$ROOT/migrations/003_event_state.sql")
 VERIFY="$ROOT/scripts/verify.sql"
 CLEANUP="$ROOT/scripts/cleanup.sql"
 RLS_TEST="$ROOT/tests/sql/rls_test.sql"
@@ -169,6 +170,45 @@ step "migrations ran as $OWNER, not a superuser" \
   END \$\$"
 step "owner can SET ROLE messaging_app" \
   as_owner_on_db -c "SET ROLE messaging_app; RESET ROLE;"
+# Migration 003 lends the owner membership in messaging_event_reader and that
+# role CREATE on public, to give it the heads function; both must be undone.
+step "migration 003 gave messaging_event_heads() to messaging_event_reader and left no loan behind" \
+  as_owner_on_db -c "DO \$\$ BEGIN
+    IF (SELECT proowner::regrole::text FROM pg_proc
+         WHERE oid = 'public.messaging_event_heads(xid8, xid8)'::regprocedure) <> 'messaging_event_reader'
+       OR pg_has_role('$OWNER', 'messaging_event_reader', 'MEMBER')
+       OR has_schema_privilege('messaging_event_reader', 'public', 'CREATE') THEN
+      RAISE EXCEPTION 'heads function owner, owner membership or CREATE on public is wrong';
+    END IF;
+  END \$\$"
+# The function must see every tenant's positions although the migrating role
+# (not a superuser) created it and RLS is forced: messaging_app, no tenant.
+step "messaging_event_heads() as messaging_app without a tenant sees another transaction's events" \
+  as_owner_on_db -1 -c "
+    INSERT INTO distributors (id) VALUES ('d0000000-0000-4000-8000-0000000000d1');
+    INSERT INTO customers (id) VALUES ('c0000000-0000-4000-8000-0000000000c1');
+    SELECT set_config('app.distributor_id', 'd0000000-0000-4000-8000-0000000000d1', true);
+    INSERT INTO conversations (id, distributor_id, customer_id, channel) VALUES
+      ('e0000000-0000-4000-8000-0000000000e1', 'd0000000-0000-4000-8000-0000000000d1',
+       'c0000000-0000-4000-8000-0000000000c1', 'sms');
+    INSERT INTO messages (conversation_id, distributor_id, direction, delivery_status)
+      VALUES ('e0000000-0000-4000-8000-0000000000e1', 'd0000000-0000-4000-8000-0000000000d1',
+              'inbound', 'received');
+    SELECT set_config('app.distributor_id', '', true);
+    SET LOCAL ROLE messaging_app;
+    DO \$\$ BEGIN
+      IF (SELECT count(*) FROM message_events) <> 0 THEN
+        RAISE EXCEPTION 'messaging_app without a tenant sees events';
+      END IF;
+      IF (SELECT array_agg(distributor_id::text) FROM messaging_event_heads('0', '18446744073709551615'))
+         IS DISTINCT FROM ARRAY['d0000000-0000-4000-8000-0000000000d1'] THEN
+        RAISE EXCEPTION 'messaging_event_heads() does not see the event';
+      END IF;
+    END \$\$;
+    RESET ROLE;
+    SELECT set_config('app.distributor_id', 'd0000000-0000-4000-8000-0000000000d1', true);
+    DELETE FROM distributors WHERE id = 'd0000000-0000-4000-8000-0000000000d1';
+    DELETE FROM customers WHERE id = 'c0000000-0000-4000-8000-0000000000c1';"
 
 step "scripts/verify.sql passes (as the owner)" as_owner_on_db -f "$VERIFY"
 
@@ -202,6 +242,9 @@ step "cleanup removed the messaging objects and kept distributors/customers" \
     IF to_regclass('public.conversations') IS NOT NULL OR to_regclass('public.messages') IS NOT NULL
        OR to_regprocedure('public.messaging_current_distributor_id()') IS NOT NULL
        OR to_regprocedure('public.messaging_touch_updated_at()') IS NOT NULL
+       OR to_regprocedure('public.messaging_event_heads(xid8, xid8)') IS NOT NULL
+       OR to_regprocedure('public.messaging_bump_version()') IS NOT NULL
+       OR to_regclass('public.message_events') IS NOT NULL
        OR to_regclass('public.messaging_schema_migrations') IS NOT NULL THEN
       RAISE EXCEPTION 'cleanup left messaging objects behind';
     END IF;

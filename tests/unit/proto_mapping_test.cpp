@@ -486,6 +486,7 @@ TEST(ToProtoTest, MessageFieldsAreCopied) {
   m.ai_sentiment = "neg";
   m.ai_extracted_data_json = R"({"x":null})";
   m.metadata_json = R"({"y":[true]})";
+  m.version = 7;
   v1::Message proto;
   ToProto(m, &proto);
   EXPECT_EQ(proto.id(), "m1");
@@ -508,6 +509,7 @@ TEST(ToProtoTest, MessageFieldsAreCopied) {
   EXPECT_EQ(proto.ai_extracted_data().fields().at("x").kind_case(),
             google::protobuf::Value::kNullValue);
   EXPECT_TRUE(proto.metadata().fields().at("y").list_value().values(0).bool_value());
+  EXPECT_EQ(proto.version(), 7);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ inline constexpr char kMessageColumns[] =
     "coalesce(m.ai_intent, ''), coalesce(m.ai_sentiment, ''), m.ai_extracted_data::text, "
     "(extract(epoch FROM m.ai_processed_at) * 1000000)::int8, m.metadata::text, "
     "(extract(epoch FROM m.created_at) * 1000000)::int8, "
-    "(extract(epoch FROM m.updated_at) * 1000000)::int8";
+    "(extract(epoch FROM m.updated_at) * 1000000)::int8, m.version";
 
 inline std::string MessageSelect(const std::string& rest) {
   return std::string("SELECT ") + kMessageColumns + " FROM messages m " + rest;

@@ -1,0 +1,231 @@
+// The change log as the repository reads it (migration 003): events carry the
+// message state of their change, older events without one fall back to the
+// current row, and Heads() tells which distributors have new events through
+// the SECURITY DEFINER function messaging_event_heads(), with no tenant set,
+// while Row Level Security still hides every event from messaging_app.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "repository/connection_pool.h"
+#include "repository/pg_event_repository.h"
+#include "repository/transaction.h"
+#include "support/test_database.h"
+
+namespace messaging::testing {
+namespace {
+
+class EventLogTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new TestDatabase("event_log");
+    std::vector<repository::PreparedStatement> statements = {
+        repository::TransactionRunner::TenantSetupStatement()};
+    for (auto& s : repository::PgEventRepository::Statements()) statements.push_back(s);
+    repository::PoolOptions options;
+    options.database_url = db_->url();
+    options.size = 2;
+    pool_ = new repository::ConnectionPool(options, statements);
+    transactions_ = new repository::TransactionRunner(*pool_, repository::TransactionOptions{});
+    events_ = new repository::PgEventRepository(*transactions_);
+  }
+  static void TearDownTestSuite() {
+    delete events_;
+    delete transactions_;
+    delete pool_;
+    delete db_;
+  }
+
+  // A distributor with one conversation; returns (distributor, conversation).
+  static std::pair<std::string, std::string> NewTenant() {
+    const std::string d = db_->NewDistributor();
+    const std::string c =
+        db_->Exec("INSERT INTO conversations (distributor_id, customer_id, channel) VALUES ('" + d +
+                  "', '" + db_->NewCustomer() + "', 'sms') RETURNING id::text")
+            .at(0)
+            .at(0)
+            .as<std::string>();
+    return {d, c};
+  }
+
+  // Inserts a message in its own transaction (through the trigger, like any
+  // writer); returns its id.
+  static std::string Insert(const std::pair<std::string, std::string>& tenant,
+                            const std::string& content) {
+    return db_
+        ->Exec(
+            "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+            "delivery_status) VALUES ('" +
+            tenant.second + "', '" + tenant.first + "', 'inbound', '" + content +
+            "', 'received') RETURNING id::text")
+        .at(0)
+        .at(0)
+        .as<std::string>();
+  }
+
+  // The first xid not yet assigned: every later transaction has one >= it.
+  static std::uint64_t NextXid() {
+    return static_cast<std::uint64_t>(
+        db_->Scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"));
+  }
+
+  // Heads(from) once the horizon has passed every transaction committed so far
+  // (other databases of the cluster may hold it back for a moment).
+  static domain::EventHeads HeadsWhenFinal(std::uint64_t from) {
+    const std::uint64_t committed = NextXid();
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (true) {
+      auto heads = events_->Heads(from);
+      EXPECT_TRUE(heads.ok()) << heads.status();
+      if (!heads.ok() || heads->horizon >= committed || absl::Now() > deadline) {
+        return heads.ok() ? *heads : domain::EventHeads{};
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
+  static domain::RequestContext As(const std::string& distributor) {
+    domain::RequestContext ctx;
+    ctx.distributor_id = distributor;
+    ctx.deadline = absl::Now() + absl::Seconds(10);
+    return ctx;
+  }
+
+  static inline TestDatabase* db_ = nullptr;
+  static inline repository::ConnectionPool* pool_ = nullptr;
+  static inline repository::TransactionRunner* transactions_ = nullptr;
+  static inline repository::PgEventRepository* events_ = nullptr;
+};
+
+TEST_F(EventLogTest, HeadsNameExactlyTheDistributorsWithEventsInTheRangeAndTheirNewestPosition) {
+  const auto before = NewTenant();  // Writes only before the range.
+  const auto idle = NewTenant();    // Never writes.
+  const auto a = NewTenant();
+  const auto b = NewTenant();
+  Insert(before, "before the range");
+  const std::uint64_t from = NextXid();
+  const std::string a1 = Insert(a, "a1");
+  Insert(b, "b1");
+  Insert(a, "a2");
+  db_->Exec("UPDATE messages SET content = 'a1 edited' WHERE id = '" + a1 + "'");
+
+  const domain::EventHeads heads = HeadsWhenFinal(from);
+  ASSERT_GT(heads.horizon, from);
+  EXPECT_GT(heads.read_at, 0);
+  std::map<std::string, domain::StreamPosition> got;
+  for (const auto& h : heads.changed) got[h.distributor_id] = h.last;
+  // Expected, from the log itself (as the superuser).
+  std::map<std::string, domain::StreamPosition> expected;
+  for (const auto& row : db_->Exec(
+           absl::StrCat("SELECT DISTINCT ON (distributor_id) distributor_id::text, xid::text, seq "
+                        "FROM message_events WHERE xid >= '",
+                        from, "'::xid8 AND xid < '", heads.horizon,
+                        "'::xid8 ORDER BY distributor_id, xid DESC, seq DESC"))) {
+    expected[row[0].as<std::string>()] = {row[1].as<std::uint64_t>(), row[2].as<std::int64_t>()};
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(got.count(a.first), 1u);
+  EXPECT_EQ(got.count(b.first), 1u);
+  EXPECT_EQ(got.count(before.first), 0u) << "events before from_xid must not count";
+  EXPECT_EQ(got.count(idle.first), 0u);
+  // a's newest event is the UPDATE, its last write.
+  EXPECT_EQ(
+      got[a.first].seq,
+      db_->Scalar("SELECT max(seq) FROM message_events WHERE distributor_id = '" + a.first + "'"));
+
+  // Nothing new since: an empty range names nobody.
+  const auto again = events_->Heads(heads.horizon);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->changed.empty());
+  EXPECT_GE(again->horizon, heads.horizon);
+}
+
+// The function is what reads across tenants: messaging_app with no tenant
+// still sees no event row, and the function hands out positions only.
+TEST_F(EventLogTest, WithoutATenantTheAppRoleSeesNoEventButTheFunctionSeesPositions) {
+  const auto t = NewTenant();
+  const std::uint64_t from = NextXid();
+  Insert(t, "secret content");
+  HeadsWhenFinal(from);
+
+  pqxx::connection conn(db_->url());
+  pqxx::work tx(conn);
+  tx.exec("SELECT set_config('role', 'messaging_app', true)");
+  EXPECT_EQ(tx.exec("SELECT current_user").at(0).at(0).as<std::string>(), "messaging_app");
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM message_events").at(0).at(0).as<int>(), 0);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM messages").at(0).at(0).as<int>(), 0);
+  const pqxx::result r = tx.exec(absl::StrCat("SELECT * FROM messaging_event_heads('", from,
+                                              "', pg_snapshot_xmin(pg_current_snapshot()))"));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0]["distributor_id"].as<std::string>(), t.first);
+  std::set<std::string> columns;
+  for (pqxx::row::size_type i = 0; i < r.columns(); ++i) columns.insert(r.column_name(i));
+  EXPECT_EQ(columns, (std::set<std::string>{"distributor_id", "last_xid", "last_seq"}));
+  tx.abort();
+
+  // The owning role can read the positions but not the states.
+  pqxx::work reader(conn);
+  reader.exec("SET LOCAL ROLE messaging_event_reader");
+  EXPECT_GE(reader.exec("SELECT count(*) FROM message_events").at(0).at(0).as<int>(), 1);
+  EXPECT_THROW(reader.exec("SELECT message_state FROM message_events"),
+               pqxx::insufficient_privilege);
+}
+
+TEST_F(EventLogTest, ReadReturnsTheRecordedStateAndFallsBackForEventsWithout) {
+  const auto t = NewTenant();
+  const std::uint64_t from = NextXid();
+  const std::string kept = Insert(t, "first");
+  db_->Exec("UPDATE messages SET content = 'second' WHERE id = '" + kept + "'");
+  const std::string gone = Insert(t, "deleted later");
+  db_->Exec("DELETE FROM messages WHERE id = '" + gone + "'");
+  HeadsWhenFinal(from);
+
+  domain::EventQuery query;
+  query.after.position = {from, 0};
+  auto batch = events_->Read(As(t.first), query, "");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->events.size(), 4u);
+  const auto& e = batch->events;
+  EXPECT_EQ(e[0].type, domain::EventType::kCreated);
+  EXPECT_EQ(e[0].message.content, "first");
+  EXPECT_EQ(e[0].message.version, 1);
+  EXPECT_EQ(e[1].type, domain::EventType::kUpdated);
+  EXPECT_EQ(e[1].message.content, "second");
+  EXPECT_EQ(e[1].message.version, 2);
+  EXPECT_EQ(e[2].message.content, "deleted later");
+  EXPECT_EQ(e[3].type, domain::EventType::kDeleted);
+  EXPECT_EQ(e[3].message.id, gone);
+  EXPECT_EQ(e[3].message.content, "deleted later") << "a DELETED event carries the last state";
+  EXPECT_EQ(e[3].message.version, 1);
+  EXPECT_EQ(e[3].message.conversation_id, t.second);
+  EXPECT_EQ(e[3].message.distributor_id, t.first);
+  // The recorded state decodes to exactly what the messages row reads as.
+  EXPECT_EQ(e[1].message.updated_at,
+            db_->Scalar("SELECT (extract(epoch FROM updated_at) * 1000000)::int8 FROM messages "
+                        "WHERE id = '" +
+                        kept + "'"));
+
+  // Events from before migration 003 have no state: the current row, or ids.
+  db_->Exec(absl::StrCat("UPDATE message_events SET message_state = NULL WHERE xid >= '", from,
+                         "'::xid8 AND distributor_id = '", t.first, "'"));
+  batch = events_->Read(As(t.first), query, "");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->events.size(), 4u);
+  EXPECT_EQ(batch->events[0].message.content, "second");
+  EXPECT_EQ(batch->events[0].message.version, 2);
+  EXPECT_EQ(batch->events[2].message.id, gone);
+  EXPECT_EQ(batch->events[2].message.content, "");
+  EXPECT_EQ(batch->events[3].message.conversation_id, t.second);
+  EXPECT_EQ(batch->events[3].message.version, 0);
+
+  // Another tenant reads none of it.
+  EXPECT_TRUE(events_->Read(As(NewTenant().first), query, "")->events.empty());
+}
+
+}  // namespace
+}  // namespace messaging::testing
