@@ -126,8 +126,11 @@ struct MessagingServer::Components {
         methods({&calls, &workers, &refusing}),
         probe(config.database_url, config.health_interval,
               [this](bool reachable) { health.SetServing(reachable); }),
-        listener(config.database_url, {config.stream_poll_interval, config.stream_notify_interval},
-                 [this] { hub.Wake(); }),
+        listener(config.database_url,
+                 {config.stream_poll_interval, config.stream_notify_interval, config.app_role},
+                 [this](const domain::EventHeads& heads, bool everything) {
+                   hub.OnHeads(heads, everything);
+                 }),
         metrics_server(metrics) {
     metrics.AddGauge("messaging_db_pool_size", "Database connections allowed.",
                      [this] { return pool.size(); });

@@ -5,10 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <limits>
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "repository/connection_pool.h"
+#include "repository/pg_event_repository.h"
+#include "repository/sql/event_sql.h"
 
 namespace messaging::repository {
 namespace {
@@ -39,10 +43,10 @@ int ToPollTimeoutMs(absl::Duration d) {
 }  // namespace
 
 EventListener::EventListener(std::string database_url, EventListenerOptions options,
-                             std::function<void()> wake)
+                             OnHeads on_heads)
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(5))),
-      options_(options),
-      wake_(std::move(wake)),
+      options_(std::move(options)),
+      on_heads_(std::move(on_heads)),
       signal_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (signal_fd_ < 0) throw std::runtime_error("eventfd failed");
 }
@@ -80,11 +84,14 @@ void EventListener::Loop() {
       pqxx::connection conn(database_url_);
       // Wake-ups need no durability: never wait for the WAL flush of a NOTIFY.
       conn.set_variable("synchronous_commit", "off");
+      conn.set_variable("statement_timeout", "5000");
+      conn.set_variable("role", conn.quote(options_.app_role));
+      conn.prepare(sql::kEventHeads, sql::EventHeadsSql());
       bool heard = false;
       ChannelReceiver receiver(conn, &heard);
       if (!connected_.exchange(true)) log::Info("listening for message events");
       backoff = absl::Milliseconds(100);
-      wake_();  // Catch up on anything committed while we were not listening.
+      ReadHeads(conn);  // Catch up on anything committed while we were not listening.
       absl::Time next_poll = absl::Now() + options_.poll_interval;
       absl::Time next_notify_allowed = absl::InfinitePast();
       while (!stopping_) {
@@ -107,13 +114,13 @@ void EventListener::Loop() {
           announce_ = false;
           pqxx::nontransaction(conn).exec("NOTIFY messaging_events");
           next_notify_allowed = absl::Now() + options_.notify_interval;
-          wake = true;  // Our own streams need no round trip through PostgreSQL.
+          wake = true;  // Our own streams look at once, without waiting for the echo.
         }
         if (absl::Now() >= next_poll) {
           wake = true;
           next_poll = absl::Now() + options_.poll_interval;
         }
-        if (wake) wake_();
+        if (wake) ReadHeads(conn);
       }
     } catch (const std::exception& e) {
       if (connected_.exchange(false)) log::Warn("event listener lost its connection: {}", e.what());
@@ -123,6 +130,18 @@ void EventListener::Loop() {
       backoff = std::min(backoff * 2, absl::Seconds(5));
     }
   }
+}
+
+void EventListener::ReadHeads(pqxx::connection_base& conn) {
+  // The first read only learns the horizon: the range is empty.
+  const bool first = heads_from_ == 0;
+  const std::uint64_t from = first ? std::numeric_limits<std::uint64_t>::max() : heads_from_;
+  pqxx::nontransaction tx(conn);
+  const domain::EventHeads heads =
+      HeadsFromResult(tx.exec_prepared(sql::kEventHeads, absl::StrCat(from)));
+  if (!first && heads.horizon < heads_from_) return;  // Never move backwards.
+  heads_from_ = heads.horizon;
+  on_heads_(heads, first);
 }
 
 }  // namespace messaging::repository

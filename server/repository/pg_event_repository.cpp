@@ -18,6 +18,18 @@ domain::EventType ParseEventType(const std::string& s) {
 
 }  // namespace
 
+domain::EventHeads HeadsFromResult(const pqxx::result& r) {
+  domain::EventHeads heads;
+  heads.horizon = r.at(0)[0].as<std::uint64_t>();
+  heads.read_at = r.at(0)[1].as<domain::Micros>();
+  for (const auto& row : r) {
+    if (row[2].is_null()) break;  // The LEFT JOIN's "no distributor" row.
+    heads.changed.push_back(
+        {row[2].as<std::string>(), {row[3].as<std::uint64_t>(), row[4].as<std::int64_t>()}});
+  }
+  return heads;
+}
+
 std::vector<PreparedStatement> PgEventRepository::Statements() {
   return {
       {sql::kReadEvents, sql::ReadEventsSql(false)},
@@ -83,16 +95,7 @@ absl::StatusOr<domain::EventHeads> PgEventRepository::Heads(std::uint64_t from_x
   const std::string from = absl::StrCat(from_xid);
   return transactions_.Run<domain::EventHeads>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::EventHeads> {
-        const pqxx::result r = tx.exec_prepared(sql::kEventHeads, from);
-        domain::EventHeads heads;
-        heads.horizon = r.at(0)[0].as<std::uint64_t>();
-        heads.read_at = r.at(0)[1].as<domain::Micros>();
-        for (const auto& row : r) {
-          if (row[2].is_null()) break;  // The LEFT JOIN's "no distributor" row.
-          heads.changed.push_back(
-              {row[2].as<std::string>(), {row[3].as<std::uint64_t>(), row[4].as<std::int64_t>()}});
-        }
-        return heads;
+        return HeadsFromResult(tx.exec_prepared(sql::kEventHeads, from));
       });
 }
 

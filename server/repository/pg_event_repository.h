@@ -8,6 +8,10 @@
 
 namespace messaging::repository {
 
+// The rows of sql::kEventHeads as EventHeads (shared with the EventListener,
+// which runs the statement on its own connection).
+domain::EventHeads HeadsFromResult(const pqxx::result& r);
+
 class PgEventRepository : public domain::EventRepository {
  public:
   explicit PgEventRepository(TransactionRunner& transactions) : transactions_(transactions) {}

@@ -130,14 +130,23 @@ void StreamHub::CatchUp(const std::shared_ptr<Subscription>& s) {
   if (!live && !batch->complete) ScheduleCatchUp(s);  // More to read right away.
 }
 
-void StreamHub::Wake() {
+void StreamHub::OnHeads(const domain::EventHeads& heads, bool everything) {
   std::vector<std::pair<std::string, std::shared_ptr<Group>>> groups;
+  std::uint64_t from = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    from = heads_horizon_;
+    heads_horizon_ = heads.horizon;
     groups.assign(groups_.begin(), groups_.end());
   }
+  std::set<std::string> changed;
+  for (const auto& head : heads.changed) changed.insert(head.distributor_id);
   for (const auto& [distributor_id, group] : groups) {
-    ScheduleGroupRead(distributor_id, group);
+    const bool idle =
+        !everything && changed.count(distributor_id) == 0 && AdvanceIdleGroup(*group, heads, from);
+    if (!idle) ScheduleGroupRead(distributor_id, group);
+    // Catching-up members read for themselves on every wake-up until they
+    // reach the group's head and go live (rarely more than one read).
     std::vector<std::shared_ptr<Subscription>> catching_up;
     {
       std::lock_guard<std::mutex> lock(group->mu);
@@ -147,6 +156,21 @@ void StreamHub::Wake() {
     }
     for (const auto& s : catching_up) ScheduleCatchUp(s);
   }
+}
+
+bool StreamHub::AdvanceIdleGroup(Group& group, const domain::EventHeads& heads,
+                                 std::uint64_t from) {
+  std::lock_guard<std::mutex> lock(group.mu);
+  if (!group.head) return true;              // Nobody is live; catching-up members read anyway.
+  if (group.read_running) return true;       // That read moves the head itself.
+  if (group.head->xid < from) return false;  // Events in [head, from) were not covered.
+  const domain::StreamPosition horizon{heads.horizon, 0};
+  if (*group.head < horizon) {
+    // Members' cursors follow lazily (a heartbeat, or the next batch).
+    group.head = horizon;
+    group.head_read_at = heads.read_at;
+  }
+  return true;
 }
 
 void StreamHub::ScheduleGroupRead(const std::string& distributor_id,
@@ -177,6 +201,7 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
     std::lock_guard<std::mutex> lock(group->mu);
     if (batch.ok()) {
       group->head = domain::Advance(query.after, *batch).position;
+      if (batch->complete) group->head_read_at = batch->read_at;
       members.assign(group->members.begin(), group->members.end());
     }
     again = group->read_again || (batch.ok() && !batch->complete);
@@ -214,15 +239,29 @@ void StreamHub::ForgetGroupIfEmpty(const std::string& distributor_id) {
 }
 
 void StreamHub::Heartbeat() {
-  std::vector<std::shared_ptr<Subscription>> all;
+  std::vector<std::pair<domain::EventBatch, std::vector<std::shared_ptr<Subscription>>>> groups;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, group] : groups_) {
       std::lock_guard<std::mutex> group_lock(group->mu);
-      all.insert(all.end(), group->members.begin(), group->members.end());
+      // The group's head is final and holds nothing more for its distributor:
+      // live members' heartbeat cursors move there (and stay within retention).
+      domain::EventBatch quiet;
+      quiet.complete = true;
+      if (group->head && !group->read_running) {
+        quiet.horizon = group->head->xid;
+        quiet.read_at = group->head_read_at;
+      }
+      groups.emplace_back(std::move(quiet), std::vector<std::shared_ptr<Subscription>>(
+                                                group->members.begin(), group->members.end()));
     }
   }
-  for (const auto& s : all) s->OfferHeartbeat();
+  for (const auto& [quiet, members] : groups) {
+    for (const auto& s : members) {
+      if (quiet.horizon != 0) s->OfferLive(quiet);
+      s->OfferHeartbeat();
+    }
+  }
 }
 
 void StreamHub::Shutdown(const absl::Status& status) {

@@ -1,9 +1,12 @@
 #pragma once
 
 // Fan-out of the message change log to open streams. Subscriptions are grouped
-// by distributor; on every wake-up (the LISTEN connection, or the poll timer)
-// each group reads the log once, below the stable horizon, and offers the
-// batch to its live subscriptions. Subscriptions that start from a cursor, or
+// by distributor. Every wake-up brings the log's heads (which distributors
+// have new readable events); only those groups read the log -- once, below
+// the stable horizon -- and offer the batch to their live subscriptions, so
+// an event is read once per replica, not once per stream, and idle
+// distributors cost no query. An idle group just moves its head to the new
+// horizon (nothing of its distributor lies below it). Subscriptions that start from a cursor, or
 // fall behind, read for themselves (catch-up) until they reach the group's
 // head and join it. All database reads run on the executor, never on a gRPC
 // thread; no subscription holds a thread or a connection of its own.
@@ -39,8 +42,9 @@ class StreamHub {
                  std::optional<domain::StreamCursor> cursor);
   void Unsubscribe(const std::shared_ptr<Subscription>& subscription);
 
-  // New events may be readable: read them for every group and catching-up subscription.
-  void Wake();
+  // The log's heads: read for the groups that have new events (every group
+  // when `everything`), move the others' heads to the horizon.
+  void OnHeads(const domain::EventHeads& heads, bool everything);
   // A subscription's queue drained; if it is catching up, read more once half
   // the queue is free (one read per half-queue, not per event).
   void ResumeCatchUp(const std::shared_ptr<Subscription>& subscription, std::size_t capacity);
@@ -56,6 +60,7 @@ class StreamHub {
     std::mutex mu;
     std::set<std::shared_ptr<Subscription>> members;
     std::optional<domain::StreamPosition> head;  // Set while someone is live.
+    domain::Micros head_read_at = 0;             // Database clock when head was known final.
     bool read_running = false;
     bool read_again = false;
   };
@@ -69,6 +74,9 @@ class StreamHub {
   void CatchUp(const std::shared_ptr<Subscription>& s);
   void ScheduleGroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group);
   void GroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group);
+  // Nothing new below `heads.horizon` for this group: move its head there.
+  // Returns false when its head is older than the range the heads covered.
+  bool AdvanceIdleGroup(Group& group, const domain::EventHeads& heads, std::uint64_t from);
   domain::RequestContext ContextFor(const std::string& distributor_id) const;
 
   domain::EventRepository& events_;
@@ -78,6 +86,7 @@ class StreamHub {
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Group>> groups_;
+  std::uint64_t heads_horizon_ = 0;  // Of the last heads: where the next range starts.
   bool shut_down_ = false;
 };
 

@@ -62,7 +62,6 @@ EventSink* Subscription::TakeNextWriteLocked() {
   writing_ = true;
   in_flight_ = std::move(queue_.front());
   queue_.pop_front();
-  in_flight_.more_queued = !queue_.empty();
   return sink_;
 }
 

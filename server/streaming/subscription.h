@@ -24,7 +24,6 @@ struct OutgoingEvent {
   domain::EventType type = domain::EventType::kCreated;
   domain::Message message;
   std::string cursor;
-  bool more_queued = false;  // Set when handed to the sink: more events wait behind it.
 };
 
 // Where a subscription's events go (the gRPC reactor). Write() is called for

@@ -146,12 +146,8 @@ class StreamCall final : public streaming::EventSink {
     } else if (event.type != domain::EventType::kHeartbeat) {
       transport::ToProto(event.message, current_.mutable_message());
     }
-    grpc::WriteOptions options;
-    // More events are queued: let gRPC coalesce them into fewer frames; the
-    // last one of the backlog goes without the hint and flushes.
-    if (event.more_queued) options.set_buffer_hint();
     Acquire();
-    writer_.Write(current_, options, &write_tag_);
+    writer_.Write(current_, &write_tag_);
   }
 
   void Acquire() { refs_.fetch_add(1, std::memory_order_relaxed); }
