@@ -6,7 +6,7 @@
 #
 #   bench/run.sh create     CreateMessage vs pgbench of the same transaction (32 clients)
 #   bench/run.sh list       ListMessages (page of 50) vs pgbench of the same statements
-#   bench/run.sh health     no-op gRPC call (Health/Check): the transport limit
+#   bench/run.sh health     no-op gRPC call (Health/Check): the transport limit; max latency with 1,000 streams open
 #   bench/run.sh fanout     1,000 subscribers, 500 messages/s: commit-to-delivery, loss, duplicates
 #   bench/run.sh idle       10,000 open streams: RSS per stream, threads
 #   bench/run.sh notify     pgbench of the write: change-log cost, wake-up cost (32, 64 clients)
@@ -371,14 +371,34 @@ scenario_list() {
 }
 
 scenario_health() {
+  local streams=${HEALTH_STREAMS:-1000} secs=${HEALTH_SECONDS:-30}
   step "Transport baseline: grpc.health.v1.Health/Check (no database work), $CLIENTS in flight"
-  start_postgres
-  start_server
+  env_standard
   local c1
   bench health --concurrency=1 --channels=1 --duration=5 --warmup=1
   c1=$(field p50_ms "$LAST_RESULT")
   bench health --concurrency="$CLIENTS" --duration="$DURATION" --warmup="$WARMUP"
-  final "health: $LAST_RATE calls/s at $CLIENTS in flight (no database); p50 $c1 ms at 1 in flight"
+  local rate=$LAST_RATE
+  step "Health/Check at 1 in flight for $secs s while $streams streams are open (heartbeats on)"
+  # The streams are held by a second load generator; the health run starts once all are live.
+  local ready="$WORK/streams.ready" idle_pid waited=0
+  rm -f "$ready"
+  "$BENCH_BIN" idle --target="127.0.0.1:$SERVER_PORT" --fixture="$WORK/fixture" \
+    --server-pid="$SERVER_PID" --streams="$streams" --baseline-streams=10 \
+    --hold=$((secs + 10)) --ready-file="$ready" >"$WORK/health-streams.out" 2>&1 &
+  idle_pid=$!
+  while [[ ! -e $ready ]]; do
+    kill -0 "$idle_pid" 2>/dev/null || { cat "$WORK/health-streams.out" >&2; die "streams did not open"; }
+    ((waited++ < 600)) || die "streams not live after 120 s"
+    sleep 0.2
+  done
+  bench health --concurrency=1 --channels=1 --duration="$secs" --warmup=1
+  local r=$LAST_RESULT
+  wait "$idle_pid" || { cat "$WORK/health-streams.out" >&2; die "the stream holder failed"; }
+  check_server_log
+  final "health: $rate calls/s at $CLIENTS in flight (no database); p50 $c1 ms at 1 in flight;" \
+    "with $streams streams open: p99 $(field p99_ms "$r") ms, max $(field max_ms "$r") ms at 1 in flight" \
+    "over $secs s (target max < 10 ms)"
 }
 
 scenario_fanout() {
@@ -658,7 +678,8 @@ scenario_smoke() {
   pgbench_run rownotify "$WORK/create.pgbench" 2 -t10 "${pgbench_vars[@]}" "${tiny[@]}" -D content=x
   psql_db -f "$WORK/trigger_state.sql"
   bench fanout --subscribers=20 --rate=50 --duration=1 --baseline=0.3 --drain=5 --channels=2
-  bench idle --streams=60 --baseline-streams=10 --hold=0.3 --settle=0.3
+  bench idle --streams=60 --baseline-streams=10 --hold=0.3 --settle=0.3 --ready-file="$WORK/smoke.ready"
+  [[ -e $WORK/smoke.ready ]] || die "idle: no ready file"
   explain_plans "a0000000-0000-4000-8000-000000000002" "" "d0000000-0000-4000-8000-000000000002" >/dev/null
   check_server_log
   final "smoke: every scenario ran without error in $((SECONDS - t0)) s"

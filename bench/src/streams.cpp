@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -582,6 +583,9 @@ int RunIdle(Flags& flags) {
   // opened; their liveness is then not proven).
   const bool probe = flags.Int("probe", 1) != 0;
   const int client_threads = static_cast<int>(flags.Int("client-threads", 2));
+  // --ready-file=PATH: created once every stream is live, so another load can
+  // run against the server while the streams are held open (run.sh health).
+  const std::string ready_file = flags.Str("ready-file", "");
   flags.CheckAllUsed();
   if (server_pid <= 0) Die("--server-pid is required (RSS and threads are read from /proc)");
   if (n <= base) Die("--streams must exceed --baseline-streams");
@@ -620,6 +624,7 @@ int RunIdle(Flags& flags) {
   std::this_thread::sleep_for(settle_for);
   const ProcSample b = ReadProc(server_pid);
   const std::string threads_b = ThreadNames(server_pid);
+  if (!ready_file.empty()) std::ofstream(ready_file) << "live\n";
   ProcSample peak = b;
   const auto hold_until =
       Clock::now() + std::chrono::microseconds(static_cast<int64_t>(hold * 1e6));

@@ -80,6 +80,24 @@ absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view author
   // such claims first, so no unauthenticated input reaches that code.
   if (auto st = CheckTimeClaimsRange(token); !st.ok()) return st;
 
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    const auto it = cache_.find(token);
+    if (it != cache_.end()) return CheckTime(it->second, now);
+  }
+  auto verified = Verify(token);
+  if (!verified.ok()) return verified.status();
+  auto distributor = CheckTime(*verified, now);
+  if (distributor.ok()) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    // Bounded: a flood of distinct valid tokens only ever costs a full verify.
+    if (cache_.size() >= cache_capacity_) cache_.clear();
+    cache_.emplace(std::string(token), *std::move(verified));
+  }
+  return distributor;
+}
+
+absl::StatusOr<TokenVerifier::Verified> TokenVerifier::Verify(absl::string_view token) const {
   std::error_code ec;
   nlohmann::json payload;
   try {
@@ -96,15 +114,14 @@ absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view author
     return Unauthenticated("malformed token");
   }
 
-  const int64_t now_s = absl::ToUnixSeconds(now);
-  const int64_t leeway_s = absl::ToInt64Seconds(options_.leeway);
+  Verified verified;
   const auto exp = NumericClaim(payload, "exp");
   if (!exp) return Unauthenticated("token has no numeric exp claim");
-  if (now_s > *exp + leeway_s) return Unauthenticated("token expired");
+  verified.exp = *exp;
   if (payload.contains("nbf")) {
     const auto nbf = NumericClaim(payload, "nbf");
     if (!nbf) return Unauthenticated("token has a non-numeric nbf claim");
-    if (now_s + leeway_s < *nbf) return Unauthenticated("token not yet valid");
+    verified.nbf = *nbf;
   }
   const auto claim = payload.find(options_.claim);
   if (claim == payload.end() || !claim->is_string()) {
@@ -114,7 +131,16 @@ absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view author
   if (!distributor.ok()) {
     return Unauthenticated(absl::StrCat(options_.claim, " claim is not a UUID"));
   }
-  return *distributor;
+  verified.distributor_id = *std::move(distributor);
+  return verified;
+}
+
+absl::StatusOr<std::string> TokenVerifier::CheckTime(const Verified& claims, absl::Time now) const {
+  const int64_t now_s = absl::ToUnixSeconds(now);
+  const int64_t leeway_s = absl::ToInt64Seconds(options_.leeway);
+  if (now_s > claims.exp + leeway_s) return Unauthenticated("token expired");
+  if (claims.nbf && now_s + leeway_s < *claims.nbf) return Unauthenticated("token not yet valid");
+  return claims.distributor_id;
 }
 
 absl::StatusOr<std::string> MintToken(const JwtOptions& options, absl::string_view distributor_id,

@@ -7,7 +7,7 @@
 // it drops to catch-up reads from the database instead.
 
 #include <cstddef>
-#include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -93,7 +93,8 @@ class Subscription {
   mutable std::mutex mu_;
   Mode mode_ = Mode::kStarting;
   domain::StreamCursor cursor_;  // Position of the last queued event.
-  std::deque<OutgoingEvent> queue_;
+  // A list, not a deque: an empty list allocates nothing (most streams are idle).
+  std::list<OutgoingEvent> queue_;
   OutgoingEvent in_flight_;
   bool writing_ = false;
   bool catch_up_claimed_ = false;

@@ -89,7 +89,7 @@ class StreamCall final : public streaming::EventSink {
         StartWrite();
         break;
       case Event::kWrite:
-        current_.Clear();  // An idle stream keeps no copy of its last event.
+        current_ = v1::MessageEvent();  // An idle stream keeps no copy of its last event.
         subscription_->WriteDone(ok);
         if (ok && subscription_->mode() == streaming::Subscription::Mode::kCatchUp) {
           method_->hub_.ResumeCatchUp(subscription_, method_->options_.queue_capacity);

@@ -164,6 +164,45 @@ TEST_F(JwtTest, MintedTokenPastItsTtlIsRejected) {
   EXPECT_THAT(Auth(*token), StatusIs(kUnauthenticated, "authorization"));
 }
 
+// The verifier remembers verified tokens; the remembered claims still expire.
+TEST_F(JwtTest, ARememberedTokenIsRejectedOnceItExpires) {
+  TokenVerifier verifier(options_);
+  const auto token = BuildJwt(Header(), Claims());  // exp = now + 600 s, leeway 30 s.
+  EXPECT_THAT(verifier.Authenticate("Bearer " + token, now_), IsOk());
+  EXPECT_THAT(verifier.Authenticate("Bearer " + token, now_ + absl::Seconds(620)), IsOk());
+  EXPECT_THAT(verifier.Authenticate("Bearer " + token, now_ + absl::Seconds(640)),
+              StatusIs(kUnauthenticated, "expired"));
+}
+
+TEST_F(JwtTest, ARememberedTokenIsNotValidBeforeItsNotBefore) {
+  TokenVerifier verifier(options_);
+  auto claims = Claims();
+  claims["nbf"] = now_s_ + 10;  // Within the leeway now; not 60 s earlier.
+  const auto token = BuildJwt(Header(), claims);
+  EXPECT_THAT(verifier.Authenticate("Bearer " + token, now_), IsOk());
+  EXPECT_THAT(verifier.Authenticate("Bearer " + token, now_ - absl::Seconds(60)),
+              StatusIs(kUnauthenticated, "not yet valid"));
+}
+
+TEST_F(JwtTest, OnlyTheExactVerifiedTokenIsRemembered) {
+  TokenVerifier verifier(options_, /*cache_capacity=*/2);
+  const auto token = BuildJwt(Header(), Claims());
+  ASSERT_THAT(verifier.Authenticate("Bearer " + token, now_), IsOk());
+  // One changed signature character is verified afresh, and fails.
+  std::string tampered = token;
+  char& c = tampered[tampered.size() - 5];  // Not the last: its low bits are padding.
+  c = c == 'A' ? 'B' : 'A';
+  EXPECT_THAT(verifier.Authenticate("Bearer " + tampered, now_),
+              StatusIs(kUnauthenticated, "authorization"));
+  // More distinct tokens than the capacity: each still authenticates.
+  for (int i = 0; i < 5; ++i) {
+    auto claims = Claims();
+    claims["exp"] = now_s_ + 600 + i;
+    EXPECT_THAT(verifier.Authenticate("Bearer " + BuildJwt(Header(), claims), now_), IsOk());
+  }
+  EXPECT_THAT(verifier.Authenticate("Bearer " + token, now_), IsOk());
+}
+
 TEST_F(JwtTest, ExpIsRequiredAndMustBeANumber) {
   nlohmann::json no_exp = {{"distributor_id", kDistributor}};
   EXPECT_THAT(Auth(BuildJwt(Header(), no_exp)), StatusIs(kUnauthenticated, "exp"));
