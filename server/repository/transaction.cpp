@@ -18,14 +18,21 @@ PreparedStatement TransactionRunner::TenantSetupStatement() {
           "set_config('statement_timeout', $3, true)"};
 }
 
-void TransactionRunner::SetUpTenant(pqxx::transaction_base& tx,
-                                    const domain::RequestContext& ctx) const {
+std::string TransactionRunner::BeginSql(pqxx::connection_base& connection,
+                                        const domain::RequestContext& ctx,
+                                        TransactionMode mode) const {
   absl::Duration timeout = options_.default_statement_timeout;
   if (ctx.deadline != absl::InfiniteFuture()) {
     timeout = std::min(timeout, std::max(ctx.deadline - absl::Now(), absl::Milliseconds(1)));
   }
   const int64_t timeout_ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
-  tx.exec_prepared(kTenantSetup, options_.app_role, ctx.distributor_id, absl::StrCat(timeout_ms));
+  // Same settings as TenantSetupStatement(); set_config(..., true) is SET LOCAL.
+  return absl::StrCat(
+      mode == TransactionMode::kSnapshotRead ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                                             : "BEGIN; ",
+      "SELECT set_config('role', ", connection.quote(options_.app_role),
+      ", true), set_config('app.distributor_id', ", connection.quote(ctx.distributor_id),
+      ", true), set_config('statement_timeout', '", timeout_ms, "', true)");
 }
 
 bool TransactionRunner::IsBrokenConnection(const std::exception& e) {

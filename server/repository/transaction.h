@@ -23,6 +23,27 @@ struct TransactionOptions {
   absl::Duration default_statement_timeout = absl::Seconds(30);
 };
 
+// A libpqxx transaction whose opening round trip also sets the tenant:
+// BEGIN and the tenant statement go as one simple query, so every call saves
+// a round trip (and the thread wake-ups that come with it).
+template <pqxx::isolation_level Isolation, pqxx::readwrite_policy ReadWrite>
+class TenantTransaction final : public pqxx::internal::basic_transaction {
+ public:
+  TenantTransaction(pqxx::connection_base& connection, std::string begin_sql)
+      : pqxx::internal::namedclass{"TenantTransaction"},
+        pqxx::internal::basic_transaction(connection, pqxx::isolation_traits<Isolation>::name(),
+                                          ReadWrite),
+        begin_sql_(std::move(begin_sql)) {
+    Begin();
+  }
+  ~TenantTransaction() noexcept override { End(); }
+
+ private:
+  void do_begin() override { direct_exec(begin_sql_.c_str()); }
+
+  const std::string begin_sql_;
+};
+
 enum class TransactionMode {
   kReadWrite,
   // REPEATABLE READ, READ ONLY: every statement sees one snapshot (a page and
@@ -50,9 +71,12 @@ class TransactionRunner {
       try {
         absl::StatusOr<T> result =
             mode == TransactionMode::kSnapshotRead
-                ? Attempt<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>, T>(
-                      lease->connection(), ctx, work, &work_started)
-                : Attempt<pqxx::work, T>(lease->connection(), ctx, work, &work_started);
+                ? Attempt<TenantTransaction<pqxx::repeatable_read, pqxx::read_only>, T>(
+                      lease->connection(), BeginSql(lease->connection(), ctx, mode), work,
+                      &work_started)
+                : Attempt<TenantTransaction<pqxx::read_committed, pqxx::read_write>, T>(
+                      lease->connection(), BeginSql(lease->connection(), ctx, mode), work,
+                      &work_started);
         // ABORTED from the work itself means "lost a race; run me again".
         if (!result.ok() && absl::IsAborted(result.status()) && attempt < options_.max_attempts) {
           last = result.status();
@@ -73,20 +97,21 @@ class TransactionRunner {
     return last;
   }
 
-  // The statement that starts every transaction: role, tenant, timeout.
+  // The tenant statement every transaction starts with (role, tenant,
+  // timeout), as a prepared statement: what pgbench baselines run, as pgbench
+  // cannot send it in BEGIN's round trip the way BeginSql() does.
   static PreparedStatement TenantSetupStatement();
 
   ConnectionPool& pool() { return pool_; }
 
  private:
-  // One try: BEGIN (with the isolation level, in the same round trip), the
-  // tenant, the work; commit if it succeeded, roll back otherwise.
+  // One try: BEGIN with the isolation level and the tenant (one round trip),
+  // the work; commit if it succeeded, roll back otherwise.
   template <typename Tx, typename T>
-  absl::StatusOr<T> Attempt(pqxx::connection& connection, const domain::RequestContext& ctx,
+  absl::StatusOr<T> Attempt(pqxx::connection& connection, std::string begin_sql,
                             const std::function<absl::StatusOr<T>(pqxx::transaction_base&)>& work,
                             bool* work_started) {
-    Tx tx(connection);
-    SetUpTenant(tx, ctx);
+    Tx tx(connection, std::move(begin_sql));
     *work_started = true;
     absl::StatusOr<T> result = work(tx);
     if (!result.ok()) {
@@ -97,7 +122,10 @@ class TransactionRunner {
     return result;
   }
 
-  void SetUpTenant(pqxx::transaction_base& tx, const domain::RequestContext& ctx) const;
+  // "BEGIN [ISOLATION LEVEL ...]; SELECT set_config(...) ..." with the values
+  // quoted as literals (the role is configuration, the tenant a parsed UUID).
+  std::string BeginSql(pqxx::connection_base& connection, const domain::RequestContext& ctx,
+                       TransactionMode mode) const;
   static bool IsBrokenConnection(const std::exception& e);
 
   ConnectionPool& pool_;
