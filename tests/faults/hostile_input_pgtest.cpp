@@ -6,7 +6,7 @@
 // bearer tokens (alg none, wrong key, HS512, absurd exp, missing claims, a
 // 1 MB header).
 //
-// Each case expects the documented status code (docs/design.md, SPEC §6):
+// Each case expects the documented status code (docs/design.md):
 // INVALID_ARGUMENT naming the field, UNAUTHENTICATED, RESOURCE_EXHAUSTED for
 // messages over the 4 MiB receive limit, INTERNAL where protobuf itself
 // refuses to parse the request (invalid UTF-8 in a string field, nesting

@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "auth/jwt.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "support/api_test.h"
@@ -77,6 +79,30 @@ TEST(HealthTest, UnknownServiceIsNotFound) {
   request.set_service("no.such.Service");
   HealthCheckResponse response;
   EXPECT_EQ(stub->Check(&context, request, &response).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Watch is not offered: it must end at once with UNIMPLEMENTED (clients then
+// fall back to Check), never hang until the deadline -- and keep doing so,
+// since every call re-arms the method on its completion queue.
+TEST(HealthTest, WatchAnswersUnimplementedPromptly) {
+  TestDatabase db("health_watch");
+  TestServer server(db.url());
+  auto stub = grpc::health::v1::Health::NewStub(server.channel());
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::health::v1::HealthCheckRequest request;
+    const absl::Time start = absl::Now();
+    auto reader = stub->Watch(&context, request);
+    HealthCheckResponse response;
+    EXPECT_FALSE(reader->Read(&response)) << "Watch sent a status: " << response.DebugString();
+    const grpc::Status status = reader->Finish();
+    const absl::Duration took = absl::Now() - start;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
+    EXPECT_LT(took, absl::Seconds(2)) << "Watch #" << i << " took " << took;
+    std::printf("[ latency  ] Health/Watch #%d -> UNIMPLEMENTED in %.1f ms\n", i,
+                absl::ToDoubleMilliseconds(took));
+  }
 }
 
 TEST(CliTest, MintTokenPrintsATokenTheServerAccepts) {

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 
+#include <cstdint>
 #include <string>
 
 #include "domain/repositories.h"
@@ -45,6 +46,16 @@ class MockMessageRepository : public domain::MessageRepository {
               (const domain::RequestContext&, const domain::DeliveryStatusUpdate&), (override));
   MOCK_METHOD(absl::Status, Delete, (const domain::RequestContext&, const std::string&),
               (override));
+};
+
+class MockEventRepository : public domain::EventRepository {
+ public:
+  MOCK_METHOD(absl::StatusOr<domain::EventBatch>, Read,
+              (const domain::RequestContext&, const domain::EventQuery&, const std::string&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<std::uint64_t>, Horizon, (const domain::RequestContext&), (override));
+  MOCK_METHOD(absl::StatusOr<domain::EventHeads>, Heads, (std::uint64_t), (override));
+  MOCK_METHOD(absl::StatusOr<std::int64_t>, Prune, (absl::Duration), (override));
 };
 
 }  // namespace messaging::testing

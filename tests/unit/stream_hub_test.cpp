@@ -1,0 +1,255 @@
+// StreamHub's wake-up logic, through its public API: which distributor groups
+// read the event log when the log's heads arrive, and how idle groups follow
+// the horizon. The repositories are gMock doubles, the executor is real (one
+// thread, so it runs tasks in the order they were posted), and each stream's
+// sink is a fake that records what would be written and acknowledges it at
+// once, like a fast client.
+//
+// "Nothing happened" is never proven by sleeping: Settle() posts a marker task
+// and waits for it; every task posted before it (every read the hub scheduled)
+// has then run, so the mocks' call counts are final.
+
+#include "streaming/stream_hub.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "common/executor.h"
+#include "domain/signed_token.h"
+#include "domain/stream_cursor_codec.h"
+#include "streaming/subscription.h"
+#include "unit/mock_repositories.h"
+
+namespace messaging::streaming {
+namespace {
+
+using domain::EventBatch;
+using domain::EventHeads;
+using domain::EventType;
+using domain::StreamPosition;
+using ::messaging::testing::MockConversationRepository;
+using ::messaging::testing::MockEventRepository;
+using ::testing::_;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+constexpr char kA[] = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
+constexpr char kB[] = "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb";
+constexpr char kConversationA[] = "cccccccc-cccc-cccc-cccc-cccccccccccc";
+constexpr std::uint64_t kStart = 100;  // The horizon when the streams start.
+constexpr auto kWait = std::chrono::seconds(5);
+
+MATCHER_P(ForDistributor, id, "") { return arg.distributor_id == id; }
+MATCHER_P2(After, xid, seq, "") {
+  return arg.after.position == (StreamPosition{static_cast<std::uint64_t>(xid), seq});
+}
+
+// A complete read with nothing below `horizon`.
+EventBatch Quiet(std::uint64_t horizon) {
+  EventBatch batch;
+  batch.horizon = horizon;
+  batch.complete = true;
+  return batch;
+}
+
+domain::StreamEvent Created(const std::string& distributor, StreamPosition position) {
+  domain::StreamEvent event;
+  event.type = EventType::kCreated;
+  event.position = position;
+  event.message.id = "dddddddd-dddd-dddd-dddd-dddddddddddd";
+  event.message.conversation_id = kConversationA;
+  event.message.distributor_id = distributor;
+  return event;
+}
+
+EventHeads Heads(std::uint64_t horizon, std::vector<domain::DistributorHead> changed = {}) {
+  EventHeads heads;
+  heads.horizon = horizon;
+  heads.read_at = absl::ToUnixMicros(absl::Now());
+  heads.changed = std::move(changed);
+  return heads;
+}
+
+// Records every write and acknowledges it at once.
+class RecordingSink : public EventSink {
+ public:
+  void Bind(Subscription* subscription) { subscription_ = subscription; }
+
+  void Write(const OutgoingEvent& event) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      written_.push_back(event);
+    }
+    changed_.notify_all();
+    subscription_->WriteDone(true);
+  }
+  void Finish(const absl::Status& /*status*/) override {}
+
+  bool WaitForWrites(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, kWait, [&] { return written_.size() >= n; });
+  }
+  std::vector<OutgoingEvent> written() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return written_;
+  }
+
+ private:
+  Subscription* subscription_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<OutgoingEvent> written_;
+};
+
+class StreamHubTest : public ::testing::Test {
+ protected:
+  ~StreamHubTest() override { executor_.Shutdown(); }  // No task outlives the hub.
+
+  // Runs every task posted so far (the executor has one thread and is FIFO).
+  void Settle() {
+    std::promise<void> ran;
+    auto future = ran.get_future();
+    executor_.Post([&ran] { ran.set_value(); });
+    ASSERT_EQ(future.wait_for(kWait), std::future_status::ready) << "executor stuck";
+  }
+
+  // A distributor-wide live stream of `distributor`, started at horizon kStart:
+  // after it, the group's head is (kStart, 0) and nothing has been written.
+  std::shared_ptr<Subscription> LiveStream(const std::string& distributor, RecordingSink& sink) {
+    EXPECT_CALL(events_, Horizon(ForDistributor(distributor))).WillOnce(Return(kStart));
+    EXPECT_CALL(events_, Read(ForDistributor(distributor), After(kStart, 0), ""))
+        .WillOnce(Return(Quiet(kStart)));
+    auto subscription = std::make_shared<Subscription>(distributor, "", 64, codec_);
+    sink.Bind(subscription.get());
+    subscription->Attach(&sink);
+    hub_.Subscribe(subscription, std::nullopt);
+    Settle();  // The start (Horizon), which posts the first catch-up read...
+    Settle();  // ...which finds nothing and joins the group.
+    EXPECT_EQ(subscription->mode(), Subscription::Mode::kLive);
+    ::testing::Mock::VerifyAndClearExpectations(&events_);
+    return subscription;
+  }
+
+  StrictMock<MockEventRepository> events_;
+  StrictMock<MockConversationRepository> conversations_;
+  const domain::TokenSigner signer_{"stream-hub-test-key"};
+  const domain::StreamCursorCodec codec_{signer_, absl::Hours(24 * 7)};
+  Executor executor_{1};
+  StreamHub hub_{events_, conversations_, executor_, HubOptions{}};
+  RecordingSink sink_a_, sink_b_;
+};
+
+// (a) Only the distributor the heads name reads the log.
+TEST_F(StreamHubTest, HeadsNamingOneDistributorReadOnlyItsLog) {
+  auto a = LiveStream(kA, sink_a_);
+  auto b = LiveStream(kB, sink_b_);
+
+  EventBatch news = Quiet(110);
+  news.events = {Created(kA, {105, 1})};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(news));
+  EXPECT_CALL(events_, Read(ForDistributor(kB), _, _)).Times(0);
+
+  hub_.OnHeads(Heads(110, {{kA, {105, 1}}}), /*everything=*/false);
+  ASSERT_TRUE(sink_a_.WaitForWrites(1));
+  Settle();
+
+  const auto written = sink_a_.written();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0].type, EventType::kCreated);
+  EXPECT_EQ(written[0].message.distributor_id, kA);
+  EXPECT_EQ(a->cursor().position, (StreamPosition{110, 0}));
+  EXPECT_TRUE(sink_b_.written().empty());
+  EXPECT_EQ(b->cursor().position, (StreamPosition{kStart, 0})) << "B was not read";
+}
+
+// (b) An idle group costs no read; its head moves to the horizon, and the next
+// heartbeat hands that position (and the heads' read time) to its streams.
+TEST_F(StreamHubTest, IdleGroupMovesToTheHorizonAndItsHeartbeatCarriesIt) {
+  auto a = LiveStream(kA, sink_a_);
+  EXPECT_CALL(events_, Read(_, _, _)).Times(0);
+
+  const EventHeads heads = Heads(120);
+  hub_.OnHeads(heads, /*everything=*/false);
+  Settle();
+  EXPECT_TRUE(sink_a_.written().empty()) << "an idle group writes nothing";
+  EXPECT_EQ(a->cursor().position, (StreamPosition{kStart, 0}))
+      << "the stream's cursor follows lazily";
+
+  hub_.Heartbeat();
+  ASSERT_TRUE(sink_a_.WaitForWrites(1));
+  const auto written = sink_a_.written();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0].type, EventType::kHeartbeat);
+  const auto cursor = codec_.Decode(kA, written[0].cursor, absl::Now());
+  ASSERT_TRUE(cursor.ok()) << cursor.status();
+  EXPECT_EQ(cursor->position, (StreamPosition{120, 0}));
+  EXPECT_EQ(cursor->issued_at, heads.read_at);
+}
+
+// (c) The first answer after (re)connecting names nobody: every group reads.
+TEST_F(StreamHubTest, EverythingReadsEveryGroup) {
+  auto a = LiveStream(kA, sink_a_);
+  auto b = LiveStream(kB, sink_b_);
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(Quiet(130)));
+  EXPECT_CALL(events_, Read(ForDistributor(kB), After(kStart, 0), "")).WillOnce(Return(Quiet(130)));
+
+  hub_.OnHeads(Heads(130), /*everything=*/true);
+  Settle();
+
+  ::testing::Mock::VerifyAndClearExpectations(&events_);
+  EXPECT_EQ(a->cursor().position, (StreamPosition{130, 0}));
+  EXPECT_EQ(b->cursor().position, (StreamPosition{130, 0}));
+}
+
+// (d) Heads only cover the xids since the previous heads. A group whose head
+// is older than that range (here: its read for the previous heads failed)
+// must read, not jump to the horizon over events it never saw. A group that
+// was idle all along (B) still just moves.
+TEST_F(StreamHubTest, GroupBehindThePreviousHeadsReadsInsteadOfAdvancing) {
+  auto a = LiveStream(kA, sink_a_);
+  auto b = LiveStream(kB, sink_b_);
+
+  // Heads #1 name A, but its read fails (e.g. the database restarts): A's head
+  // stays at kStart while B's moves to 150.
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), ""))
+      .WillOnce(Return(absl::UnavailableError("connection lost")));
+  hub_.OnHeads(Heads(150, {{kA, {120, 1}}}), /*everything=*/false);
+  Settle();
+  ::testing::Mock::VerifyAndClearExpectations(&events_);
+  EXPECT_TRUE(sink_a_.written().empty());
+
+  // Heads #2 cover [150, 200) and name nobody. A's event at xid 120 lies
+  // before that range: A must read from its own head.
+  EventBatch missed = Quiet(200);
+  missed.events = {Created(kA, {120, 1})};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(missed));
+  EXPECT_CALL(events_, Read(ForDistributor(kB), _, _)).Times(0);
+  hub_.OnHeads(Heads(200), /*everything=*/false);
+  ASSERT_TRUE(sink_a_.WaitForWrites(1));
+  Settle();
+
+  const auto written = sink_a_.written();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0].type, EventType::kCreated);
+  EXPECT_EQ(a->cursor().position, (StreamPosition{200, 0}));
+
+  // B was advanced, not read: its next heartbeat stands at the new horizon.
+  EXPECT_TRUE(sink_b_.written().empty());
+  hub_.Heartbeat();
+  ASSERT_TRUE(sink_b_.WaitForWrites(1));
+  const auto heartbeat = codec_.Decode(kB, sink_b_.written()[0].cursor, absl::Now());
+  ASSERT_TRUE(heartbeat.ok()) << heartbeat.status();
+  EXPECT_EQ(heartbeat->position, (StreamPosition{200, 0}));
+}
+
+}  // namespace
+}  // namespace messaging::streaming
