@@ -96,8 +96,7 @@ class UnaryMethod final : public AsyncMethod {
         method_->Start(this);
         return;
       }
-      method_->Log(*this);  // Finish completed (ok = false: the client was gone).
-      delete this;
+      delete this;  // Finish completed (ok = false: the client was gone).
     }
 
    private:
@@ -149,9 +148,12 @@ class UnaryMethod final : public AsyncMethod {
     }
   }
 
-  // Sends the answer; the completion comes back on the call's queue.
+  // Logs the call and sends the answer (logged first, so a client that has
+  // its answer also sees it in the metrics); the completion of Finish comes
+  // back on the call's queue.
   void Complete(Call* call, absl::Status status) {
     call->status_ = std::move(status);
+    Log(*call);
     if (call->status_.ok()) {
       call->responder_.Finish(call->response_, grpc::Status::OK, call);
     } else {
