@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+
 // Database rows <-> domain structs, for the column lists in sql/.
 
 #include <optional>
@@ -22,6 +24,7 @@ template <typename T>
 domain::Page<T> ToPage(const pqxx::result& rows, int limit, T (*to_item)(const pqxx::row&),
                        std::string snapshot) {
   domain::Page<T> page;
+  page.items.reserve(std::min(rows.size(), static_cast<std::size_t>(std::max(0, limit))));
   for (const auto& row : rows) {
     if (static_cast<int>(page.items.size()) == limit) {
       page.has_more = true;

@@ -55,8 +55,8 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
         ASSIGN_OR_RETURN(auto list, conversations_.List(ctx, std::move(filter), request.page_size(),
                                                         request.page_token()));
         response->mutable_conversations()->Reserve(static_cast<int>(list.conversations.size()));
-        for (const auto& conversation : list.conversations) {
-          ToProto(conversation, response->add_conversations());
+        for (auto& conversation : list.conversations) {
+          ToProto(std::move(conversation), response->add_conversations());
         }
         response->set_next_page_token(std::move(list.next_page_token));
         response->set_stream_cursor(std::move(list.stream_cursor));

@@ -210,50 +210,62 @@ void JsonToStruct(const std::string& json, google::protobuf::Struct* to) {
   JsonObjectToStruct(parsed, to);
 }
 
-void ToProto(const domain::Conversation& c, v1::Conversation* to) {
-  to->set_id(c.id);
-  to->set_distributor_id(c.distributor_id);
-  to->set_customer_id(c.customer_id);
+// Copies from an lvalue, moves the strings out of an rvalue.
+template <typename T>
+void ConversationToProto(T&& c, v1::Conversation* to) {
+  to->set_id(std::forward<T>(c).id);
+  to->set_distributor_id(std::forward<T>(c).distributor_id);
+  to->set_customer_id(std::forward<T>(c).customer_id);
   to->set_channel(ToProtoEnum<domain::Channel, v1::Channel>(c.channel, kChannels));
   to->set_status(ToProtoEnum<domain::ConversationStatus, v1::ConversationStatus>(
       c.status, kConversationStatuses));
-  to->set_ai_context_summary(c.ai_context_summary);
-  to->set_unread_count(c.unread_count);
+  to->set_ai_context_summary(std::forward<T>(c).ai_context_summary);
+  to->set_unread_count(std::forward<T>(c).unread_count);
   if (c.last_message_at) SetTime(*c.last_message_at, to->mutable_last_message_at());
-  to->set_last_message_preview(c.last_message_preview);
+  to->set_last_message_preview(std::forward<T>(c).last_message_preview);
   JsonToStruct(c.metadata_json, to->mutable_metadata());
   SetTime(c.created_at, to->mutable_create_time());
   SetTime(c.updated_at, to->mutable_update_time());
 }
 
-void ToProto(const domain::Message& m, v1::Message* to) {
-  to->set_id(m.id);
-  to->set_conversation_id(m.conversation_id);
-  to->set_distributor_id(m.distributor_id);
+void ToProto(const domain::Conversation& c, v1::Conversation* to) { ConversationToProto(c, to); }
+void ToProto(domain::Conversation&& c, v1::Conversation* to) {
+  ConversationToProto(std::move(c), to);
+}
+
+// Copies from an lvalue, moves the strings out of an rvalue.
+template <typename T>
+void MessageToProto(T&& m, v1::Message* to) {
+  to->set_id(std::forward<T>(m).id);
+  to->set_conversation_id(std::forward<T>(m).conversation_id);
+  to->set_distributor_id(std::forward<T>(m).distributor_id);
   to->set_direction(ToProtoEnum<domain::Direction, v1::Direction>(m.direction, kDirections));
   to->set_message_type(
       ToProtoEnum<domain::MessageType, v1::MessageType>(m.message_type, kMessageTypes));
-  to->set_content(m.content);
-  to->set_media_url(m.media_url);
-  to->set_media_content_type(m.media_content_type);
-  to->set_external_message_id(m.external_message_id);
+  to->set_content(std::forward<T>(m).content);
+  to->set_media_url(std::forward<T>(m).media_url);
+  to->set_media_content_type(std::forward<T>(m).media_content_type);
+  to->set_external_message_id(std::forward<T>(m).external_message_id);
   to->set_delivery_status(ToProtoEnum<domain::DeliveryStatus, v1::DeliveryStatus>(
       m.delivery_status, kDeliveryStatuses));
-  to->set_error_code(m.error_code);
-  to->set_error_message(m.error_message);
+  to->set_error_code(std::forward<T>(m).error_code);
+  to->set_error_message(std::forward<T>(m).error_message);
   to->set_ai_processing_status(ToProtoEnum<domain::AiProcessingStatus, v1::AiProcessingStatus>(
       m.ai_processing_status, kAiStatuses));
-  to->set_ai_summary(m.ai_summary);
-  to->set_ai_intent(m.ai_intent);
-  to->set_ai_sentiment(m.ai_sentiment);
+  to->set_ai_summary(std::forward<T>(m).ai_summary);
+  to->set_ai_intent(std::forward<T>(m).ai_intent);
+  to->set_ai_sentiment(std::forward<T>(m).ai_sentiment);
   if (m.ai_extracted_data_json)
     JsonToStruct(*m.ai_extracted_data_json, to->mutable_ai_extracted_data());
   if (m.ai_processed_at) SetTime(*m.ai_processed_at, to->mutable_ai_processed_at());
   JsonToStruct(m.metadata_json, to->mutable_metadata());
   SetTime(m.created_at, to->mutable_create_time());
   SetTime(m.updated_at, to->mutable_update_time());
-  to->set_version(m.version);
+  to->set_version(std::forward<T>(m).version);
 }
+
+void ToProto(const domain::Message& m, v1::Message* to) { MessageToProto(m, to); }
+void ToProto(domain::Message&& m, v1::Message* to) { MessageToProto(std::move(m), to); }
 
 absl::StatusOr<domain::NewConversation> NewConversationFromProto(const v1::Conversation& c) {
   domain::NewConversation out;

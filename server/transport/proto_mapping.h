@@ -19,6 +19,9 @@ namespace v1 = ::messaging::v1;
 
 void ToProto(const domain::Conversation& from, v1::Conversation* to);
 void ToProto(const domain::Message& from, v1::Message* to);
+// The same, moving strings out of `from` (pages of rows that are not needed after).
+void ToProto(domain::Conversation&& from, v1::Conversation* to);
+void ToProto(domain::Message&& from, v1::Message* to);
 
 // Enum values from requests: UNSPECIFIED -> nullopt; a number outside the enum
 // (proto3 keeps unknown values) -> INVALID_ARGUMENT naming `field`.
