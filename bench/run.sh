@@ -431,7 +431,7 @@ scenario_idle() {
   final "idle: $n streams: $(field kib_per_stream "$r") KiB extra RSS per stream" \
     "($(field kib_per_stream_before_events "$r") before any event), threads" \
     "$(field threads_base "$r") with 10 -> $(field threads "$r") with $n (peak $(field threads_peak "$r"))" \
-    "(target <= 10 KB/stream, < 64 threads, unchanged)"
+    "(target <= 15 KiB/stream; threads constant)"
 }
 
 # Scripts of the notify scenario, in $WORK:
