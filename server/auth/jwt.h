@@ -1,6 +1,6 @@
 #pragma once
 
-// Per-distributor authentication (SPEC §4): `authorization: Bearer <JWT>`,
+// Per-distributor authentication: `authorization: Bearer <JWT>`,
 // HS256 only, signed with the server's secret, carrying the distributor's UUID
 // in a configurable claim and an `exp`.
 

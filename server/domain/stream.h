@@ -1,6 +1,6 @@
 #pragma once
 
-// Stream positions and events (SPEC section 5). The event log is read in
+// Stream positions and events (docs/streaming.md). The event log is read in
 // (xid, seq) order and only below the xmin horizon, where it is final; see
 // docs/streaming.md for why that makes resume gap-free.
 
