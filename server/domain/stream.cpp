@@ -27,7 +27,12 @@ StreamCursor CursorFromSnapshot(const std::string& snapshot, Micros now) {
 
 StreamCursor Advance(const StreamCursor& cursor, const EventBatch& batch) {
   StreamCursor next = cursor;
-  if (!batch.events.empty()) next.position = batch.events.back().position;
+  // Never backwards: a live subscription can be offered a group batch that
+  // ends before its own cursor (it caught up past the group by itself); moving
+  // back would deliver the events in between a second time.
+  if (!batch.events.empty() && next.position < batch.events.back().position) {
+    next.position = batch.events.back().position;
+  }
   if (batch.complete) {
     // Everything below the horizon has been seen: jump to it.
     const StreamPosition at_horizon{batch.horizon, 0};

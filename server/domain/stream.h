@@ -75,10 +75,10 @@ struct EventHeads {
   std::vector<DistributorHead> changed;
 };
 
-// Where `cursor` stands after `batch` was delivered to its owner: past the last
-// event, or (when the read was complete) at the horizon, which also retires the
-// snapshot once the horizon has passed it. A complete read also renews
-// issued_at: nothing older than the read is still pending.
+// Where `cursor` stands after `batch` was delivered to its owner (never before
+// where it stood): past the last event, or (when the read was complete) at the horizon, which also
+// retires the snapshot once the horizon has passed it. A complete read also renews issued_at:
+// nothing older than the read is still pending.
 StreamCursor Advance(const StreamCursor& cursor, const EventBatch& batch);
 
 // The cursor of a List response read in `snapshot`: everything that snapshot

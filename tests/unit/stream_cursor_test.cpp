@@ -39,6 +39,22 @@ TEST(AdvanceTest, MovesPastTheLastEventAndToTheHorizonWhenComplete) {
   EXPECT_EQ(next.issued_at, 777);
 }
 
+// A live subscription that caught up past its group by itself is then offered
+// the group's older batch: its cursor must stay put, or the events between
+// the batch's end and the cursor would be delivered again (a replica-failover
+// test caught this as one event streamed twice).
+TEST(AdvanceTest, NeverMovesACursorBackwards) {
+  StreamCursor cursor;
+  cursor.position = {15, 9};
+  EventBatch older;
+  older.events = {EventAt(11, 3), EventAt(12, 4)};
+  older.horizon = 13;
+  older.complete = false;
+  EXPECT_EQ(Advance(cursor, older).position, (StreamPosition{15, 9}));
+  older.complete = true;
+  EXPECT_EQ(Advance(cursor, older).position, (StreamPosition{15, 9}));
+}
+
 TEST(AdvanceTest, RetiresTheSnapshotOnceThePositionPassesItsXmax) {
   StreamCursor cursor = CursorFromSnapshot("100:105:101,103", 5);
   EXPECT_EQ(cursor.position, (StreamPosition{100, 0}));
