@@ -110,6 +110,10 @@ struct MessagingServer::Components {
         conversation_repository(transactions, [this] { listener.Announce(); }),
         message_repository(transactions, [this] { listener.Announce(); }),
         event_repository(transactions),
+        stream_pool({config.database_url, config.stream_executor_threads}, AllStatements()),
+        stream_transactions(stream_pool, {config.app_role}),
+        stream_events(stream_transactions),
+        stream_conversations(stream_transactions),
         signer(domain::HmacSha256(config.jwt.secret, "messaging page tokens v1")),
         page_tokens(signer),
         cursors(signer, config.event_retention),
@@ -121,7 +125,7 @@ struct MessagingServer::Components {
         workers(config.worker_threads > 0 ? config.worker_threads
                                           : std::max(4, 2 * config.pool_size)),
         executor(config.stream_executor_threads),
-        hub(event_repository, conversation_repository, executor, {}),
+        hub(stream_events, stream_conversations, executor, {}),
         messaging_service(conversations, messages),
         methods({&calls, &workers, &refusing}),
         probe(config.database_url, config.health_interval,
@@ -156,6 +160,12 @@ struct MessagingServer::Components {
   repository::PgConversationRepository conversation_repository;
   repository::PgMessageRepository message_repository;
   repository::PgEventRepository event_repository;
+  // Stream reads have connections of their own (one per stream executor
+  // thread): they never queue behind unary calls for the main pool.
+  repository::ConnectionPool stream_pool;
+  repository::TransactionRunner stream_transactions;
+  repository::PgEventRepository stream_events;
+  repository::PgConversationRepository stream_conversations;
   domain::TokenSigner signer;
   domain::PageTokenCodec page_tokens;
   domain::StreamCursorCodec cursors;
