@@ -78,7 +78,9 @@ while IFS=$'\t' read -r file line path; do
   top=${path%%/*}
   if [[ "$path" == */* && "$top" != "$layer" ]] && is_layer "$top" &&
     [[ "${may_use[$layer]}" != *",$top,"* ]]; then
-    uses=$(echo ${may_use[$layer]//,/ })
+    uses=${may_use[$layer]#,}
+    uses=${uses%,}
+    uses=${uses//,/ }
     report "$file:$line: $layer may not include \"$path\": $layer may use only ${uses:-itself}." \
       "Move the code down to the lowest layer that needs it."
   fi
