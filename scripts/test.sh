@@ -31,6 +31,9 @@ step "clang-format"
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find server client tests bench examples -name '*.cpp' -o -name '*.h')
 clang-format --dry-run --Werror "${sources[@]}"
 
+step "Layers (no upward #include)"
+scripts/check-layers.sh
+
 step "Starting a throwaway PostgreSQL"
 pg_root=$(mktemp -d /tmp/messaging-test-pg.XXXXXX)
 chmod 755 "$pg_root"

@@ -17,9 +17,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common.h"
+#include "async_client.h"
+#include "cli.h"
+#include "fixture.h"
+#include "latency.h"
 #include "messaging/v1/messaging.grpc.pb.h"
 #include "modes.h"
+#include "proc_stats.h"
 
 namespace bench {
 namespace {

@@ -1232,7 +1232,7 @@ TEST_F(HostileInputTest, BadTokensAreUnauthenticatedOnEveryMethod) {
 // default): the transport refuses it before authentication. gRPC answers
 // RESOURCE_EXHAUSTED, or closes that connection (the client sees
 // UNAVAILABLE); either way a status, fast, and the server stays healthy.
-TEST_F(HostileInputTest, OneMegabyteAuthorizationHeader) {
+TEST_F(HostileInputTest, OneMegabyteAuthorizationHeaderIsRefusedBeforeTheTokenVerifier) {
   const Authorization huge = "Bearer " + std::string(1024 * 1024, 'A');
   std::map<std::string, int> codes;
   for (const auto& [method, call] : EveryMethod()) {

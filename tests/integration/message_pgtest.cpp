@@ -99,7 +99,7 @@ TEST_F(MessageApiTest, CreateRejectsBadInputAndWritesNothing) {
        [](v1::Message* m) { m->set_content(std::string(64 * 1024 + 1, 'x')); },
        StatusCode::INVALID_ARGUMENT, "message.content"},
       // protobuf itself refuses to parse a proto3 string that is not UTF-8, so
-      // gRPC answers INTERNAL before any handler runs (docs/api.md).
+      // gRPC answers INTERNAL before any handler runs (docs/design.md, "Errors").
       {"invalid UTF-8", [](v1::Message* m) { m->set_content("bad \xC3\x28"); },
        StatusCode::INTERNAL, ""},
       {"media without url", [](v1::Message* m) { m->set_message_type(v1::MESSAGE_TYPE_AUDIO); },
