@@ -27,7 +27,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "faults/fault_util.h"
 #include "support/test_database.h"
 
