@@ -83,7 +83,7 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "text"}));
 
   ServerConfig config;
-  int64_t drain_seconds = 20, max_age_seconds = 300, leeway_seconds = 30;
+  int64_t drain_seconds = 20, max_age_seconds = 300, leeway_seconds = 30, max_lifetime_seconds = 0;
   int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
   int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 25, notify_ms = 5;
   int64_t default_deadline_seconds = 30, max_receive_bytes = config.max_receive_message_bytes;
@@ -100,6 +100,15 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--jwt-leeway", leeway_seconds, "clock skew allowed on exp/nbf, seconds")
       ->envname("MESSAGING_JWT_LEEWAY_SECONDS")
+      ->capture_default_str();
+  serve->add_option("--jwt-audience", config.jwt.audience, "required aud claim; empty = unchecked")
+      ->envname("MESSAGING_JWT_AUDIENCE");
+  serve->add_option("--jwt-issuer", config.jwt.issuer, "required iss claim; empty = unchecked")
+      ->envname("MESSAGING_JWT_ISSUER");
+  serve
+      ->add_option("--jwt-max-lifetime", max_lifetime_seconds,
+                   "longest token validity accepted, seconds; 0 = no limit")
+      ->envname("MESSAGING_JWT_MAX_LIFETIME_SECONDS")
       ->capture_default_str();
   serve->add_option("--pool-size", config.pool_size, "database connections")
       ->envname("MESSAGING_POOL_SIZE")
@@ -194,6 +203,10 @@ int RunCli(int argc, char** argv) {
   mint->add_option("--jwt-claim", mint_jwt.claim, "claim name")
       ->envname("MESSAGING_JWT_CLAIM")
       ->capture_default_str();
+  mint->add_option("--jwt-audience", mint_jwt.audience, "aud claim to include")
+      ->envname("MESSAGING_JWT_AUDIENCE");
+  mint->add_option("--jwt-issuer", mint_jwt.issuer, "iss claim to include")
+      ->envname("MESSAGING_JWT_ISSUER");
 
   // `serve` is the default subcommand.
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -228,6 +241,7 @@ int RunCli(int argc, char** argv) {
   config.drain_timeout = absl::Seconds(drain_seconds);
   config.max_connection_age = absl::Seconds(max_age_seconds);
   config.jwt.leeway = absl::Seconds(leeway_seconds);
+  config.jwt.max_lifetime = absl::Seconds(std::max<int64_t>(0, max_lifetime_seconds));
   config.event_retention = absl::Hours(retention_hours);
   config.default_deadline = absl::Seconds(std::max<int64_t>(1, default_deadline_seconds));
   config.max_receive_message_bytes =

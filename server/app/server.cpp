@@ -16,7 +16,7 @@
 #include "domain/message_service.h"
 #include "domain/page_token.h"
 #include "domain/rate_limiter.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "domain/stream_cursor_codec.h"
 #include "observability/metrics.h"
 #include "observability/metrics_server.h"
@@ -114,9 +114,9 @@ struct MessagingServer::Components {
         stream_transactions(stream_pool, {config.app_role}),
         stream_events(stream_transactions),
         stream_conversations(stream_transactions),
-        signer(domain::HmacSha256(config.jwt.secret, "messaging page tokens v1")),
-        page_tokens(signer),
-        cursors(signer, config.event_retention),
+        sealer(config.jwt.secret),
+        page_tokens(sealer),
+        cursors(sealer, config.event_retention),
         conversations(conversation_repository, page_tokens, cursors, config.limits),
         messages(message_repository, page_tokens, cursors, config.limits),
         verifier(config.jwt),
@@ -166,7 +166,7 @@ struct MessagingServer::Components {
   repository::TransactionRunner stream_transactions;
   repository::PgEventRepository stream_events;
   repository::PgConversationRepository stream_conversations;
-  domain::TokenSigner signer;
+  domain::TokenSealer sealer;
   domain::PageTokenCodec page_tokens;
   domain::StreamCursorCodec cursors;
   domain::ConversationService conversations;

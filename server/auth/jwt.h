@@ -22,12 +22,22 @@ struct JwtOptions {
   std::string secret;
   std::string claim = "distributor_id";
   absl::Duration leeway = absl::Seconds(30);  // Clock skew allowed on exp and nbf.
+  // When set, a token must name this audience in `aud` (a string or an array).
+  std::string audience;
+  // When set, a token's `iss` must equal this.
+  std::string issuer;
+  // When positive, a token may be valid for at most this long: exp - iat, and
+  // exp - now (so a token without iat cannot outlive it either).
+  absl::Duration max_lifetime = absl::ZeroDuration();
 };
 
 // INVALID_ARGUMENT unless the secret is long enough for HS256.
 absl::Status ValidateSecret(absl::string_view secret);
 
-// Verifies bearer tokens. Clients send the same token on every call until it
+// Verifies bearer tokens: a compact JWS (RFC 7515) whose header says HS256,
+// its HMAC compared in constant time, then the claims: exp required, exp, nbf
+// and iat whole seconds between 1970 and 9999, the distributor claim a UUID,
+// aud, iss and lifetime as configured. Clients send the same token on every call until it
 // expires, so a verified token's claims are remembered (bounded): a repeat
 // costs a hash lookup and the time checks, not a base64 + JSON + HMAC pass.
 class TokenVerifier {
@@ -37,7 +47,8 @@ class TokenVerifier {
 
   // The distributor's UUID (lower case) from an authorization header value, or
   // UNAUTHENTICATED saying why: missing, not Bearer, malformed, not HS256,
-  // bad signature, expired, not yet valid, or no UUID in the claim.
+  // bad signature, expired, not yet valid, wrong audience or issuer, valid
+  // for too long, or no UUID in the claim.
   absl::StatusOr<std::string> Authenticate(absl::string_view authorization, absl::Time now) const;
 
  private:
@@ -45,6 +56,7 @@ class TokenVerifier {
     std::string distributor_id;
     int64_t exp = 0;
     std::optional<int64_t> nbf;
+    std::optional<int64_t> iat;
   };
   absl::StatusOr<Verified> Verify(absl::string_view token) const;
   absl::StatusOr<std::string> CheckTime(const Verified& claims, absl::Time now) const;
@@ -55,7 +67,8 @@ class TokenVerifier {
   mutable absl::flat_hash_map<std::string, Verified> cache_;
 };
 
-// A signed HS256 token for `distributor_id`, valid for `ttl` from `now`.
+// A signed HS256 token for `distributor_id`, valid for `ttl` from `now`,
+// carrying `aud` and `iss` when the options name them.
 absl::StatusOr<std::string> MintToken(const JwtOptions& options, absl::string_view distributor_id,
                                       absl::Duration ttl, absl::Time now);
 

@@ -41,14 +41,14 @@ absl::Status DecodeKey(const std::string& payload, Micros* ts, std::string* id) 
 std::string PageTokenCodec::EncodeConversations(const std::string& distributor_id,
                                                 const ConversationFilter& filter,
                                                 const ConversationKey& last) const {
-  return signer_.Sign(ConversationBinding(distributor_id, filter),
+  return sealer_.Seal(ConversationBinding(distributor_id, filter),
                       EncodeKey(last.inbox_at, last.id));
 }
 
 absl::StatusOr<ConversationKey> PageTokenCodec::DecodeConversations(
     const std::string& distributor_id, const ConversationFilter& filter,
     const std::string& token) const {
-  auto payload = signer_.Verify(token, ConversationBinding(distributor_id, filter), kField);
+  auto payload = sealer_.Open(token, ConversationBinding(distributor_id, filter), kField);
   if (!payload.ok()) return payload.status();
   ConversationKey key;
   if (auto st = DecodeKey(*payload, &key.inbox_at, &key.id); !st.ok()) return st;
@@ -58,7 +58,7 @@ absl::StatusOr<ConversationKey> PageTokenCodec::DecodeConversations(
 std::string PageTokenCodec::EncodeMessages(const std::string& distributor_id,
                                            const std::string& conversation_id, bool descending,
                                            const MessageKey& last) const {
-  return signer_.Sign(MessageBinding(distributor_id, conversation_id, descending),
+  return sealer_.Seal(MessageBinding(distributor_id, conversation_id, descending),
                       EncodeKey(last.created_at, last.id));
 }
 
@@ -67,7 +67,7 @@ absl::StatusOr<MessageKey> PageTokenCodec::DecodeMessages(const std::string& dis
                                                           bool descending,
                                                           const std::string& token) const {
   auto payload =
-      signer_.Verify(token, MessageBinding(distributor_id, conversation_id, descending), kField);
+      sealer_.Open(token, MessageBinding(distributor_id, conversation_id, descending), kField);
   if (!payload.ok()) return payload.status();
   MessageKey key;
   if (auto st = DecodeKey(*payload, &key.created_at, &key.id); !st.ok()) return st;

@@ -1,20 +1,21 @@
 #pragma once
 
 // Page tokens for keyset pagination. A token carries the last row's sort key
-// and is bound to the tenant and the query (filters and order), so it cannot
-// be forged, altered, or replayed against another query.
+// sealed (encrypted and authenticated) and bound to the tenant and the query
+// (filters and order), so it cannot be read, forged, altered, or replayed
+// against another query.
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "domain/model.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 
 namespace messaging::domain {
 
 class PageTokenCodec {
  public:
-  explicit PageTokenCodec(const TokenSigner& signer) : signer_(signer) {}
+  explicit PageTokenCodec(const TokenSealer& sealer) : sealer_(sealer) {}
 
   std::string EncodeConversations(const std::string& distributor_id,
                                   const ConversationFilter& filter,
@@ -30,7 +31,7 @@ class PageTokenCodec {
                                             const std::string& token) const;
 
  private:
-  const TokenSigner& signer_;
+  const TokenSealer& sealer_;
 };
 
 }  // namespace messaging::domain

@@ -37,7 +37,7 @@ bool IsSnapshotText(absl::string_view s) {
 
 std::string StreamCursorCodec::Encode(const std::string& distributor_id,
                                       const StreamCursor& cursor) const {
-  return signer_.Sign(
+  return sealer_.Seal(
       Binding(distributor_id),
       absl::StrCat("c1|", cursor.issued_at, "|", cursor.conversation_id, "|", cursor.position.xid,
                    "|", cursor.position.seq, "|", cursor.snapshot));
@@ -46,7 +46,7 @@ std::string StreamCursorCodec::Encode(const std::string& distributor_id,
 absl::StatusOr<StreamCursor> StreamCursorCodec::Decode(const std::string& distributor_id,
                                                        const std::string& token,
                                                        absl::Time now) const {
-  auto payload = signer_.Verify(token, Binding(distributor_id), kField);
+  auto payload = sealer_.Open(token, Binding(distributor_id), kField);
   if (!payload.ok()) return payload.status();
   const std::vector<std::string> parts = absl::StrSplit(*payload, '|');
   StreamCursor cursor;

@@ -1,21 +1,21 @@
 #pragma once
 
-// Opaque, tamper-proof stream cursors, bound to the distributor that received
+// Opaque (encrypted), tamper-proof stream cursors, bound to the distributor that received
 // them (a cursor never works for another tenant).
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "domain/stream.h"
 
 namespace messaging::domain {
 
 class StreamCursorCodec {
  public:
-  StreamCursorCodec(const TokenSigner& signer, absl::Duration retention)
-      : signer_(signer), retention_(retention) {}
+  StreamCursorCodec(const TokenSealer& sealer, absl::Duration retention)
+      : sealer_(sealer), retention_(retention) {}
 
   std::string Encode(const std::string& distributor_id, const StreamCursor& cursor) const;
 
@@ -25,7 +25,7 @@ class StreamCursorCodec {
                                       absl::Time now) const;
 
  private:
-  const TokenSigner& signer_;
+  const TokenSealer& sealer_;
   absl::Duration retention_;
 };
 

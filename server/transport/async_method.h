@@ -8,12 +8,16 @@
 // call is authenticated on its queue thread (pure CPU), runs its body on the
 // worker pool (the body may block in libpqxx), and finishes from there; the
 // completion of Finish lands back on its queue, where the call is logged and
-// freed. Adding an RPC is one UnaryMethod entry (transport/messaging_service.cpp).
+// freed. Requests arrive as bytes (transport/raw_service.h) and are parsed
+// after authentication. Adding an RPC is one AddUnary entry
+// (transport/messaging_service.cpp).
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/async_unary_call.h>
 
 #include <atomic>
-#include <functional>  // std::invoke: GCC 12 misreads ->* calls under ASan.
+#include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +29,7 @@
 #include "domain/model.h"
 #include "transport/call_handler.h"
 #include "transport/completion_queues.h"
+#include "transport/request_parser.h"
 
 namespace messaging::transport {
 
@@ -50,25 +55,29 @@ enum class Admission {
   kPublic,       // No token, no log; body inline on the queue thread (must not block).
 };
 
-// Lets `Service` be deduced from the member pointer alone.
-template <typename T>
-struct NonDeduced {
-  using type = T;
+// The request and response types of a body
+// (const RequestContext&, const Request&, Response*) -> absl::Status.
+template <typename F>
+struct BodyTraits : BodyTraits<decltype(&F::operator())> {};
+template <typename C, typename R, typename Req, typename Resp>
+struct BodyTraits<R (C::*)(const domain::RequestContext&, const Req&, Resp*) const> {
+  using Request = Req;
+  using Response = Resp;
 };
 
+// `Service` is a RawService (transport/raw_service.h): the request arrives as
+// bytes and is parsed here, after authentication, so a refusal can name the
+// field at fault.
 template <typename Service, typename Request, typename Response>
 class UnaryMethod final : public AsyncMethod {
  public:
-  using RequestFn = void (Service::*)(grpc::ServerContext*, Request*,
-                                      grpc::ServerAsyncResponseWriter<Response>*,
-                                      grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
   using Body =
       std::function<absl::Status(const domain::RequestContext&, const Request&, Response*)>;
 
-  UnaryMethod(Service* service, RequestFn request, const char* name, Admission admission, Body body,
+  UnaryMethod(Service* service, int index, const char* name, Admission admission, Body body,
               UnaryEnvironment env)
       : service_(service),
-        request_(request),
+        index_(index),
         name_(name),
         admission_(admission),
         body_(std::move(body)),
@@ -81,8 +90,8 @@ class UnaryMethod final : public AsyncMethod {
    public:
     Call(UnaryMethod* method, grpc::ServerCompletionQueue* cq)
         : method_(method), cq_(cq), responder_(&context_) {
-      std::invoke(method->request_, method->service_, &context_, &request_, &responder_, cq, cq,
-                  this);
+      method->service_->RequestUnary(method->index_, &context_, &raw_request_, &responder_, cq,
+                                     this);
     }
 
     void OnComplete(bool ok) override {
@@ -104,9 +113,10 @@ class UnaryMethod final : public AsyncMethod {
     UnaryMethod* const method_;
     grpc::ServerCompletionQueue* const cq_;
     grpc::ServerContext context_;
+    grpc::ByteBuffer raw_request_;
     Request request_;
     Response response_;
-    grpc::ServerAsyncResponseWriter<Response> responder_;
+    grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
     bool started_ = false;
     absl::Time start_;
     std::string request_id_;
@@ -116,17 +126,24 @@ class UnaryMethod final : public AsyncMethod {
 
   void Start(Call* call) {
     call->start_ = absl::Now();
+    if (admission_ == Admission::kDistributor) {
+      call->request_id_ = CallHandler::AssignRequestId(&call->context_);
+      auto ctx = env_.calls->Admit(&call->context_);
+      if (!ctx.ok()) {
+        Complete(call, ctx.status());
+        return;
+      }
+      call->ctx_ = *std::move(ctx);
+    }
+    if (auto parsed = ParseRequest(call->raw_request_, &call->request_); !parsed.ok()) {
+      Complete(call, std::move(parsed));
+      return;
+    }
+    call->raw_request_.Clear();
     if (admission_ == Admission::kPublic) {
       Complete(call, RunBody(call));
       return;
     }
-    call->request_id_ = CallHandler::AssignRequestId(&call->context_);
-    auto ctx = env_.calls->Admit(&call->context_);
-    if (!ctx.ok()) {
-      Complete(call, ctx.status());
-      return;
-    }
-    call->ctx_ = *std::move(ctx);
     env_.workers->Post([this, call] {
       if (env_.refusing->load()) {
         Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
@@ -155,7 +172,7 @@ class UnaryMethod final : public AsyncMethod {
     call->status_ = std::move(status);
     Log(*call);
     if (call->status_.ok()) {
-      call->responder_.Finish(call->response_, grpc::Status::OK, call);
+      call->responder_.Finish(SerializeResponse(call->response_), grpc::Status::OK, call);
     } else {
       call->responder_.FinishWithError(CallHandler::ToGrpc(call->status_), call);
     }
@@ -168,29 +185,38 @@ class UnaryMethod final : public AsyncMethod {
   }
 
   Service* const service_;
-  const RequestFn request_;
+  const int index_;
   const char* const name_;
   const Admission admission_;
   const Body body_;
   const UnaryEnvironment env_;
 };
 
+// `name`'s index in `Service`; a name the proto does not declare is a bug
+// caught at start-up.
+template <typename Service>
+int MethodIndexOrDie(const char* name) {
+  const int index = Service::MethodIndex(name);
+  if (index < 0) {
+    log::Error("no method {} in {}", name, Service::Descriptor().full_name());
+    std::abort();
+  }
+  return index;
+}
+
 // The methods of a server, each listening on every queue.
 class AsyncMethods {
  public:
   explicit AsyncMethods(UnaryEnvironment env) : env_(env) {}
 
-  // One unary RPC: `request` is the generated AsyncService's RequestXxx,
-  // `body` is (const RequestContext&, const Request&, Response*) -> absl::Status.
-  template <typename Service, typename Request, typename Response, typename Body>
-  void AddUnary(typename NonDeduced<Service>::type* service,
-                void (Service::*request)(grpc::ServerContext*, Request*,
-                                         grpc::ServerAsyncResponseWriter<Response>*,
-                                         grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
-                                         void*),
-                const char* name, Admission admission, Body body) {
-    methods_.push_back(std::make_unique<UnaryMethod<Service, Request, Response>>(
-        service, request, name, admission, std::move(body), env_));
+  // One unary RPC of `service` (a RawService), by its proto name; `body` is
+  // (const RequestContext&, const Request&, Response*) -> absl::Status.
+  template <typename Service, typename Body>
+  void AddUnary(Service* service, const char* name, Admission admission, Body body) {
+    using Traits = BodyTraits<Body>;
+    methods_.push_back(
+        std::make_unique<UnaryMethod<Service, typename Traits::Request, typename Traits::Response>>(
+            service, MethodIndexOrDie<Service>(name), name, admission, std::move(body), env_));
   }
   void Add(std::unique_ptr<AsyncMethod> method) { methods_.push_back(std::move(method)); }
 

@@ -39,6 +39,11 @@ std::string CallHandler::AssignRequestId(grpc::ServerContextBase* context) {
 }
 
 absl::StatusOr<domain::RequestContext> CallHandler::Admit(grpc::ServerContextBase* context) const {
+  // Two credentials on one call are ambiguous (a proxy may check one and we
+  // the other): refuse rather than pick.
+  if (context->client_metadata().count("authorization") > 1) {
+    return absl::UnauthenticatedError("authorization: more than one authorization header");
+  }
   auto distributor = verifier_.Authenticate(Metadata(context, "authorization"), absl::Now());
   if (!distributor.ok()) return distributor.status();
   const absl::Duration wait = rate_limiter_.Acquire(*distributor, absl::Now());

@@ -1,5 +1,7 @@
 #include "transport/health_service.h"
 
+#include <utility>
+
 namespace messaging::transport {
 
 using grpc::health::v1::HealthCheckRequest;
@@ -11,8 +13,7 @@ namespace {
 // UNIMPLEMENTED, as a synchronous service's default would answer.
 class UnimplementedWatch final : public AsyncMethod {
  public:
-  explicit UnimplementedWatch(grpc::health::v1::Health::AsyncService* service)
-      : service_(service) {}
+  explicit UnimplementedWatch(StreamingRequest request) : request_(std::move(request)) {}
 
   void Listen(grpc::ServerCompletionQueue* cq) override { new Call(this, cq); }
 
@@ -21,7 +22,7 @@ class UnimplementedWatch final : public AsyncMethod {
    public:
     Call(UnimplementedWatch* method, grpc::ServerCompletionQueue* cq)
         : method_(method), cq_(cq), writer_(&context_) {
-      method->service_->RequestWatch(&context_, &request_, &writer_, cq, cq, this);
+      method->request_(&context_, &request_, &writer_, cq, this);
     }
     void OnComplete(bool ok) override {
       if (ok && !finishing_) {
@@ -37,19 +38,19 @@ class UnimplementedWatch final : public AsyncMethod {
     UnimplementedWatch* const method_;
     grpc::ServerCompletionQueue* const cq_;
     grpc::ServerContext context_;
-    HealthCheckRequest request_;
-    grpc::ServerAsyncWriter<HealthCheckResponse> writer_;
+    grpc::ByteBuffer request_;
+    grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_;
     bool finishing_ = false;
   };
 
-  grpc::health::v1::Health::AsyncService* const service_;
+  const StreamingRequest request_;
 };
 
 }  // namespace
 
 void HealthService::Register(AsyncMethods& methods) {
   methods.AddUnary(
-      &service_, &grpc::health::v1::Health::AsyncService::RequestCheck, "Check", Admission::kPublic,
+      &service_, "Check", Admission::kPublic,
       [this](const domain::RequestContext& /*ctx*/, const HealthCheckRequest& request,
              HealthCheckResponse* response) -> absl::Status {
         if (!request.service().empty() && request.service() != "messaging.v1.MessagingService") {
@@ -58,7 +59,8 @@ void HealthService::Register(AsyncMethods& methods) {
         response->set_status(Check());
         return absl::OkStatus();
       });
-  methods.Add(std::make_unique<UnimplementedWatch>(&service_));
+  methods.Add(std::make_unique<UnimplementedWatch>(
+      RequestStreamOf(&service_, MethodIndexOrDie<HealthRawService>("Watch"))));
 }
 
 }  // namespace messaging::transport

@@ -12,8 +12,11 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "transport/async_method.h"
+#include "transport/raw_service.h"
 
 namespace messaging::transport {
+
+using HealthRawService = RawService<grpc::health::v1::Health::Service, grpc::health::v1::Health>;
 
 class HealthService {
  public:
@@ -34,7 +37,7 @@ class HealthService {
   }
 
  private:
-  grpc::health::v1::Health::AsyncService service_;
+  HealthRawService service_;
   std::atomic<bool> serving_{false};
   std::atomic<bool> shutting_down_{false};
 };

@@ -8,14 +8,13 @@ namespace messaging::transport {
 
 using domain::RequestContext;
 using google::protobuf::Empty;
-using Async = v1::MessagingService::AsyncService;
 
 void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                                 streaming::StreamHub& hub, const domain::StreamCursorCodec& cursors,
                                 StreamMessagesMethod::Options stream_options) {
   constexpr Admission kTenant = Admission::kDistributor;
 
-  methods.AddUnary(&service_, &Async::RequestCreateConversation, "CreateConversation", kTenant,
+  methods.AddUnary(&service_, "CreateConversation", kTenant,
                    [this](const RequestContext& ctx, const v1::CreateConversationRequest& request,
                           v1::Conversation* response) -> absl::Status {
                      ASSIGN_OR_RETURN(auto input, NewConversationFromProto(request.conversation()));
@@ -26,7 +25,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                    });
 
   methods.AddUnary(
-      &service_, &Async::RequestGetOrCreateConversation, "GetOrCreateConversation", kTenant,
+      &service_, "GetOrCreateConversation", kTenant,
       [this](const RequestContext& ctx, const v1::GetOrCreateConversationRequest& request,
              v1::Conversation* response) -> absl::Status {
         ASSIGN_OR_RETURN(auto channel, FromProto(request.channel(), "channel"));
@@ -36,7 +35,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
         return absl::OkStatus();
       });
 
-  methods.AddUnary(&service_, &Async::RequestGetConversation, "GetConversation", kTenant,
+  methods.AddUnary(&service_, "GetConversation", kTenant,
                    [this](const RequestContext& ctx, const v1::GetConversationRequest& request,
                           v1::Conversation* response) -> absl::Status {
                      ASSIGN_OR_RETURN(auto conversation, conversations_.Get(ctx, request.id()));
@@ -45,7 +44,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                    });
 
   methods.AddUnary(
-      &service_, &Async::RequestListConversations, "ListConversations", kTenant,
+      &service_, "ListConversations", kTenant,
       [this](const RequestContext& ctx, const v1::ListConversationsRequest& request,
              v1::ListConversationsResponse* response) -> absl::Status {
         domain::ConversationFilter filter;
@@ -64,7 +63,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
       });
 
   methods.AddUnary(
-      &service_, &Async::RequestUpdateConversation, "UpdateConversation", kTenant,
+      &service_, "UpdateConversation", kTenant,
       [this](const RequestContext& ctx, const v1::UpdateConversationRequest& request,
              v1::Conversation* response) -> absl::Status {
         ASSIGN_OR_RETURN(auto patch,
@@ -76,11 +75,11 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
       });
 
   methods.AddUnary(
-      &service_, &Async::RequestDeleteConversation, "DeleteConversation", kTenant,
+      &service_, "DeleteConversation", kTenant,
       [this](const RequestContext& ctx, const v1::DeleteConversationRequest& request,
              Empty* /*response*/) { return conversations_.Delete(ctx, request.id()); });
 
-  methods.AddUnary(&service_, &Async::RequestMarkConversationRead, "MarkConversationRead", kTenant,
+  methods.AddUnary(&service_, "MarkConversationRead", kTenant,
                    [this](const RequestContext& ctx, const v1::MarkConversationReadRequest& request,
                           v1::Conversation* response) -> absl::Status {
                      ASSIGN_OR_RETURN(auto conversation,
@@ -89,7 +88,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                      return absl::OkStatus();
                    });
 
-  methods.AddUnary(&service_, &Async::RequestCreateMessage, "CreateMessage", kTenant,
+  methods.AddUnary(&service_, "CreateMessage", kTenant,
                    [this](const RequestContext& ctx, const v1::CreateMessageRequest& request,
                           v1::Message* response) -> absl::Status {
                      ASSIGN_OR_RETURN(auto input, NewMessageFromProto(request.message()));
@@ -98,7 +97,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                      return absl::OkStatus();
                    });
 
-  methods.AddUnary(&service_, &Async::RequestGetMessage, "GetMessage", kTenant,
+  methods.AddUnary(&service_, "GetMessage", kTenant,
                    [this](const RequestContext& ctx, const v1::GetMessageRequest& request,
                           v1::Message* response) -> absl::Status {
                      ASSIGN_OR_RETURN(auto message, messages_.Get(ctx, request.id()));
@@ -106,7 +105,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                      return absl::OkStatus();
                    });
 
-  methods.AddUnary(&service_, &Async::RequestListMessages, "ListMessages", kTenant,
+  methods.AddUnary(&service_, "ListMessages", kTenant,
                    [this](const RequestContext& ctx, const v1::ListMessagesRequest& request,
                           v1::ListMessagesResponse* response) -> absl::Status {
                      ASSIGN_OR_RETURN(
@@ -122,7 +121,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                    });
 
   methods.AddUnary(
-      &service_, &Async::RequestUpdateMessage, "UpdateMessage", kTenant,
+      &service_, "UpdateMessage", kTenant,
       [this](const RequestContext& ctx, const v1::UpdateMessageRequest& request,
              v1::Message* response) -> absl::Status {
         ASSIGN_OR_RETURN(auto patch,
@@ -133,7 +132,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
       });
 
   methods.AddUnary(
-      &service_, &Async::RequestUpdateDeliveryStatus, "UpdateDeliveryStatus", kTenant,
+      &service_, "UpdateDeliveryStatus", kTenant,
       [this](const RequestContext& ctx, const v1::UpdateDeliveryStatusRequest& request,
              v1::Message* response) -> absl::Status {
         domain::MessageRef ref;
@@ -149,12 +148,13 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
         return absl::OkStatus();
       });
 
-  methods.AddUnary(&service_, &Async::RequestDeleteMessage, "DeleteMessage", kTenant,
+  methods.AddUnary(&service_, "DeleteMessage", kTenant,
                    [this](const RequestContext& ctx, const v1::DeleteMessageRequest& request,
                           Empty* /*response*/) { return messages_.Delete(ctx, request.id()); });
 
-  methods.Add(
-      std::make_unique<StreamMessagesMethod>(&service_, calls, hub, cursors, stream_options));
+  methods.Add(std::make_unique<StreamMessagesMethod>(
+      RequestStreamOf(&service_, MethodIndexOrDie<MessagingRawService>("StreamMessages")), calls,
+      hub, cursors, stream_options));
 }
 
 }  // namespace messaging::transport

@@ -15,11 +15,14 @@
 #include "streaming/stream_hub.h"
 #include "transport/async_method.h"
 #include "transport/call_handler.h"
+#include "transport/raw_service.h"
 #include "transport/stream_messages_method.h"
 
 namespace messaging::transport {
 
 namespace v1 = ::messaging::v1;
+
+using MessagingRawService = RawService<v1::MessagingService::Service, v1::MessagingService>;
 
 class MessagingService {
  public:
@@ -35,7 +38,7 @@ class MessagingService {
                 StreamMessagesMethod::Options stream_options);
 
  private:
-  v1::MessagingService::AsyncService service_;
+  MessagingRawService service_;
   domain::ConversationService& conversations_;
   domain::MessageService& messages_;
 };

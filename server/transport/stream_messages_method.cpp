@@ -35,7 +35,7 @@ class StreamCall final : public streaming::EventSink {
   StreamCall(StreamMessagesMethod* method, grpc::ServerCompletionQueue* cq)
       : method_(method), cq_(cq), writer_(&context_) {
     context_.AsyncNotifyWhenDone(&done_tag_);
-    method_->service_->RequestStreamMessages(&context_, &request_, &writer_, cq, cq, &request_tag_);
+    method_->request_(&context_, &raw_request_, &writer_, cq, &request_tag_);
   }
 
   // EventSink: called by the Subscription, from any thread, one event at a time.
@@ -89,7 +89,6 @@ class StreamCall final : public streaming::EventSink {
         StartWrite();
         break;
       case Event::kWrite:
-        current_ = v1::MessageEvent();  // An idle stream keeps no copy of its last event.
         subscription_->WriteDone(ok);
         if (ok && subscription_->mode() == streaming::Subscription::Mode::kCatchUp) {
           method_->hub_.ResumeCatchUp(subscription_, method_->options_.queue_capacity);
@@ -109,12 +108,15 @@ class StreamCall final : public streaming::EventSink {
     auto ctx = method_->calls_.Admit(&context_);
     if (!ctx.ok()) return Finish(ctx.status());
     distributor_id_ = ctx->distributor_id;
-    auto conversation_id = domain::ParseOptionalUuid(request_.conversation_id(), "conversation_id");
+    v1::StreamMessagesRequest request;
+    if (auto parsed = ParseRequest(raw_request_, &request); !parsed.ok()) return Finish(parsed);
+    raw_request_.Clear();
+    auto conversation_id = domain::ParseOptionalUuid(request.conversation_id(), "conversation_id");
     if (!conversation_id.ok()) return Finish(conversation_id.status());
     std::optional<domain::StreamCursor> cursor;
-    if (!request_.resume_cursor().empty()) {
+    if (!request.resume_cursor().empty()) {
       auto decoded =
-          method_->cursors_.Decode(ctx->distributor_id, request_.resume_cursor(), absl::Now());
+          method_->cursors_.Decode(ctx->distributor_id, request.resume_cursor(), absl::Now());
       if (!decoded.ok()) return Finish(decoded.status());
       if (!decoded->conversation_id.empty() && decoded->conversation_id != *conversation_id) {
         // Its position skipped other conversations' events: it cannot resume a wider stream.
@@ -134,20 +136,22 @@ class StreamCall final : public streaming::EventSink {
     // `event` may be replaced as soon as the write completes: read it first.
     if (event.type != domain::EventType::kHeartbeat)
       method_->calls_.metrics().AddEventsDelivered(1);
-    current_.set_type(ToProto(event.type));
-    current_.set_cursor(event.cursor);
+    v1::MessageEvent out;
+    out.set_type(ToProto(event.type));
+    out.set_cursor(event.cursor);
     if (event.type == domain::EventType::kDeleted) {
       // A deletion names the message and the version it ended at.
-      auto* message = current_.mutable_message();
+      auto* message = out.mutable_message();
       message->set_id(event.message.id);
       message->set_conversation_id(event.message.conversation_id);
       message->set_distributor_id(event.message.distributor_id);
       message->set_version(event.message.version);
     } else if (event.type != domain::EventType::kHeartbeat) {
-      transport::ToProto(event.message, current_.mutable_message());
+      transport::ToProto(event.message, out.mutable_message());
     }
     Acquire();
-    writer_.Write(current_, &write_tag_);
+    // Serialized now, so an idle stream keeps no copy of its last event.
+    writer_.Write(SerializeResponse(out), &write_tag_);
   }
 
   void Acquire() { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -169,8 +173,8 @@ class StreamCall final : public streaming::EventSink {
   StreamMessagesMethod* const method_;
   grpc::ServerCompletionQueue* const cq_;
   grpc::ServerContext context_;
-  v1::StreamMessagesRequest request_;
-  grpc::ServerAsyncWriter<v1::MessageEvent> writer_;
+  grpc::ByteBuffer raw_request_;
+  grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_;
   grpc::Alarm alarm_;
   Tag request_tag_{this, Event::kRequest};
   Tag done_tag_{this, Event::kDone};
@@ -181,7 +185,6 @@ class StreamCall final : public streaming::EventSink {
   std::atomic<bool> finishing_{false};
   std::shared_ptr<streaming::Subscription> subscription_;
   const streaming::OutgoingEvent* pending_ = nullptr;
-  v1::MessageEvent current_;
   std::string request_id_;
   std::string distributor_id_;
   absl::Time started_;

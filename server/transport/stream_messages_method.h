@@ -9,12 +9,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <utility>
 
 #include "domain/stream_cursor_codec.h"
 #include "messaging/v1/messaging.grpc.pb.h"
 #include "streaming/stream_hub.h"
 #include "transport/async_method.h"
 #include "transport/call_handler.h"
+#include "transport/raw_service.h"
 
 namespace messaging::transport {
 
@@ -24,16 +26,20 @@ class StreamMessagesMethod final : public AsyncMethod {
     std::size_t queue_capacity = 64;  // Events buffered per stream before it catches up.
   };
 
-  StreamMessagesMethod(v1::MessagingService::AsyncService* service, const CallHandler& calls,
+  StreamMessagesMethod(StreamingRequest request, const CallHandler& calls,
                        streaming::StreamHub& hub, const domain::StreamCursorCodec& cursors,
                        Options options)
-      : service_(service), calls_(calls), hub_(hub), cursors_(cursors), options_(options) {}
+      : request_(std::move(request)),
+        calls_(calls),
+        hub_(hub),
+        cursors_(cursors),
+        options_(options) {}
 
   void Listen(grpc::ServerCompletionQueue* cq) override;
 
  private:
   friend class StreamCall;
-  v1::MessagingService::AsyncService* const service_;
+  const StreamingRequest request_;
   const CallHandler& calls_;
   streaming::StreamHub& hub_;
   const domain::StreamCursorCodec& cursors_;

@@ -8,12 +8,12 @@
 //
 // Each case expects the documented status code (docs/design.md):
 // INVALID_ARGUMENT naming the field, UNAUTHENTICATED, RESOURCE_EXHAUSTED for
-// messages over the 4 MiB receive limit, INTERNAL where protobuf itself
-// refuses to parse the request (invalid UTF-8 in a string field, nesting
-// beyond its recursion limit). No error message may carry SQL or internals.
-// After each part of the corpus the server is still healthy (health SERVING,
-// a normal call works) and the database is unchanged (a fingerprint of every
-// row of every table, and the list of tables).
+// messages over the 4 MiB receive limit, INVALID_ARGUMENT also where protobuf
+// itself refuses to parse the request (invalid UTF-8 in a string field names
+// that field; nesting beyond its recursion limit names the request). No error message may carry SQL
+// or internals. After each part of the corpus the server is still healthy (health SERVING, a normal
+// call works) and the database is unchanged (a fingerprint of every row of every table, and the
+// list of tables).
 
 #include <gmock/gmock.h>
 #include <google/protobuf/struct.pb.h>
@@ -27,7 +27,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "faults/fault_util.h"
 #include "support/test_database.h"
 
@@ -772,8 +772,8 @@ TEST_F(HostileInputTest, OversizeNulAndInvalidUtf8Text) {
        },
        kInvalid, "order_by"},
   };
-  // Invalid UTF-8 in a proto3 string: protobuf refuses to parse the request,
-  // so gRPC answers INTERNAL before our handler runs (docs/design.md).
+  // Invalid UTF-8 in a proto3 string: protobuf refuses to parse the request;
+  // the transport finds the field and names it (transport/request_parser.h).
   for (const auto& [what, bytes] :
        std::vector<std::pair<std::string, std::string>>{{"0xFF", "a\xff"},
                                                         {"overlong '/'", "\xc0\xaf"},
@@ -781,18 +781,22 @@ TEST_F(HostileInputTest, OversizeNulAndInvalidUtf8Text) {
                                                         {"truncated sequence", "abc\xe2\x82"},
                                                         {"above U+10FFFF", "\xf4\x90\x80\x80"}}) {
     cases.push_back({"content " + what, create([b = bytes](v1::Message* m) { m->set_content(b); }),
-                     StatusCode::INTERNAL, ""});
+                     kInvalid, "message.content: is not valid UTF-8"});
     cases.push_back({"id " + what,
                      [b = bytes] {
                        v1::GetMessageRequest r;
                        r.set_id(b);
                        return Unary<v1::GetMessageRequest, v1::Message>(&Stub::GetMessage, r);
                      },
-                     StatusCode::INTERNAL, ""});
+                     kInvalid, "id: is not valid UTF-8"});
     cases.push_back({"metadata key " + what, create([b = bytes](v1::Message* m) {
                        *m->mutable_metadata() = StructWithString(b, "v");
                      }),
-                     StatusCode::INTERNAL, ""});
+                     kInvalid, "message.metadata.fields.key: is not valid UTF-8"});
+    cases.push_back({"metadata value " + what, create([b = bytes](v1::Message* m) {
+                       *m->mutable_metadata() = StructWithString("k", b);
+                     }),
+                     kInvalid, "message.metadata.fields.value.string_value: is not valid UTF-8"});
   }
   Run(cases);
 }
@@ -858,8 +862,9 @@ TEST_F(HostileInputTest, HostileMetadataStructs) {
       {"metadata 300,000 keys", create(beyond_4mib_keys), StatusCode::RESOURCE_EXHAUSTED, ""},
       // 200 levels: deeper than protobuf's parse recursion limit (100), so
       // the request is refused before the handler runs.
-      {"metadata nested 200 deep", create(nested_200), StatusCode::INTERNAL, ""},
-      {"ai_extracted_data nested 200 deep", extracted(nested_200), StatusCode::INTERNAL, ""},
+      {"metadata nested 200 deep", create(nested_200), kInvalid, "request: is not a well-formed"},
+      {"ai_extracted_data nested 200 deep", extracted(nested_200), kInvalid,
+       "request: is not a well-formed"},
       // Not representable in PostgreSQL jsonb or JSON at all.
       {"metadata key with NUL", create(nul_key), kInvalid, "message.metadata"},
       {"metadata value with NUL", create(nul_value), kInvalid, "message.metadata"},

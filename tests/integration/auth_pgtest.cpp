@@ -8,7 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "support/api_test.h"
 
@@ -134,6 +134,35 @@ TEST_F(AuthTest, OneMegabyteHeaderIsRejectedByTheTransport) {
   const auto after =
       v1::MessagingService::NewStub(channel)->GetConversation(&context, request, &out);
   EXPECT_TRUE(after.ok()) << after.error_code() << ": " << after.error_message();
+}
+
+// Two credentials on one call are refused even when both are valid, on unary
+// calls and on the stream alike.
+TEST_F(AuthTest, TwoAuthorizationHeadersAreUnauthenticated) {
+  const std::string valid = "Bearer " + MakeJwt("HS256", Claims(distributor_, 600));
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", valid);
+    context.AddMetadata("authorization", valid);
+    v1::GetConversationRequest request;
+    request.set_id(conversation_id_);
+    v1::Conversation out;
+    const auto status = server().stub().GetConversation(&context, request, &out);
+    EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED) << status.error_message();
+    EXPECT_NE(status.error_message().find("more than one"), std::string::npos)
+        << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    context.AddMetadata("authorization", valid);
+    context.AddMetadata("authorization", valid);
+    auto reader = server().stub().StreamMessages(&context, v1::StreamMessagesRequest());
+    v1::MessageEvent event;
+    EXPECT_FALSE(reader->Read(&event));
+    EXPECT_EQ(reader->Finish().error_code(), StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_TRUE(GetWithAuthorization(&valid).ok()) << "one header of the same token is fine";
 }
 
 TEST_F(AuthTest, HealthNeedsNoToken) {

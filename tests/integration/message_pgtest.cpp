@@ -98,10 +98,10 @@ TEST_F(MessageApiTest, CreateRejectsBadInputAndWritesNothing) {
       {"content over 64 KiB",
        [](v1::Message* m) { m->set_content(std::string(64 * 1024 + 1, 'x')); },
        StatusCode::INVALID_ARGUMENT, "message.content"},
-      // protobuf itself refuses to parse a proto3 string that is not UTF-8, so
-      // gRPC answers INTERNAL before any handler runs (docs/design.md, "Errors").
+      // protobuf itself refuses to parse a proto3 string that is not UTF-8;
+      // the transport names the field.
       {"invalid UTF-8", [](v1::Message* m) { m->set_content("bad \xC3\x28"); },
-       StatusCode::INTERNAL, ""},
+       StatusCode::INVALID_ARGUMENT, "message.content: is not valid UTF-8"},
       {"media without url", [](v1::Message* m) { m->set_message_type(v1::MESSAGE_TYPE_AUDIO); },
        StatusCode::INVALID_ARGUMENT, "message.media_url"},
       {"malformed conversation", [](v1::Message* m) { m->set_conversation_id("123"); },

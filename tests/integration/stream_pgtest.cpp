@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "domain/stream_cursor_codec.h"
 #include "support/api_test.h"
 #include "support/server_process.h"
@@ -332,8 +332,8 @@ TEST_F(StreamTest, BadCursorsAreRejected) {
   EXPECT_EQ(foreign.WaitDone().error_code(), StatusCode::INVALID_ARGUMENT);
 
   // A cursor older than the retention is OUT_OF_RANGE: its events may be gone.
-  domain::TokenSigner signer(domain::HmacSha256(kTestSecret, "messaging page tokens v1"));
-  domain::StreamCursorCodec codec(signer, absl::Hours(24 * 7));
+  domain::TokenSealer sealer(kTestSecret);
+  domain::StreamCursorCodec codec(sealer, absl::Hours(24 * 7));
   domain::StreamCursor old;
   old.position = {1, 1};
   old.issued_at = absl::ToUnixMicros(absl::Now() - absl::Hours(24 * 8));

@@ -53,9 +53,9 @@ NewConversation WhatsappConversation() {
 class ConversationServiceTest : public ::testing::Test {
  protected:
   StrictMock<MockConversationRepository> repo_;
-  TokenSigner signer_{"conversation-service-test-key"};
-  PageTokenCodec codec_{signer_};
-  StreamCursorCodec cursors_{signer_, absl::Hours(24)};
+  TokenSealer sealer_{"conversation-service-test-key"};
+  PageTokenCodec codec_{sealer_};
+  StreamCursorCodec cursors_{sealer_, absl::Hours(24)};
   ConversationService service_{repo_, codec_, cursors_, Limits{}};
 };
 

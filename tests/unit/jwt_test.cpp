@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <jwt/jwt.hpp>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -400,6 +401,97 @@ TEST_F(JwtTest, TokensOver4KiBAreRejected) {
   ASSERT_LT(over.size(), 8u * 1024u);
   EXPECT_THAT(Auth(over), StatusIs(kUnauthenticated, "too long"));
   EXPECT_THAT(Auth(std::string(1 << 20, 'A')), StatusIs(kUnauthenticated, "too long"));
+}
+
+// ---- Claim ranges, audience, issuer, lifetime ---------------------------------
+
+TEST_F(JwtTest, TimeClaimsMustBeWholeSecondsBetween1970And9999) {
+  for (const char* name : {"exp", "nbf", "iat"}) {
+    for (const nlohmann::json& bad :
+         {nlohmann::json(-1), nlohmann::json(-now_s_), nlohmann::json(now_s_ + 0.5),
+          nlohmann::json(253402300800), nlohmann::json(std::numeric_limits<int64_t>::max()),
+          nlohmann::json(std::numeric_limits<uint64_t>::max()), nlohmann::json(1e300),
+          nlohmann::json("1700000000")}) {
+      auto claims = Claims();
+      claims[name] = bad;
+      EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, name))
+          << name << "=" << bad.dump();
+    }
+  }
+  auto claims = Claims();
+  claims["exp"] = static_cast<double>(now_s_ + 600);  // A whole number written as a float.
+  claims["iat"] = now_s_;
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk());
+}
+
+TEST_F(JwtTest, TruncatedOrPaddedSignatureIsRejected) {
+  const std::string token = BuildJwt(Header(), Claims());
+  ASSERT_THAT(Auth(token), IsOk());
+  EXPECT_THAT(Auth(token.substr(0, token.size() - 1)), StatusIs(kUnauthenticated, "signature"));
+  EXPECT_THAT(Auth(token + "AA"), StatusIs(kUnauthenticated, "signature"));
+  EXPECT_THAT(Auth(token.substr(0, token.rfind('.') + 1)),
+              StatusIs(kUnauthenticated, "authorization"));
+}
+
+TEST_F(JwtTest, CriticalHeaderExtensionsAreRejected) {
+  auto header = Header();
+  header["crit"] = nlohmann::json::array({"b64"});
+  EXPECT_THAT(Auth(BuildJwt(header, Claims())), StatusIs(kUnauthenticated, "critical"));
+}
+
+TEST_F(JwtTest, AudienceIsCheckedOnlyWhenConfigured) {
+  auto claims = Claims();
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk()) << "no audience configured";
+  options_.audience = "messaging";
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "audience"));
+  claims["aud"] = "billing";
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "audience"));
+  claims["aud"] = nlohmann::json::array({"billing", 7});
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "audience"));
+  claims["aud"] = "messaging";
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk());
+  claims["aud"] = nlohmann::json::array({"billing", "messaging"});
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk());
+}
+
+TEST_F(JwtTest, IssuerIsCheckedOnlyWhenConfigured) {
+  auto claims = Claims();
+  claims["iss"] = "someone-else";
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk()) << "no issuer configured";
+  options_.issuer = "https://auth.example";
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "issuer"));
+  claims.erase("iss");
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "issuer"));
+  claims["iss"] = "https://auth.example";
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk());
+}
+
+TEST_F(JwtTest, MaximumLifetimeBoundsExpMinusIatAndExpMinusNow) {
+  options_.max_lifetime = absl::Hours(1);
+  auto claims = Claims();  // exp = now + 10 min, no iat.
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk());
+  claims["exp"] = now_s_ + 2 * 3600;  // No iat, but valid for two more hours.
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "lifetime"));
+  claims["exp"] = now_s_ + 600;
+  claims["iat"] = now_s_ - 3 * 3600;  // Issued for 3h10m, of which 10 min remain.
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "lifetime"));
+  claims["iat"] = now_s_ - 1800;
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), IsOk());
+}
+
+TEST_F(JwtTest, MintedTokenCarriesConfiguredAudienceAndIssuer) {
+  options_.audience = "messaging";
+  options_.issuer = "https://auth.example";
+  const auto token = MintToken(options_, kDistributor, absl::Minutes(5), now_);
+  ASSERT_THAT(token, IsOk());
+  EXPECT_THAT(Auth(*token), IsOk());
+  const std::vector<std::string> parts = absl::StrSplit(*token, '.');
+  ASSERT_EQ(parts.size(), 3u);
+  std::string payload;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(parts[1], &payload));
+  const auto json = nlohmann::json::parse(payload);
+  EXPECT_EQ(json.at("aud"), "messaging");
+  EXPECT_EQ(json.at("iss"), "https://auth.example");
 }
 
 // ---- ValidateSecret / MintToken --------------------------------------------

@@ -100,9 +100,9 @@ TEST(MessagePreviewTest, MediaWithoutTextGetsAPlaceholder) {
 class MessageServiceTest : public ::testing::Test {
  protected:
   StrictMock<MockMessageRepository> repo_;
-  TokenSigner signer_{"message-service-test-key"};
-  PageTokenCodec codec_{signer_};
-  StreamCursorCodec cursors_{signer_, absl::Hours(24)};
+  TokenSealer sealer_{"message-service-test-key"};
+  PageTokenCodec codec_{sealer_};
+  StreamCursorCodec cursors_{sealer_, absl::Hours(24)};
   MessageService service_{repo_, codec_, cursors_, Limits{}};
 };
 

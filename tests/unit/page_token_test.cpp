@@ -26,8 +26,8 @@ constexpr char kRowId[] = "77777777-7777-7777-7777-77777777777a";
 
 class PageTokenTest : public ::testing::Test {
  protected:
-  TokenSigner signer_{"page-token-test-key"};
-  PageTokenCodec codec_{signer_};
+  TokenSealer sealer_{"page-token-test-key"};
+  PageTokenCodec codec_{sealer_};
 };
 
 ConversationFilter Filter(std::optional<std::string> customer, std::optional<Channel> channel,
@@ -92,7 +92,7 @@ TEST_F(PageTokenTest, ConversationTokenIsBoundToEveryFilter) {
 }
 
 TEST_F(PageTokenTest, TokenFromAnotherServerKeyIsRejected) {
-  const TokenSigner other_signer("another-key");
+  const TokenSealer other_signer("another-key");
   const PageTokenCodec other(other_signer);
   const std::string token = other.EncodeConversations(kDistributor, {}, {1, kRowId});
   EXPECT_THAT(codec_.DecodeConversations(kDistributor, {}, token),
@@ -217,7 +217,7 @@ TEST_F(PageTokenTest, CorrectlySignedButMalformedPayloadIsRejected) {
   // is good. The first assertion guards the test against a changed binding.
   const std::string binding = std::string("conversations|") + kDistributor + "|||";
   ASSERT_THAT(codec_.DecodeConversations(kDistributor, {},
-                                         signer_.Sign(binding, std::string("v1|42|") + kRowId)),
+                                         sealer_.Seal(binding, std::string("v1|42|") + kRowId)),
               IsOk())
       << "the binding format changed; update this test";
   for (const std::string& payload : {
@@ -231,7 +231,7 @@ TEST_F(PageTokenTest, CorrectlySignedButMalformedPayloadIsRejected) {
            std::string("v1|42|") + kRowId + "|extra",
            std::string("x"),
        }) {
-    EXPECT_THAT(codec_.DecodeConversations(kDistributor, {}, signer_.Sign(binding, payload)),
+    EXPECT_THAT(codec_.DecodeConversations(kDistributor, {}, sealer_.Seal(binding, payload)),
                 StatusIs(kInvalid, "page_token"))
         << payload;
   }

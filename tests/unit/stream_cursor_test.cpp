@@ -75,8 +75,8 @@ TEST(SnapshotXmaxTest, ParsesOrRejects) {
 
 class StreamCursorCodecTest : public ::testing::Test {
  protected:
-  TokenSigner signer_{"0123456789abcdef0123456789abcdef"};
-  StreamCursorCodec codec_{signer_, absl::Hours(24 * 7)};
+  TokenSealer sealer_{"0123456789abcdef0123456789abcdef"};
+  StreamCursorCodec codec_{sealer_, absl::Hours(24 * 7)};
   const absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
 };
 

@@ -24,7 +24,7 @@
 
 #include "absl/time/clock.h"
 #include "common/executor.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "domain/stream_cursor_codec.h"
 #include "streaming/subscription.h"
 #include "unit/mock_repositories.h"
@@ -141,8 +141,8 @@ class StreamHubTest : public ::testing::Test {
 
   StrictMock<MockEventRepository> events_;
   StrictMock<MockConversationRepository> conversations_;
-  const domain::TokenSigner signer_{"stream-hub-test-key"};
-  const domain::StreamCursorCodec codec_{signer_, absl::Hours(24 * 7)};
+  const domain::TokenSealer sealer_{"stream-hub-test-key"};
+  const domain::StreamCursorCodec codec_{sealer_, absl::Hours(24 * 7)};
   Executor executor_{1};
   StreamHub hub_{events_, conversations_, executor_, HubOptions{}};
   RecordingSink sink_a_, sink_b_;

@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "auth/jwt.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "domain/validation.h"
 
 namespace {

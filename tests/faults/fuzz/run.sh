@@ -13,7 +13,7 @@ fi
 CXX=clang++ cmake -S "$here" -B "$build" -G Ninja >/dev/null
 cmake --build "$build" -j2
 failed=()
-for name in fuzz_validation fuzz_jwt fuzz_signed_tokens; do
+for name in fuzz_validation fuzz_jwt fuzz_sealed_tokens; do
   mkdir -p "$build/corpus/$name"
   echo "== $name (${seconds}s)"
   "$build/$name" -max_total_time="$seconds" -timeout=5 -print_final_stats=1 \

@@ -16,7 +16,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "domain/page_token.h"
-#include "domain/signed_token.h"
+#include "domain/sealed_token.h"
 #include "domain/stream_cursor_codec.h"
 
 namespace {
@@ -24,7 +24,7 @@ namespace {
 using messaging::domain::ConversationFilter;
 using messaging::domain::PageTokenCodec;
 using messaging::domain::StreamCursorCodec;
-using messaging::domain::TokenSigner;
+using messaging::domain::TokenSealer;
 
 constexpr char kDistributor[] = "8c7a6b5e-1d2f-4a3b-9c8d-7e6f5a4b3c2d";
 constexpr char kConversation[] = "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9";
@@ -33,15 +33,14 @@ void Check(bool condition) {
   if (!condition) std::abort();
 }
 
-const TokenSigner& Signer() {
-  static const TokenSigner signer(
-      messaging::domain::HmacSha256("fuzz-secret-0123456789abcdef", "messaging page tokens v1"));
-  return signer;
+const TokenSealer& Sealer() {
+  static const TokenSealer sealer("fuzz-secret-0123456789abcdef");
+  return sealer;
 }
 
 bool DecodesAnything(const std::string& token, absl::Time now) {
-  const StreamCursorCodec cursors(Signer(), absl::Hours(24 * 7));
-  const PageTokenCodec pages(Signer());
+  const StreamCursorCodec cursors(Sealer(), absl::Hours(24 * 7));
+  const PageTokenCodec pages(Sealer());
   return cursors.Decode(kDistributor, token, now).ok() ||
          pages.DecodeMessages(kDistributor, kConversation, false, token).ok() ||
          pages.DecodeConversations(kDistributor, ConversationFilter(), token).ok();
@@ -53,15 +52,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   const absl::Time now = absl::FromUnixSeconds(1700000000);
-  const StreamCursorCodec cursors(Signer(), absl::Hours(24 * 7));
-  const PageTokenCodec pages(Signer());
+  const StreamCursorCodec cursors(Sealer(), absl::Hours(24 * 7));
+  const PageTokenCodec pages(Sealer());
 
   switch (data[0] % 3) {
     case 0:
       Check(!DecodesAnything(rest, now));
       break;
     case 1: {
-      const std::string token = Signer().Sign(std::string("stream|") + kDistributor, rest);
+      const std::string token = Sealer().Seal(std::string("stream|") + kDistributor, rest);
       const auto cursor = cursors.Decode(kDistributor, token, now);
       if (cursor.ok()) {
         const auto again = cursors.Decode(kDistributor, cursors.Encode(kDistributor, *cursor), now);
@@ -87,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string messages_binding =
           std::string("messages|") + kDistributor + "|" + kConversation + "|asc";
       const auto key = pages.DecodeMessages(kDistributor, kConversation, false,
-                                            Signer().Sign(messages_binding, rest));
+                                            Sealer().Seal(messages_binding, rest));
       if (key.ok()) {
         const std::string again = pages.EncodeMessages(kDistributor, kConversation, false, *key);
         const auto decoded = pages.DecodeMessages(kDistributor, kConversation, false, again);
@@ -99,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string conversations_binding =
           std::string("conversations|") + kDistributor + "||||";
       (void)pages.DecodeConversations(kDistributor, ConversationFilter(),
-                                      Signer().Sign(conversations_binding, rest));
+                                      Sealer().Seal(conversations_binding, rest));
       break;
     }
   }
