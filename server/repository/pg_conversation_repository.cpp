@@ -119,12 +119,13 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
   if (q.filter.customer_id) params.push_back(*q.filter.customer_id);
   if (q.filter.channel) params.emplace_back(ToDb(*q.filter.channel));
   if (q.filter.status) params.emplace_back(ToDb(*q.filter.status));
+  params.push_back(absl::StrCat(q.max_bytes));
   const std::string name = sql::ListConversationsName(shape);
   return transactions_.Run<domain::Page<Conversation>>(
       ctx,
       [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Conversation>> {
         const auto r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(params));
-        return ToPage(r, q.limit, &RowToConversation,
+        return ToPage(r, q.limit, q.max_bytes, &RowToConversation,
                       tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>());
       },
       TransactionMode::kSnapshotRead);

@@ -98,11 +98,12 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
         if (tx.exec_prepared(sql::kConversationVisible, q.conversation_id).empty()) {
           return ConversationNotFound(q.conversation_id);
         }
-        const pqxx::result r =
-            q.after ? tx.exec_prepared(name, q.conversation_id, limit,
-                                       MicrosToTimestampText(q.after->created_at), q.after->id)
-                    : tx.exec_prepared(name, q.conversation_id, limit);
-        return ToPage(r, q.limit, &RowToMessage,
+        const pqxx::result r = q.after
+                                   ? tx.exec_prepared(name, q.conversation_id, limit,
+                                                      MicrosToTimestampText(q.after->created_at),
+                                                      q.after->id, q.max_bytes)
+                                   : tx.exec_prepared(name, q.conversation_id, limit, q.max_bytes);
+        return ToPage(r, q.limit, q.max_bytes, &RowToMessage,
                       tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>());
       },
       TransactionMode::kSnapshotRead);

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "repository/sql/byte_budget_sql.h"
+
 namespace messaging::repository::sql {
 
 // Column list read by RowToConversation (row_mapping.h), in this order.
@@ -84,7 +86,8 @@ inline std::string MarkConversationReadSql() {
 // ListConversations: one statement per combination of filters present, so each
 // gets a plan that uses the matching index (a generic "$1 IS NULL OR ..." plan
 // cannot). Parameters, in order: limit, then (after inbox_at, after id) when
-// resuming, then the filters present: customer_id, channel, status.
+// resuming, then the filters present: customer_id, channel, status, and last
+// the byte budget; rows end with bytes_through (byte_budget_sql.h).
 struct ConversationListShape {
   bool by_customer = false;
   bool by_channel = false;
@@ -108,7 +111,8 @@ inline std::string ListConversationsSql(const ConversationListShape& s) {
   if (s.by_customer) where += " AND c.customer_id = " + next() + "::uuid";
   if (s.by_channel) where += " AND c.channel = " + next();
   if (s.by_status) where += " AND c.status = " + next();
-  return ConversationSelect(where + " ORDER BY c.inbox_at DESC, c.id DESC LIMIT $1");
+  return BudgetedPageSql(kConversationColumns, "conversations", "c", where,
+                         "ORDER BY c.inbox_at DESC, c.id DESC", "$1", next());
 }
 
 }  // namespace messaging::repository::sql

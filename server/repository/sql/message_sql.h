@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "repository/sql/byte_budget_sql.h"
+
 namespace messaging::repository::sql {
 
 // Column list read by RowToMessage (row_mapping.h), in this order.
@@ -80,7 +82,8 @@ inline std::string ConversationVisibleSql() {
   return "SELECT 1 FROM conversations WHERE id = $1::uuid";
 }
 
-// ListMessages keyset pages: $1 conversation_id, $2 limit, [$3 created_at, $4 id].
+// ListMessages keyset pages: $1 conversation_id, $2 limit, [$3 created_at,
+// $4 id], then the byte budget; rows end with bytes_through (byte_budget_sql.h).
 inline std::string ListMessagesName(bool descending, bool after_key) {
   return std::string("message_list_") + (descending ? "desc" : "asc") + (after_key ? "_k" : "");
 }
@@ -91,8 +94,9 @@ inline std::string ListMessagesSql(bool descending, bool after_key) {
              " ($3::timestamptz, $4::uuid)";
   }
   const char* order =
-      descending ? " ORDER BY m.created_at DESC, m.id DESC" : " ORDER BY m.created_at, m.id";
-  return MessageSelect(where + order + " LIMIT $2");
+      descending ? "ORDER BY m.created_at DESC, m.id DESC" : "ORDER BY m.created_at, m.id";
+  return BudgetedPageSql(kMessageColumns, "messages", "m", where, order, "$2",
+                         after_key ? "$5" : "$3");
 }
 
 // Patch: each field is written only when its flag is true.
