@@ -7,8 +7,10 @@
 namespace messaging::repository {
 namespace {
 
-// Columns before the message columns in ReadEventsSql.
+// Columns before the message columns in ReadEventsSql, and after them
+// (row_bytes, bytes_through).
 constexpr int kMessageOffset = 9;
+constexpr int kBytesColumns = 2;
 
 domain::EventType ParseEventType(const std::string& s) {
   if (s == "created") return domain::EventType::kCreated;
@@ -48,16 +50,18 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
   const std::string xid = absl::StrCat(q.after.position.xid);
   const std::string seq = absl::StrCat(q.after.position.seq);
   const std::string limit = absl::StrCat(q.limit);
+  const std::string max_bytes = absl::StrCat(q.max_bytes);
   return transactions_.Run<domain::EventBatch>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::EventBatch> {
         const pqxx::result r =
             conversation_id.empty()
-                ? tx.exec_prepared(sql::kReadEvents, xid, seq, q.after.snapshot, limit)
+                ? tx.exec_prepared(sql::kReadEvents, xid, seq, q.after.snapshot, limit, max_bytes)
                 : tx.exec_prepared(sql::kReadConversationEvents, xid, seq, q.after.snapshot, limit,
-                                   conversation_id);
+                                   max_bytes, conversation_id);
         domain::EventBatch batch;
         batch.horizon = r.at(0)[0].as<std::uint64_t>();
         batch.read_at = r.at(0)[1].as<domain::Micros>();
+        std::int64_t bytes_through = 0;
         for (const auto& row : r) {
           if (row[2].is_null()) break;  // The LEFT JOIN's "no event" row.
           domain::StreamEvent event;
@@ -66,7 +70,7 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
           if (row[kMessageOffset - 1].as<bool>()) {
             // The recorded state (or, for events older than migration 003, the
             // current row), sliced to the columns RowToMessage expects.
-            event.message = RowToMessage(row.slice(kMessageOffset, row.size()));
+            event.message = RowToMessage(row.slice(kMessageOffset, row.size() - kBytesColumns));
           } else {
             // An event without a recorded state whose message is gone.
             event.message.id = row[6].as<std::string>();
@@ -74,8 +78,11 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
             event.message.distributor_id = row[7].as<std::string>();
           }
           batch.events.push_back(std::move(event));
+          bytes_through = row.back().as<std::int64_t>();
         }
-        batch.complete = static_cast<int>(batch.events.size()) < q.limit;
+        // Past the budget, later events may have been left out: not complete.
+        batch.complete =
+            static_cast<int>(batch.events.size()) < q.limit && bytes_through <= q.max_bytes;
         return batch;
       });
 }

@@ -22,20 +22,25 @@ inline constexpr char kEventMessage[] =
     "SELECT c.* FROM messages c WHERE e.message_state IS NULL AND c.id = e.message_id"
     ") m ON true";
 
-// $1 after xid, $2 after seq, $3 snapshot ('' = none), $4 limit, [$5 conversation].
+// $1 after xid, $2 after seq, $3 snapshot ('' = none), $4 limit, $5 byte
+// budget, [$6 conversation]. Events follow in order while they start within the
+// budget (byte_budget_sql.h); each row ends with row_bytes and bytes_through.
 inline std::string ReadEventsSql(bool by_conversation) {
-  return std::string(
-             "WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon, "
-             "(extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at) "
-             "SELECT h.horizon::text, h.read_at, ev.* FROM h LEFT JOIN LATERAL ("
-             "SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type, "
-             "e.conversation_id::text AS event_conversation, e.message_id::text AS event_message, "
-             "e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists, ") +
-         kMessageColumns + " FROM message_events e " + kEventMessage +
-         " WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < h.horizon "
-         "AND ($3 = '' OR NOT pg_visible_in_snapshot(e.xid, nullif($3, '')::pg_snapshot)) " +
-         (by_conversation ? "AND e.conversation_id = $5::uuid " : "") +
-         "ORDER BY e.xid, e.seq LIMIT $4) ev ON true";
+  const std::string order_by = "ORDER BY e.xid, e.seq";
+  const std::string select =
+      std::string(
+          "SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type, "
+          "e.conversation_id::text AS event_conversation, e.message_id::text AS event_message, "
+          "e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists, ") +
+      kMessageColumns + ", " + RowBytesColumns("m", order_by) + " FROM message_events e " +
+      kEventMessage +
+      " WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < h.horizon "
+      "AND ($3 = '' OR NOT pg_visible_in_snapshot(e.xid, nullif($3, '')::pg_snapshot)) " +
+      (by_conversation ? "AND e.conversation_id = $6::uuid " : "") + order_by + " LIMIT $4";
+  return "WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon, "
+         "(extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at) "
+         "SELECT h.horizon::text, h.read_at, ev.* FROM h LEFT JOIN LATERAL (SELECT w.* FROM " +
+         RowsStartingWithin(select, "w", "$5") + ") ev ON true";
 }
 
 inline constexpr char kReadEvents[] = "events_read";
