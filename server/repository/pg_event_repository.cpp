@@ -8,9 +8,9 @@ namespace messaging::repository {
 namespace {
 
 // Columns before the message columns in ReadEventsSql, and after them
-// (row_bytes, bytes_through).
+// (bytes_through).
 constexpr int kMessageOffset = 9;
-constexpr int kBytesColumns = 2;
+constexpr int kBytesColumns = 1;
 
 domain::EventType ParseEventType(const std::string& s) {
   if (s == "created") return domain::EventType::kCreated;

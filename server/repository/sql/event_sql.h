@@ -22,25 +22,46 @@ inline constexpr char kEventMessage[] =
     "SELECT c.* FROM messages c WHERE e.message_state IS NULL AND c.id = e.message_id"
     ") m ON true";
 
+// The next readable event after position (`xid`, `seq`) below the horizon,
+// with its size: the length of its recorded state as text (for events older
+// than migration 003, of the current message row). Nothing is decoded.
+inline std::string NextEventSql(const std::string& xid, const std::string& seq,
+                                bool by_conversation) {
+  return "SELECT e.xid, e.seq, coalesce(octet_length(e.message_state::text), "
+         "(SELECT octet_length(c::text) FROM messages c WHERE c.id = e.message_id), 0)::int8 "
+         "AS row_bytes FROM message_events e WHERE (e.xid, e.seq) > (" +
+         xid + ", " + seq +
+         ") AND e.xid < h.horizon "
+         "AND ($3 = '' OR NOT pg_visible_in_snapshot(e.xid, nullif($3, '')::pg_snapshot)) " +
+         (by_conversation ? "AND e.conversation_id = $6::uuid " : "") +
+         "ORDER BY e.xid, e.seq LIMIT 1";
+}
+
 // $1 after xid, $2 after seq, $3 snapshot ('' = none), $4 limit, $5 byte
-// budget, [$6 conversation]. Events follow in order while they start within the
-// budget (byte_budget_sql.h); each row ends with row_bytes and bytes_through.
+// budget, [$6 conversation]. A walk through the log one event at a time (an
+// index probe each) picks the events: in order, at most $4, and only while the
+// ones before stay within $5 bytes -- so it stops early and decodes no event
+// it does not return. Each row ends with bytes_through, the running total.
 inline std::string ReadEventsSql(bool by_conversation) {
-  const std::string order_by = "ORDER BY e.xid, e.seq";
-  const std::string select =
-      std::string(
-          "SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type, "
-          "e.conversation_id::text AS event_conversation, e.message_id::text AS event_message, "
-          "e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists, ") +
-      kMessageColumns + ", " + RowBytesColumns("m", order_by) + " FROM message_events e " +
-      kEventMessage +
-      " WHERE (e.xid, e.seq) > ($1::xid8, $2::bigint) AND e.xid < h.horizon "
-      "AND ($3 = '' OR NOT pg_visible_in_snapshot(e.xid, nullif($3, '')::pg_snapshot)) " +
-      (by_conversation ? "AND e.conversation_id = $6::uuid " : "") + order_by + " LIMIT $4";
-  return "WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon, "
-         "(extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at) "
-         "SELECT h.horizon::text, h.read_at, ev.* FROM h LEFT JOIN LATERAL (SELECT w.* FROM " +
-         RowsStartingWithin(select, "w", "$5") + ") ev ON true";
+  return "WITH RECURSIVE h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) "
+         "AS horizon, (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at), "
+         "walk(n, xid, seq, bytes_through) AS ("
+         "SELECT 1, x.xid, x.seq, x.row_bytes FROM h, LATERAL (" +
+         NextEventSql("$1::xid8", "$2::bigint", by_conversation) +
+         ") x UNION ALL "
+         "SELECT w.n + 1, x.xid, x.seq, w.bytes_through + x.row_bytes FROM walk w, h, "
+         "LATERAL (" +
+         NextEventSql("w.xid", "w.seq", by_conversation) +
+         ") x WHERE w.n < $4 AND w.bytes_through <= $5::int8) "
+         // LIMIT 1 keeps each lookup an index probe, whatever the planner
+         // guesses of the walk's size.
+         "SELECT h.horizon::text, h.read_at, ev.* FROM h LEFT JOIN LATERAL ("
+         "SELECT x.* FROM walk w CROSS JOIN LATERAL ("
+         "SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type, "
+         "e.conversation_id::text AS event_conversation, e.message_id::text AS event_message, "
+         "e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists, " +
+         std::string(kMessageColumns) + ", w.bytes_through FROM message_events e " +
+         kEventMessage + " WHERE e.seq = w.seq LIMIT 1) x ORDER BY w.n) ev ON true";
 }
 
 inline constexpr char kReadEvents[] = "events_read";
