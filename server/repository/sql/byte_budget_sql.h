@@ -15,21 +15,25 @@ inline std::string RowBytes(const std::string& alias) {
   return "coalesce(octet_length(" + alias + "::text), 0)";
 }
 
-// Two extra columns for a select ordered by `order_by` ("ORDER BY ..."): the
-// row's size and the running total of sizes up to and including it, in that
-// order. A running total is computed row by row, so a LIMIT still stops the scan.
+// Extra columns for a select ordered by `order_by` ("ORDER BY ..."): the
+// row's size, the running total of sizes up to and including it, and its
+// position. Running totals are computed row by row, so a LIMIT still stops
+// the scan.
 inline std::string RowBytesColumns(const std::string& alias, const std::string& order_by) {
-  return RowBytes(alias) + " AS row_bytes, sum(" + RowBytes(alias) + ") OVER (" + order_by +
-         " ROWS UNBOUNDED PRECEDING) AS bytes_through";
+  const std::string frame = " OVER (" + order_by + " ROWS UNBOUNDED PRECEDING)";
+  return RowBytes(alias) + " AS row_bytes, sum(" + RowBytes(alias) + ")" + frame +
+         " AS bytes_through, count(*)" + frame + " AS row_number";
 }
 
 // Keeps the rows of `select` (which has RowBytesColumns, under alias `alias`)
 // that start within `budget_param` bytes: those that fit, plus the first that
-// does not, which only tells that more rows follow (domain::RowsInPage cuts it).
+// does not, which only tells that more rows follow (domain::RowsInPage cuts
+// it). The first two rows are always kept: a page holds at least one row, and
+// the second tells whether more follow.
 inline std::string RowsStartingWithin(const std::string& select, const std::string& alias,
                                       const std::string& budget_param) {
   return "(" + select + ") " + alias + " WHERE " + alias + ".bytes_through - " + alias +
-         ".row_bytes <= " + budget_param + "::int8";
+         ".row_bytes <= " + budget_param + "::int8 OR " + alias + ".row_number <= 2";
 }
 
 // A keyset page of `table alias` bounded by rows and bytes: `columns` (which
