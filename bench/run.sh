@@ -169,9 +169,11 @@ start_server_once() {
   stop_server
   SERVER_PORT=$("$root/scripts/pg.sh" free-port)
   : >"$WORK/server.log"
+  # The scale scenarios hold more streams per distributor than the default cap.
   DATABASE_URL=$DB_URL MESSAGING_JWT_SECRET=$SECRET MESSAGING_LISTEN="127.0.0.1:$SERVER_PORT" \
     MESSAGING_POOL_SIZE=$POOL_SIZE MESSAGING_LOG_LEVEL=warn MESSAGING_DRAIN_TIMEOUT_SECONDS=5 \
-    MESSAGING_MAX_CONNECTION_AGE_SECONDS=0 env "$@" "$SERVER_BIN" serve >>"$WORK/server.log" 2>&1 &
+    MESSAGING_MAX_CONNECTION_AGE_SECONDS=0 MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR=100000 \
+    env "$@" "$SERVER_BIN" serve >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   local i
   for i in $(seq 1 50); do
