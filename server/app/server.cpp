@@ -120,9 +120,12 @@ absl::Status ValidateConfig(const ServerConfig& config) {
         "MESSAGING_MAX_PAGE_BYTES, MESSAGING_STREAM_QUEUE_BYTES and MESSAGING_STREAM_READ_BYTES: "
         "must be at least 1024");
   }
-  if (config.stream_memory_bytes < std::max<std::size_t>(config.stream_queue_bytes, 1 << 20)) {
-    return absl::InvalidArgumentError(
-        "MESSAGING_STREAM_MEMORY_BYTES: must be at least 1 MiB and MESSAGING_STREAM_QUEUE_BYTES");
+  // Every event must fit the budget on its own, or its streams could never take it.
+  if (config.stream_memory_bytes <
+      std::max(config.stream_queue_bytes, LargestMessageOnTheWire(config.limits))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "MESSAGING_STREAM_MEMORY_BYTES: must be at least MESSAGING_STREAM_QUEUE_BYTES and ",
+        LargestMessageOnTheWire(config.limits), " (the largest message the limits allow)"));
   }
   if (config.max_streams_per_distributor < 1) {
     return absl::InvalidArgumentError("MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR: must be >= 1");
