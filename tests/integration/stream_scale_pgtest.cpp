@@ -75,9 +75,9 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
           .at(0)
           .as<std::string>();
   // One distributor holds all 2,000 streams: above the default per-distributor cap.
-  ServerProcess server(kBinary, db.url(),
-                       {{"MESSAGING_HEARTBEAT_SECONDS", "1"},
-                        {"MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR", "2000"}});
+  ServerProcess server(
+      kBinary, db.url(),
+      {{"MESSAGING_HEARTBEAT_SECONDS", "1"}, {"MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR", "2000"}});
   const std::string token = TokenFor(distributor);
 
   // Streams spread over 20 connections.

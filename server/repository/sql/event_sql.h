@@ -60,8 +60,8 @@ inline std::string ReadEventsSql(bool by_conversation) {
          "SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type, "
          "e.conversation_id::text AS event_conversation, e.message_id::text AS event_message, "
          "e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists, " +
-         std::string(kMessageColumns) + ", w.bytes_through FROM message_events e " +
-         kEventMessage + " WHERE e.seq = w.seq LIMIT 1) x ORDER BY w.n) ev ON true";
+         std::string(kMessageColumns) + ", w.bytes_through FROM message_events e " + kEventMessage +
+         " WHERE e.seq = w.seq LIMIT 1) x ORDER BY w.n) ev ON true";
 }
 
 inline constexpr char kReadEvents[] = "events_read";
