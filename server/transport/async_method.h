@@ -144,7 +144,9 @@ class UnaryMethod final : public AsyncMethod {
       Complete(call, RunBody(call));
       return;
     }
-    env_.workers->Post([this, call] {
+    // Queued per distributor: the worker threads take one call of each in
+    // turn, so a distributor's backlog delays only itself.
+    const bool queued = env_.workers->Post(call->ctx_.distributor_id, [this, call] {
       if (env_.refusing->load()) {
         Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
       } else if (absl::Now() >= call->ctx_.deadline) {
@@ -153,6 +155,14 @@ class UnaryMethod final : public AsyncMethod {
         Complete(call, RunBody(call));
       }
     });
+    if (!queued && env_.refusing->load()) {
+      Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
+    } else if (!queued) {
+      absl::Status busy = absl::ResourceExhaustedError(
+          "too many calls of this distributor are waiting; retry later");
+      busy.SetPayload(kRetryDelayPayload, absl::Cord("100"));
+      Complete(call, std::move(busy));
+    }
   }
 
   absl::Status RunBody(Call* call) {
