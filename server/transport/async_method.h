@@ -178,8 +178,8 @@ class UnaryMethod final : public AsyncMethod {
   // Logs the call and sends the answer (logged first, so a client that has
   // its answer also sees it in the metrics); the completion of Finish comes
   // back on the call's queue.
-  void Complete(Call* call, absl::Status status) {
-    call->status_ = std::move(status);
+  void Complete(Call* call, const absl::Status& status) {
+    call->status_ = status;  // A reference-count bump, not a copy of the message.
     Log(*call);
     if (call->status_.ok()) {
       call->responder_.Finish(SerializeResponse(call->response_), grpc::Status::OK, call);

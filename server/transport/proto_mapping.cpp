@@ -228,9 +228,11 @@ void ConversationToProto(T&& c, v1::Conversation* to) {
   SetTime(c.updated_at, to->mutable_update_time());
 }
 
-void ToProto(const domain::Conversation& c, v1::Conversation* to) { ConversationToProto(c, to); }
-void ToProto(domain::Conversation&& c, v1::Conversation* to) {
-  ConversationToProto(std::move(c), to);
+void ToProto(const domain::Conversation& from, v1::Conversation* to) {
+  ConversationToProto(from, to);
+}
+void ToProto(domain::Conversation&& from, v1::Conversation* to) {
+  ConversationToProto(std::move(from), to);
 }
 
 // Copies from an lvalue, moves the strings out of an rvalue.
@@ -264,8 +266,8 @@ void MessageToProto(T&& m, v1::Message* to) {
   to->set_version(std::forward<T>(m).version);
 }
 
-void ToProto(const domain::Message& m, v1::Message* to) { MessageToProto(m, to); }
-void ToProto(domain::Message&& m, v1::Message* to) { MessageToProto(std::move(m), to); }
+void ToProto(const domain::Message& from, v1::Message* to) { MessageToProto(from, to); }
+void ToProto(domain::Message&& from, v1::Message* to) { MessageToProto(std::move(from), to); }
 
 absl::StatusOr<domain::NewConversation> NewConversationFromProto(const v1::Conversation& c) {
   domain::NewConversation out;

@@ -408,8 +408,9 @@ TEST_F(JwtTest, TokensOver4KiBAreRejected) {
 TEST_F(JwtTest, TimeClaimsMustBeWholeSecondsBetween1970And9999) {
   for (const char* name : {"exp", "nbf", "iat"}) {
     for (const nlohmann::json& bad :
-         {nlohmann::json(-1), nlohmann::json(-now_s_), nlohmann::json(now_s_ + 0.5),
-          nlohmann::json(253402300800), nlohmann::json(std::numeric_limits<int64_t>::max()),
+         {nlohmann::json(-1), nlohmann::json(-now_s_),
+          nlohmann::json(static_cast<double>(now_s_) + 0.5), nlohmann::json(253402300800),
+          nlohmann::json(std::numeric_limits<int64_t>::max()),
           nlohmann::json(std::numeric_limits<uint64_t>::max()), nlohmann::json(1e300),
           nlohmann::json("1700000000")}) {
       auto claims = Claims();
