@@ -136,7 +136,7 @@ class UnaryMethod final : public AsyncMethod {
       call->ctx_ = *std::move(ctx);
     }
     if (auto parsed = ParseRequest(call->raw_request_, &call->request_); !parsed.ok()) {
-      Complete(call, std::move(parsed));
+      Complete(call, parsed);
       return;
     }
     call->raw_request_.Clear();
@@ -161,7 +161,7 @@ class UnaryMethod final : public AsyncMethod {
       absl::Status busy = absl::ResourceExhaustedError(
           "too many calls of this distributor are waiting; retry later");
       busy.SetPayload(kRetryDelayPayload, absl::Cord("100"));
-      Complete(call, std::move(busy));
+      Complete(call, busy);
     }
   }
 
