@@ -10,12 +10,6 @@ namespace {
 // Columns before the message columns in ReadEventsSql.
 constexpr int kMessageOffset = 9;
 
-domain::EventType ParseEventType(const std::string& s) {
-  if (s == "created") return domain::EventType::kCreated;
-  if (s == "updated") return domain::EventType::kUpdated;
-  return domain::EventType::kDeleted;
-}
-
 }  // namespace
 
 domain::EventHeads HeadsFromResult(const pqxx::result& r) {
@@ -62,7 +56,9 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
           if (row[2].is_null()) break;  // The LEFT JOIN's "no event" row.
           domain::StreamEvent event;
           event.position = {row[2].as<std::uint64_t>(), row[3].as<std::int64_t>()};
-          event.type = ParseEventType(row[4].as<std::string>());
+          // The CHECK constraint allows no other value.
+          event.type = domain::FromDb<domain::EventType>(row[4].c_str())
+                           .value_or(domain::EventType::kDeleted);
           if (row[kMessageOffset - 1].as<bool>()) {
             // The recorded state (or, for events older than migration 003, the
             // current row), sliced to the columns RowToMessage expects.

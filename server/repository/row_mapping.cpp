@@ -29,8 +29,8 @@ domain::Conversation RowToConversation(const pqxx::row& row) {
   c.id = row[0].as<std::string>();
   c.distributor_id = row[1].as<std::string>();
   c.customer_id = row[2].as<std::string>();
-  c.channel = EnumOrDie(domain::ChannelFromDb(row[3].c_str()), "channel");
-  c.status = EnumOrDie(domain::ConversationStatusFromDb(row[4].c_str()), "status");
+  c.channel = EnumOrDie(domain::FromDb<domain::Channel>(row[3].c_str()), "channel");
+  c.status = EnumOrDie(domain::FromDb<domain::ConversationStatus>(row[4].c_str()), "status");
   c.ai_context_summary = row[5].as<std::string>();
   c.unread_count = row[6].as<std::int32_t>();
   c.last_message_at = OptionalMicros(row[7]);
@@ -47,17 +47,18 @@ domain::Message RowToMessage(const pqxx::row& row) {
   m.id = row[0].as<std::string>();
   m.conversation_id = row[1].as<std::string>();
   m.distributor_id = row[2].as<std::string>();
-  m.direction = EnumOrDie(domain::DirectionFromDb(row[3].c_str()), "direction");
-  m.message_type = EnumOrDie(domain::MessageTypeFromDb(row[4].c_str()), "message_type");
+  m.direction = EnumOrDie(domain::FromDb<domain::Direction>(row[3].c_str()), "direction");
+  m.message_type = EnumOrDie(domain::FromDb<domain::MessageType>(row[4].c_str()), "message_type");
   m.content = row[5].as<std::string>();
   m.media_url = row[6].as<std::string>();
   m.media_content_type = row[7].as<std::string>();
   m.external_message_id = row[8].as<std::string>();
-  m.delivery_status = EnumOrDie(domain::DeliveryStatusFromDb(row[9].c_str()), "delivery_status");
+  m.delivery_status =
+      EnumOrDie(domain::FromDb<domain::DeliveryStatus>(row[9].c_str()), "delivery_status");
   m.error_code = row[10].as<std::string>();
   m.error_message = row[11].as<std::string>();
-  m.ai_processing_status =
-      EnumOrDie(domain::AiProcessingStatusFromDb(row[12].c_str()), "ai_processing_status");
+  m.ai_processing_status = EnumOrDie(domain::FromDb<domain::AiProcessingStatus>(row[12].c_str()),
+                                     "ai_processing_status");
   m.ai_summary = row[13].as<std::string>();
   m.ai_intent = row[14].as<std::string>();
   m.ai_sentiment = row[15].as<std::string>();
