@@ -1,6 +1,7 @@
 #include "repository/pg_conversation_repository.h"
 
 #include "absl/strings/str_cat.h"
+#include "domain/not_found.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/conversation_sql.h"
 #include "repository/sql/event_sql.h"
@@ -10,12 +11,8 @@ namespace {
 
 using domain::Conversation;
 
-absl::Status ConversationNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("conversation ", id, " not found"));
-}
-
 absl::Status CustomerNotFound(const std::string& customer_id) {
-  return absl::NotFoundError(absl::StrCat("customer_id: customer ", customer_id, " not found"));
+  return domain::ReferencedNotFound("customer_id", "customer", customer_id);
 }
 
 absl::Status ActiveConversationExists() {
@@ -24,7 +21,7 @@ absl::Status ActiveConversationExists() {
 }
 
 absl::StatusOr<Conversation> SingleConversation(const pqxx::result& r, const std::string& id) {
-  if (r.empty()) return ConversationNotFound(id);
+  if (r.empty()) return domain::NotFound("conversation", id);
   return RowToConversation(r[0]);
 }
 
@@ -154,7 +151,7 @@ absl::Status PgConversationRepository::Delete(const domain::RequestContext& ctx,
                        .Run<bool>(ctx,
                                   [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
                                     if (tx.exec_prepared(sql::kDeleteConversation, id).empty()) {
-                                      return ConversationNotFound(id);
+                                      return domain::NotFound("conversation", id);
                                     }
                                     return true;
                                   })

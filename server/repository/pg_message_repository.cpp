@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "domain/delivery_status.h"
-#include "domain/validation.h"
+#include "domain/not_found.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/event_sql.h"
 #include "repository/sql/message_sql.h"
@@ -12,16 +12,8 @@ namespace {
 
 using domain::Message;
 
-absl::Status MessageNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("message ", id, " not found"));
-}
-
-absl::Status ConversationNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("conversation ", id, " not found"));
-}
-
 absl::StatusOr<Message> SingleMessage(const pqxx::result& r, const std::string& id) {
-  if (r.empty()) return MessageNotFound(id);
+  if (r.empty()) return domain::NotFound("message", id);
   return RowToMessage(r[0]);
 }
 
@@ -66,7 +58,7 @@ absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext
         } catch (const pqxx::foreign_key_violation&) {
           // The composite key (conversation_id, distributor_id) found no
           // conversation of this tenant: absent or someone else's, same answer.
-          return ConversationNotFound(m.conversation_id);
+          return domain::NotFound("conversation", m.conversation_id);
         }
         if (!r.empty()) return RowToMessage(r[0]);
         // A webhook retry: the external id is already stored. Return it unchanged.
@@ -96,7 +88,7 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
       ctx,
       [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Message>> {
         if (tx.exec_prepared(sql::kConversationVisible, q.conversation_id).empty()) {
-          return ConversationNotFound(q.conversation_id);
+          return domain::NotFound("conversation", q.conversation_id);
         }
         const pqxx::result r =
             q.after ? tx.exec_prepared(name, q.conversation_id, limit,
@@ -138,10 +130,9 @@ absl::StatusOr<Message> PgMessageRepository::UpdateDeliveryStatus(
             by_id ? tx.exec_prepared(sql::kLockMessage, u.ref.id)
                   : tx.exec_prepared(sql::kLockMessageByExternalId, u.ref.external_message_id);
         if (locked.empty()) {
-          return by_id ? MessageNotFound(u.ref.id)
-                       : absl::NotFoundError(absl::StrCat(
-                             "message with external_message_id ",
-                             domain::QuoteForError(u.ref.external_message_id), " not found"));
+          return by_id ? domain::NotFound("message", u.ref.id)
+                       : domain::NotFoundBy("message", "external_message_id",
+                                            u.ref.external_message_id);
         }
         Message current = RowToMessage(locked[0]);
         if (!domain::CanTransition(current.delivery_status, u.status)) return current;
@@ -156,7 +147,7 @@ absl::Status PgMessageRepository::Delete(const domain::RequestContext& ctx, cons
                        .Run<bool>(ctx,
                                   [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
                                     if (tx.exec_prepared(sql::kDeleteMessage, id).empty()) {
-                                      return MessageNotFound(id);
+                                      return domain::NotFound("message", id);
                                     }
                                     return true;
                                   })
