@@ -1,15 +1,16 @@
 #pragma once
 
-// Database rows -> domain structs, by column name. A reader looks up the
-// numbers of the columns it reads once per result (by the names in sql/), then
-// reads every row by number: as cheap per row as positional reads, and a
-// statement that lists its columns in another order, or among others, still
-// maps every field to its own column. A column missing from the result throws
+// Database rows -> domain structs, by column name. A reader finds the numbers
+// of the columns it reads once per result (by the names in sql/), then reads
+// every row by number: as cheap per row as positional reads, and a statement
+// that lists its columns in another order, or among others, still maps every
+// field to its own column. A column missing from the result throws
 // std::logic_error naming it, on the statement's first use.
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -67,26 +68,50 @@ void Decode(const pqxx::field& from, std::optional<V>& to) {
 template <typename T, const auto& kFields>
 class RowReader {
  public:
-  explicit RowReader(const pqxx::result& result)
-      : columns_(Resolve(result, std::make_index_sequence<kCount>())) {}
+  explicit RowReader(const pqxx::result& result) : columns_(Resolve(result)) {}
   T operator()(const pqxx::row& row) const { return Read(row, std::make_index_sequence<kCount>()); }
 
  private:
   static constexpr std::size_t kCount = std::tuple_size_v<std::decay_t<decltype(kFields)>>;
+  using Columns = std::array<ColumnIndex, kCount>;
 
+  // A statement returns the same columns every time, so the numbers found for
+  // this thread's previous result are checked first (one name comparison per
+  // column), and looked up only if they do not fit (a search per column).
+  static Columns Resolve(const pqxx::result& result) {
+    thread_local Columns last{};
+    thread_local bool known = false;
+    if (!known || !Fits(result, last, std::make_index_sequence<kCount>())) {
+      last = LookUp(result, std::make_index_sequence<kCount>());
+      known = true;
+    }
+    return last;
+  }
   template <std::size_t... I>
-  static std::array<ColumnIndex, kCount> Resolve(const pqxx::result& result,
-                                                 std::index_sequence<I...>) {
+  static bool Fits(const pqxx::result& result, const Columns& columns, std::index_sequence<I...>) {
+    return ((columns[I] < result.columns() &&
+             std::strcmp(result.column_name(columns[I]), std::get<I>(kFields).column) == 0) &&
+            ...);
+  }
+  template <std::size_t... I>
+  static Columns LookUp(const pqxx::result& result, std::index_sequence<I...>) {
     return {ColumnNumber(result, std::get<I>(kFields).column)...};
   }
+
   template <std::size_t... I>
   T Read(const pqxx::row& row, std::index_sequence<I...>) const {
     T out;
-    (Decode(row[columns_[I]], out.*(std::get<I>(kFields).field)), ...);
+    (ReadField<I>(row, out), ...);
     return out;
   }
+  // One call per field, so that each pqxx::field (which holds a reference to
+  // the whole result) is released before the next one is made.
+  template <std::size_t I>
+  void ReadField(const pqxx::row& row, T& out) const {
+    Decode(row[columns_[I]], out.*(std::get<I>(kFields).field));
+  }
 
-  const std::array<ColumnIndex, kCount> columns_;
+  const Columns columns_;
 };
 
 // The fields of a conversation by the names of sql::kConversationColumns.
