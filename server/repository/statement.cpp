@@ -10,6 +10,9 @@
 namespace messaging::repository {
 namespace {
 
+// values_ of a parameter not set yet (compared by address).
+constexpr char kUnset[] = "";
+
 bool IsNameChar(char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_'; }
 
 }  // namespace
@@ -49,10 +52,7 @@ Statement::Statement(std::string name, absl::string_view columns,
 }
 
 Params::Params(const Statement& statement)
-    : statement_(statement),
-      values_(statement.parameters().size()),
-      owned_(statement.parameters().size()),
-      assigned_(statement.parameters().size(), false) {}
+    : statement_(statement), values_(statement.parameters().size(), kUnset) {}
 
 Params& Params::Set(absl::string_view name, const std::string& value) {
   return Bind(Index("", name), value.c_str());
@@ -60,8 +60,8 @@ Params& Params::Set(absl::string_view name, const std::string& value) {
 
 Params& Params::Set(absl::string_view name, std::string&& value) {
   const std::size_t index = Index("", name);
-  owned_[index] = std::move(value);
-  return Bind(index, owned_[index].c_str());
+  owned_.push_front(std::move(value));
+  return Bind(index, owned_.front().c_str());
 }
 
 Params& Params::Set(absl::string_view name, const char* value) {
@@ -78,7 +78,6 @@ Params& Params::Set(absl::string_view name, const std::optional<std::string>& va
 
 Params& Params::Bind(std::size_t index, const char* value) {
   values_[index] = value;
-  assigned_[index] = true;
   return *this;
 }
 
@@ -96,8 +95,8 @@ std::size_t Params::Index(absl::string_view prefix, absl::string_view name) cons
 }
 
 pqxx::result Params::Exec(pqxx::transaction_base& tx) const {
-  for (std::size_t i = 0; i < assigned_.size(); ++i) {
-    if (!assigned_[i]) {
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    if (values_[i] == kUnset) {
       throw std::logic_error(absl::StrCat("statement ", statement_.name(),
                                           ": parameter :", statement_.parameters()[i], " not set"));
     }

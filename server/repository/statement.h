@@ -8,6 +8,7 @@
 // value next to its name: no call site counts positions, and a name that is
 // missing, unknown or left unset fails the call with an error naming it.
 
+#include <forward_list>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -86,9 +87,8 @@ class Params {
   Params& Bind(std::size_t index, const char* value);
 
   const Statement& statement_;
-  std::vector<const char*> values_;  // By parameter index; nullptr: NULL.
-  std::vector<std::string> owned_;   // Rvalues, by parameter index.
-  std::vector<bool> assigned_;
+  std::vector<const char*> values_;       // By parameter index; nullptr: NULL.
+  std::forward_list<std::string> owned_;  // Rvalues (nodes never move).
 };
 
 }  // namespace messaging::repository
