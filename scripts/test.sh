@@ -59,10 +59,6 @@ run_suite() {
 
 run_suite build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-# Needs the build's compile_commands.json and generated headers.
-step "clang-tidy"
-scripts/check-tidy.sh build/test
-
 if [[ "${MESSAGING_SKIP_SANITIZERS:-0}" != 1 ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

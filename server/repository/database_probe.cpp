@@ -8,7 +8,8 @@
 
 namespace messaging::repository {
 
-DatabaseProbe::DatabaseProbe(std::string database_url, absl::Duration interval, Listener on_change)
+DatabaseProbe::DatabaseProbe(const std::string& database_url, absl::Duration interval,
+                             Listener on_change)
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(2))),
       interval_(interval),
       on_change_(std::move(on_change)) {}

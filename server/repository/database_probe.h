@@ -19,7 +19,7 @@ class DatabaseProbe {
  public:
   using Listener = std::function<void(bool reachable)>;
 
-  DatabaseProbe(std::string database_url, absl::Duration interval, Listener on_change);
+  DatabaseProbe(const std::string& database_url, absl::Duration interval, Listener on_change);
   ~DatabaseProbe();
   DatabaseProbe(const DatabaseProbe&) = delete;
   DatabaseProbe& operator=(const DatabaseProbe&) = delete;

@@ -184,7 +184,7 @@ std::string MicrosToTimestampText(domain::Micros micros);
 // A page from rows fetched with LIMIT limit + 1: the extra row only says that
 // more rows follow. `snapshot` is the pg_snapshot the rows were read in.
 template <typename Reader>
-auto ToPage(const pqxx::result& rows, int limit, std::string snapshot)
+auto ToPage(const pqxx::result& rows, int limit, const std::string& snapshot)
     -> domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> {
   domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> page;
   page.items.reserve(std::min(rows.size(), static_cast<std::size_t>(std::max(0, limit))));
@@ -196,7 +196,7 @@ auto ToPage(const pqxx::result& rows, int limit, std::string snapshot)
     }
     page.items.push_back(read(row));
   }
-  page.snapshot = std::move(snapshot);
+  page.snapshot = snapshot;
   return page;
 }
 

@@ -434,6 +434,21 @@ TEST_F(JwtTest, TruncatedOrPaddedSignatureIsRejected) {
               StatusIs(kUnauthenticated, "authorization"));
 }
 
+// The last character of a 32-byte signature carries 2 unused bits: changing
+// only those decodes to the same bytes, and must still be refused.
+TEST_F(JwtTest, NonCanonicalSignatureSpellingIsRejected) {
+  const std::string token = BuildJwt(Header(), Claims());
+  ASSERT_THAT(Auth(token), IsOk());
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const auto last = alphabet.find(token.back());
+  ASSERT_NE(last, std::string::npos);
+  for (std::size_t low = 1; low < 4; ++low) {
+    std::string altered = token;
+    altered.back() = alphabet[(last & ~std::size_t{3}) | ((last & 3) ^ low)];
+    EXPECT_THAT(Auth(altered), StatusIs(kUnauthenticated, "signature")) << altered.back();
+  }
+}
+
 TEST_F(JwtTest, CriticalHeaderExtensionsAreRejected) {
   auto header = Header();
   header["crit"] = nlohmann::json::array({"b64"});
