@@ -37,6 +37,7 @@ class Executor {
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
   bool run_queued_ = false;
+  std::mutex join_mu_;  // Guards threads_ (joined and cleared by Stop).
   std::vector<std::thread> threads_;
 };
 
