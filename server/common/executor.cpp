@@ -46,7 +46,6 @@ void Executor::Shutdown() { Stop(/*run_queued=*/false); }
 void Executor::Stop(bool run_queued) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && threads_.empty()) return;
     stopping_ = true;
     run_queued_ = run_queued;
     if (!run_queued) {
@@ -56,9 +55,10 @@ void Executor::Stop(bool run_queued) {
     }
   }
   ready_.notify_all();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
+  // Stop() may run on several threads at once (a shutdown racing the
+  // destructor): one joins, the others wait until it has.
+  std::lock_guard<std::mutex> joining(join_mu_);
+  for (auto& t : threads_) t.join();
   threads_.clear();
 }
 

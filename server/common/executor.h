@@ -71,6 +71,7 @@ class Executor {
   std::size_t queued_ = 0;
   bool stopping_ = false;
   bool run_queued_ = false;
+  std::mutex join_mu_;  // Guards threads_ (joined and cleared by Stop).
   std::vector<std::thread> threads_;
 };
 
