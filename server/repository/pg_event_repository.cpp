@@ -5,80 +5,56 @@
 #include "repository/sql/event_sql.h"
 
 namespace messaging::repository {
-namespace {
-
-// Columns before the message columns in ReadEventsSql, and after them
-// (bytes_through).
-constexpr int kMessageOffset = 9;
-constexpr int kBytesColumns = 1;
-
-domain::EventType ParseEventType(const std::string& s) {
-  if (s == "created") return domain::EventType::kCreated;
-  if (s == "updated") return domain::EventType::kUpdated;
-  return domain::EventType::kDeleted;
-}
-
-}  // namespace
 
 domain::EventHeads HeadsFromResult(const pqxx::result& r) {
+  const ColumnIndex horizon = ColumnNumber(r, "horizon"), read_at = ColumnNumber(r, "read_at"),
+                    distributor = ColumnNumber(r, "distributor_id"),
+                    last_xid = ColumnNumber(r, "last_xid"), last_seq = ColumnNumber(r, "last_seq");
   domain::EventHeads heads;
-  heads.horizon = r.at(0)[0].as<std::uint64_t>();
-  heads.read_at = r.at(0)[1].as<domain::Micros>();
+  heads.horizon = r.at(0)[horizon].as<std::uint64_t>();
+  heads.read_at = r.at(0)[read_at].as<domain::Micros>();
   for (const auto& row : r) {
-    if (row[2].is_null()) break;  // The LEFT JOIN's "no distributor" row.
+    if (row[distributor].is_null()) break;  // The LEFT JOIN's "no distributor" row.
     heads.changed.push_back(
-        {row[2].as<std::string>(), {row[3].as<std::uint64_t>(), row[4].as<std::int64_t>()}});
+        {row[distributor].as<std::string>(),
+         {row[last_xid].as<std::uint64_t>(), row[last_seq].as<std::int64_t>()}});
   }
   return heads;
 }
 
 std::vector<PreparedStatement> PgEventRepository::Statements() {
   return {
-      {sql::kReadEvents, sql::ReadEventsSql(false)},
-      {sql::kReadConversationEvents, sql::ReadEventsSql(true)},
-      {sql::kEventHorizon, sql::EventHorizonSql()},
-      {sql::kEventHeads, sql::EventHeadsSql()},
-      {sql::kCurrentSnapshot, sql::CurrentSnapshotSql()},
-      {sql::kSetRetention, sql::SetRetentionSql()},
-      {sql::kPruneEvents, sql::PruneEventsSql()},
+      sql::kReadEvents.Prepared(),      sql::kReadConversationEvents.Prepared(),
+      sql::kEventHorizon.Prepared(),    sql::kEventHeads.Prepared(),
+      sql::kCurrentSnapshot.Prepared(), sql::kSetRetention.Prepared(),
+      sql::kPruneEvents.Prepared(),
   };
 }
 
 absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::RequestContext& ctx,
                                                            const domain::EventQuery& q,
                                                            const std::string& conversation_id) {
-  const std::string xid = absl::StrCat(q.after.position.xid);
-  const std::string seq = absl::StrCat(q.after.position.seq);
-  const std::string limit = absl::StrCat(q.limit);
-  const std::string max_bytes = absl::StrCat(q.max_bytes);
+  const bool by_conversation = !conversation_id.empty();
   return transactions_.Run<domain::EventBatch>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::EventBatch> {
-        const pqxx::result r =
-            conversation_id.empty()
-                ? tx.exec_prepared(sql::kReadEvents, xid, seq, q.after.snapshot, limit, max_bytes)
-                : tx.exec_prepared(sql::kReadConversationEvents, xid, seq, q.after.snapshot, limit,
-                                   max_bytes, conversation_id);
+        Params params(by_conversation ? sql::kReadConversationEvents : sql::kReadEvents);
+        params.Set("after_xid", absl::StrCat(q.after.position.xid))
+            .Set("after_seq", absl::StrCat(q.after.position.seq))
+            .Set("snapshot", q.after.snapshot)
+            .Set("limit", absl::StrCat(q.limit))
+            .Set("max_bytes", absl::StrCat(q.max_bytes));
+        if (by_conversation) params.Set("conversation_id", conversation_id);
+        const pqxx::result r = params.Exec(tx);
         domain::EventBatch batch;
-        batch.horizon = r.at(0)[0].as<std::uint64_t>();
-        batch.read_at = r.at(0)[1].as<domain::Micros>();
+        batch.horizon = r.at(0)[ColumnNumber(r, "horizon")].as<std::uint64_t>();
+        batch.read_at = r.at(0)[ColumnNumber(r, "read_at")].as<domain::Micros>();
+        const StreamEventReader read(r);
+        const ColumnIndex bytes = ColumnNumber(r, "bytes_through");
         std::int64_t bytes_through = 0;
         for (const auto& row : r) {
-          if (row[2].is_null()) break;  // The LEFT JOIN's "no event" row.
-          domain::StreamEvent event;
-          event.position = {row[2].as<std::uint64_t>(), row[3].as<std::int64_t>()};
-          event.type = ParseEventType(row[4].as<std::string>());
-          if (row[kMessageOffset - 1].as<bool>()) {
-            // The recorded state (or, for events older than migration 003, the
-            // current row), sliced to the columns RowToMessage expects.
-            event.message = RowToMessage(row.slice(kMessageOffset, row.size() - kBytesColumns));
-          } else {
-            // An event without a recorded state whose message is gone.
-            event.message.id = row[6].as<std::string>();
-            event.message.conversation_id = row[5].as<std::string>();
-            event.message.distributor_id = row[7].as<std::string>();
-          }
-          batch.events.push_back(std::move(event));
-          bytes_through = row.back().as<std::int64_t>();
+          if (!read.HasEvent(row)) break;  // The LEFT JOIN's "no event" row.
+          batch.events.push_back(read(row));
+          bytes_through = row[bytes].as<std::int64_t>();
         }
         // Past the budget, later events may have been left out: not complete.
         batch.complete =
@@ -90,7 +66,7 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
 absl::StatusOr<std::uint64_t> PgEventRepository::Horizon(const domain::RequestContext& ctx) {
   return transactions_.Run<std::uint64_t>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::uint64_t> {
-        return tx.exec_prepared(sql::kEventHorizon).at(0)[0].as<std::uint64_t>();
+        return Params(sql::kEventHorizon).Exec(tx).at(0)[0].as<std::uint64_t>();
       });
 }
 
@@ -99,21 +75,22 @@ absl::StatusOr<domain::EventHeads> PgEventRepository::Heads(std::uint64_t from_x
   // event; only the SECURITY DEFINER function reads the positions.
   domain::RequestContext ctx;
   ctx.deadline = absl::Now() + absl::Seconds(5);
-  const std::string from = absl::StrCat(from_xid);
   return transactions_.Run<domain::EventHeads>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::EventHeads> {
-        return HeadsFromResult(tx.exec_prepared(sql::kEventHeads, from));
+        return HeadsFromResult(
+            Params(sql::kEventHeads).Set("from_xid", absl::StrCat(from_xid)).Exec(tx));
       });
 }
 
 absl::StatusOr<std::int64_t> PgEventRepository::Prune(absl::Duration retention) {
   domain::RequestContext ctx;  // No tenant: only the prune policy applies.
   ctx.deadline = absl::Now() + absl::Minutes(1);
-  const std::string interval = absl::StrCat(absl::ToInt64Seconds(retention), " seconds");
   return transactions_.Run<std::int64_t>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::int64_t> {
-        tx.exec_prepared(sql::kSetRetention, interval);
-        return static_cast<std::int64_t>(tx.exec_prepared(sql::kPruneEvents).affected_rows());
+        Params(sql::kSetRetention)
+            .Set("retention", absl::StrCat(absl::ToInt64Seconds(retention), " seconds"))
+            .Exec(tx);
+        return static_cast<std::int64_t>(Params(sql::kPruneEvents).Exec(tx).affected_rows());
       });
 }
 

@@ -8,45 +8,39 @@
 
 #include <string>
 
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+
 namespace messaging::repository::sql {
 
-// The size of the row `alias` (0 for a missing row of an outer join).
-inline std::string RowBytes(const std::string& alias) {
-  return "coalesce(octet_length(" + alias + "::text), 0)";
-}
-
-// Extra columns for a select ordered by `order_by` ("ORDER BY ..."): the
-// row's size, the running total of sizes up to and including it, and its
-// position. Running totals are computed row by row, so a LIMIT still stops
-// the scan.
-inline std::string RowBytesColumns(const std::string& alias, const std::string& order_by) {
-  const std::string frame = " OVER (" + order_by + " ROWS UNBOUNDED PRECEDING)";
-  return RowBytes(alias) + " AS row_bytes, sum(" + RowBytes(alias) + ")" + frame +
-         " AS bytes_through, count(*)" + frame + " AS row_number";
-}
-
-// Keeps the rows of `select` (which has RowBytesColumns, under alias `alias`)
-// that start within `budget_param` bytes: those that fit, plus the first that
-// does not, which only tells that more rows follow (domain::RowsInPage cuts
-// it). The first two rows are always kept: a page holds at least one row, and
-// the second tells whether more follow.
-inline std::string RowsStartingWithin(const std::string& select, const std::string& alias,
-                                      const std::string& budget_param) {
-  return "(" + select + ") " + alias + " WHERE " + alias + ".bytes_through - " + alias +
-         ".row_bytes <= " + budget_param + "::int8 OR " + alias + ".row_number <= 2";
-}
-
-// A keyset page of `table alias` bounded by rows and bytes: `columns` (which
+// A keyset page of `table` (as `alias`) bounded by rows (:limit) and bytes
+// (:max_bytes): the rows of `where` in `order_by`, each as {columns} (which
 // read `alias.`) and then bytes_through, the running total of the rows' sizes.
-inline std::string BudgetedPageSql(const std::string& columns, const std::string& table,
-                                   const std::string& alias, const std::string& where,
-                                   const std::string& order_by, const std::string& limit_param,
-                                   const std::string& budget_param) {
-  const std::string select = "SELECT " + alias + ".*, " + RowBytesColumns(alias, order_by) +
-                             " FROM " + table + " " + alias + " " + where + " " + order_by +
-                             " LIMIT " + limit_param;
-  return "SELECT " + columns + ", " + alias + ".bytes_through FROM " +
-         RowsStartingWithin(select, alias, budget_param) + " " + order_by;
+//
+// The inner select adds each row's size, the running total and the row's
+// position; running totals are computed row by row, so its LIMIT still stops
+// the scan. The outer one keeps the rows that start within the budget: those
+// that fit, plus the first that does not, which only tells that more rows
+// follow (domain::RowsInPage cuts it). The first two rows are always kept: a
+// page holds at least one row, and the second tells whether more follow.
+inline std::string BudgetedPageSql(absl::string_view table, absl::string_view alias,
+                                   absl::string_view where, absl::string_view order_by) {
+  return absl::StrReplaceAll(
+      R"sql(
+SELECT {columns}, {alias}.bytes_through
+FROM (
+  SELECT {alias}.*, octet_length({alias}::text)::int8 AS row_bytes,
+         sum(octet_length({alias}::text)) OVER ({order_by} ROWS UNBOUNDED PRECEDING)
+           AS bytes_through,
+         count(*) OVER ({order_by} ROWS UNBOUNDED PRECEDING) AS row_number
+  FROM {table} {alias}
+  {where}
+  {order_by}
+  LIMIT :limit
+) {alias}
+WHERE {alias}.bytes_through - {alias}.row_bytes <= :max_bytes::int8 OR {alias}.row_number <= 2
+{order_by})sql",
+      {{"{table}", table}, {"{alias}", alias}, {"{where}", where}, {"{order_by}", order_by}});
 }
 
 }  // namespace messaging::repository::sql
