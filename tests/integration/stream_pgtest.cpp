@@ -170,7 +170,7 @@ TEST_F(StreamTest, WebhookRetryAndStaleDeliveryCallbackRaiseNoEvent) {
 }
 
 TEST_F(StreamTest, AWriteOnOneReplicaReachesASubscriberOnAnother) {
-  ServerProcess replica_b(kBinary, db().url());
+  ServerProcess replica_b(kBinary, db().server_url());
   auto channel_b = grpc::CreateChannel(replica_b.address(), grpc::InsecureChannelCredentials());
   auto stub_b = v1::MessagingService::NewStub(channel_b);
   StreamCollector stream(*stub_b, distributor_, Request());
@@ -416,8 +416,8 @@ class StreamSqlWriteTest : public StreamTest {
 
   static void SetUpTestSuite() {
     db_ = new TestDatabase("stream_sql_write");
-    server_ =
-        new TestServer(db_->url(), [](app::ServerConfig& c) { c.stream_poll_interval = kPoll; });
+    server_ = new TestServer(db_->server_url(),
+                             [](app::ServerConfig& c) { c.stream_poll_interval = kPoll; });
   }
 
   // Plain SQL as the admin, in its own transaction; returns the first column.
@@ -493,7 +493,7 @@ TEST_F(StreamSqlWriteTest, AnUpdateBySqlArrivesAsUpdatedWithVersion2) {
 
 TEST(StreamHeartbeatTest, IdleStreamsGetHeartbeatsWithAResumableCursor) {
   TestDatabase db("stream_heartbeat");
-  TestServer server(db.url(),
+  TestServer server(db.server_url(),
                     [](app::ServerConfig& c) { c.heartbeat_interval = absl::Milliseconds(200); });
   const std::string distributor = db.NewDistributor();
   StreamCollector stream(server.stub(), distributor, v1::StreamMessagesRequest());
@@ -513,7 +513,7 @@ TEST(StreamHeartbeatTest, IdleStreamsGetHeartbeatsWithAResumableCursor) {
 // connection ends with a status a client retries, and resumes from its cursor.
 TEST(StreamConnectionAgeTest, MaxConnectionAgeEndsStreamsResumably) {
   TestDatabase db("stream_age");
-  TestServer server(db.url(), [](app::ServerConfig& c) {
+  TestServer server(db.server_url(), [](app::ServerConfig& c) {
     c.max_connection_age = absl::Seconds(1);
     c.drain_timeout = absl::Seconds(1);
   });
@@ -525,7 +525,7 @@ TEST(StreamConnectionAgeTest, MaxConnectionAgeEndsStreamsResumably) {
 
 TEST(StreamShutdownTest, ShutdownEndsStreamsWithAResumableStatus) {
   TestDatabase db("stream_shutdown");
-  auto server = std::make_unique<TestServer>(db.url());
+  auto server = std::make_unique<TestServer>(db.server_url());
   const std::string distributor = db.NewDistributor();
   v1::StreamMessagesRequest request;
   StreamCollector stream(server->stub(), distributor, request);
