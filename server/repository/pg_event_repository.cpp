@@ -7,8 +7,12 @@
 namespace messaging::repository {
 namespace {
 
-// Columns before the message columns in ReadEventsSql.
+// Columns before the message columns in ReadEventsSql, and after them (the
+// low-water mark).
 constexpr int kMessageOffset = 9;
+constexpr int kTrailing = 2;
+constexpr char kPrunedXid[] = "pruned_xid";
+constexpr char kPrunedSeq[] = "pruned_seq";
 
 domain::EventType ParseEventType(const std::string& s) {
   if (s == "created") return domain::EventType::kCreated;
@@ -37,7 +41,6 @@ std::vector<PreparedStatement> PgEventRepository::Statements() {
       {sql::kEventHorizon, sql::EventHorizonSql()},
       {sql::kEventHeads, sql::EventHeadsSql()},
       {sql::kCurrentSnapshot, sql::CurrentSnapshotSql()},
-      {sql::kSetRetention, sql::SetRetentionSql()},
       {sql::kPruneEvents, sql::PruneEventsSql()},
   };
 }
@@ -58,6 +61,8 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
         domain::EventBatch batch;
         batch.horizon = r.at(0)[0].as<std::uint64_t>();
         batch.read_at = r.at(0)[1].as<domain::Micros>();
+        batch.pruned_through = {r.at(0)[kPrunedXid].as<std::uint64_t>(),
+                                r.at(0)[kPrunedSeq].as<std::int64_t>()};
         for (const auto& row : r) {
           if (row[2].is_null()) break;  // The LEFT JOIN's "no event" row.
           domain::StreamEvent event;
@@ -66,7 +71,7 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
           if (row[kMessageOffset - 1].as<bool>()) {
             // The recorded state (or, for events older than migration 003, the
             // current row), sliced to the columns RowToMessage expects.
-            event.message = RowToMessage(row.slice(kMessageOffset, row.size()));
+            event.message = RowToMessage(row.slice(kMessageOffset, row.size() - kTrailing));
           } else {
             // An event without a recorded state whose message is gone.
             event.message.id = row[6].as<std::string>();
@@ -100,13 +105,12 @@ absl::StatusOr<domain::EventHeads> PgEventRepository::Heads(std::uint64_t from_x
 }
 
 absl::StatusOr<std::int64_t> PgEventRepository::Prune(absl::Duration retention) {
-  domain::RequestContext ctx;  // No tenant: only the prune policy applies.
+  domain::RequestContext ctx;  // No tenant: the function prunes every tenant's old events.
   ctx.deadline = absl::Now() + absl::Minutes(1);
   const std::string interval = absl::StrCat(absl::ToInt64Seconds(retention), " seconds");
   return transactions_.Run<std::int64_t>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::int64_t> {
-        tx.exec_prepared(sql::kSetRetention, interval);
-        return static_cast<std::int64_t>(tx.exec_prepared(sql::kPruneEvents).affected_rows());
+        return tx.exec_prepared(sql::kPruneEvents, interval).at(0)[0].as<std::int64_t>();
       });
 }
 

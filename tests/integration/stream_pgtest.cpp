@@ -353,6 +353,47 @@ TEST_F(StreamTest, BadCursorsAreRejected) {
   EXPECT_EQ(wider.WaitDone().error_code(), StatusCode::INVALID_ARGUMENT);
 }
 
+// Pruning (migration 004) records the highest log position it deleted. A
+// cursor that had not seen the pruned events ends with OUT_OF_RANGE (list
+// again) instead of silently skipping them; a cursor past them resumes as
+// usual. Its own database: the mark belongs to the whole log.
+class StreamPruneTest : public StreamTest {};
+
+TEST_F(StreamPruneTest, ResumingBelowThePrunedMarkIsOutOfRangeAndAboveItDelivers) {
+  v1::ListMessagesRequest list;
+  list.set_conversation_id(conversation_.id());
+  v1::ListMessagesResponse before;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &before).ok());
+  const v1::Message old = CreateMessage(distributor_, conversation_.id(), "pruned later");
+  v1::ListMessagesResponse after;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &after).ok());
+  ASSERT_EQ(after.messages_size(), 1);
+  const v1::Message kept = CreateMessage(distributor_, conversation_.id(), "kept");
+  db().Exec(
+      "UPDATE message_events SET created_at = now() - interval '8 days' WHERE message_id = '" +
+      old.id() + "'");
+  {
+    // As a server prunes: from its login role, as messaging_app, through the function.
+    pqxx::connection conn(db().server_url());
+    pqxx::work tx(conn);
+    tx.exec("SELECT set_config('role', 'messaging_app', true)");
+    EXPECT_EQ(tx.exec("SELECT messaging_prune_events('7 days')").at(0).at(0).as<int>(), 1);
+    tx.commit();
+  }
+
+  for (const std::string& filter : {std::string(), conversation_.id()}) {
+    StreamCollector below(server().stub(), distributor_, Request(filter, before.stream_cursor()));
+    const grpc::Status status = below.WaitDone();
+    EXPECT_EQ(status.error_code(), StatusCode::OUT_OF_RANGE) << status.error_message();
+    EXPECT_TRUE(below.Changes().empty());
+  }
+
+  StreamCollector above(server().stub(), distributor_, Request("", after.stream_cursor()));
+  ASSERT_TRUE(above.WaitForChanges(1));
+  EXPECT_EQ(above.Changes()[0].message().id(), kept.id());
+  EXPECT_EQ(above.Changes().size(), 1u);
+}
+
 TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
   // The client does not read while 2,000 events happen; the server's queue is
   // bounded, so it must fall back to reading the log and lose nothing.

@@ -23,11 +23,16 @@ inline constexpr char kEventMessage[] =
     ") m ON true";
 
 // $1 after xid, $2 after seq, $3 snapshot ('' = none), $4 limit, [$5 conversation].
+// The log's low-water mark (migration 004) comes last, from the same snapshot
+// as the events.
 inline std::string ReadEventsSql(bool by_conversation) {
   return std::string(
              "WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon, "
-             "(extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at) "
-             "SELECT h.horizon::text, h.read_at, ev.* FROM h LEFT JOIN LATERAL ("
+             "(extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at, "
+             "lw.pruned_xid::text AS pruned_xid, lw.pruned_seq "
+             "FROM messaging_event_low_water() lw) "
+             "SELECT h.horizon::text, h.read_at, ev.*, h.pruned_xid, h.pruned_seq FROM h "
+             "LEFT JOIN LATERAL ("
              "SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type, "
              "e.conversation_id::text AS event_conversation, e.message_id::text AS event_message, "
              "e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists, ") +
@@ -63,12 +68,9 @@ inline std::string EventHeadsSql() {
 inline constexpr char kCurrentSnapshot[] = "events_current_snapshot";
 inline std::string CurrentSnapshotSql() { return "SELECT pg_current_snapshot()::text"; }
 
-// Retention: the prune policy picks the rows (see migrations/002).
-inline constexpr char kSetRetention[] = "events_set_retention";
-inline std::string SetRetentionSql() {
-  return "SELECT set_config('messaging.event_retention', $1, true)";
-}
+// Retention: the owner-side function deletes every tenant's events older
+// than $1 (at least an hour) and raises the low-water mark (migration 004).
 inline constexpr char kPruneEvents[] = "events_prune";
-inline std::string PruneEventsSql() { return "DELETE FROM message_events"; }
+inline std::string PruneEventsSql() { return "SELECT messaging_prune_events($1::interval)"; }
 
 }  // namespace messaging::repository::sql
