@@ -308,6 +308,26 @@ TEST_F(DbPrivilegesTest, NobodyElseHasAnyPrivilegeOnMessagingObjects) {
   EXPECT_EQ(db_->Scalar("SELECT count(*) FROM (" + objects + ") o WHERE o.acl IS NULL"), 0);
 }
 
+// The policies call the tenant function as the querying role: another role
+// given a messaging table (e.g. Supabase's authenticated, for PostgREST) also
+// needs EXECUTE on it, or its queries fail rather than return rows.
+TEST_F(DbPrivilegesTest, AnotherReaderNeedsTheTenantFunctionToo) {
+  pqxx::connection conn(db_->url());
+  pqxx::work tx(conn);  // Rolled back: the role and grants go with it.
+  tx.exec(
+      "CREATE ROLE t_privileges_reader NOLOGIN; "
+      "GRANT SELECT ON messages TO t_privileges_reader");
+  tx.exec_params("SELECT set_config('app.distributor_id', $1, true)", distributor_);
+  {
+    pqxx::subtransaction without(tx);
+    without.exec("SET LOCAL ROLE t_privileges_reader");
+    EXPECT_THROW(without.exec("SELECT count(*) FROM messages"), pqxx::insufficient_privilege);
+  }
+  tx.exec("GRANT EXECUTE ON FUNCTION messaging_current_distributor_id() TO t_privileges_reader");
+  tx.exec("SET LOCAL ROLE t_privileges_reader");
+  EXPECT_NO_THROW(tx.exec("SELECT count(*) FROM messages"));
+}
+
 TEST_F(DbPrivilegesTest, EveryMessagingFunctionHasAFixedSearchPath) {
   const auto functions = db_->Exec(
       "SELECT proname, coalesce(array_to_string(proconfig, ','), '') FROM pg_proc "

@@ -4,7 +4,7 @@
 // Proves: `serve` refuses, with a clear message and a non-zero exit, a
 // superuser, a BYPASSRLS role, a role that cannot become messaging_app, and
 // an application role (MESSAGING_DB_ROLE) with those powers; it serves, with
-// a warning, as the owner of the tables; a pool connection opened after the
+// warnings, as the owner of the tables granted another role; a pool connection opened after the
 // login role gained BYPASSRLS is refused (calls are UNAVAILABLE) until it
 // loses it again. `migrate` prefers MESSAGING_MIGRATE_DATABASE_URL to
 // DATABASE_URL and falls back to it.
@@ -121,6 +121,8 @@ TEST(LoginRoleTest, ServeWarnsWhenItLogsInAsTheOwner) {
       RunCommand(absl::StrCat("MESSAGING_MIGRATE_DATABASE_URL=", ShellQuote(owner_url), " ",
                               kBinary, " migrate --log-format text"));
   ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  const ScratchRole extra("NOLOGIN", /*app_member=*/false);
+  ScratchRole::Admin(absl::StrCat("GRANT ", extra.name(), " TO ", owner.name()));
 
   const auto result = RunCommand(absl::StrCat(
       "DATABASE_URL=", ShellQuote(owner_url), " MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret),
@@ -131,6 +133,8 @@ TEST(LoginRoleTest, ServeWarnsWhenItLogsInAsTheOwner) {
   EXPECT_NE(result.output.find(absl::StrCat("database login role ", owner.name(),
                                             " owns conversations, message_events, messages")),
             std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find(absl::StrCat("is also granted ", extra.name())), std::string::npos)
       << result.output;
 }  // The database is dropped before its owner (declared first).
 
