@@ -96,16 +96,7 @@ psql_db() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 # production (it refuses a superuser); migrations and fixtures use DB_URL.
 SERVER_LOGIN=messaging_bench_server
 ensure_server_login() {
-  psql_db -c "DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$SERVER_LOGIN') THEN
-      BEGIN CREATE ROLE $SERVER_LOGIN LOGIN NOINHERIT PASSWORD '$SERVER_LOGIN';
-      EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
-    END IF;
-    IF NOT pg_has_role('$SERVER_LOGIN', 'messaging_app', 'MEMBER') THEN
-      BEGIN GRANT messaging_app TO $SERVER_LOGIN;
-      EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
-    END IF;
-  END \$\$" >/dev/null
+  psql_db -v role="$SERVER_LOGIN" -v password="$SERVER_LOGIN" -f "$root/scripts/login-role.sql" >/dev/null
 }
 # DB_URL with the server's login role instead of its user.
 serve_url() {

@@ -46,15 +46,8 @@ MESSAGING_MIGRATE_DATABASE_URL=$owner_url "$server" migrate --log-format text
 
 [[ -s .local/db-password ]] || (umask 077 && openssl rand -hex 16 >.local/db-password)
 db_password=$(cat .local/db-password)
-psql -X -q -v ON_ERROR_STOP=1 -v password="$db_password" "$owner_url" <<'SQL'
-SET client_min_messages = warning;
-SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'messaging_server') AS create_role \gset
-\if :create_role
-CREATE ROLE messaging_server LOGIN NOINHERIT;
-\endif
-ALTER ROLE messaging_server LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS PASSWORD :'password';
-GRANT messaging_app TO messaging_server;
-SQL
+psql -X -q -v ON_ERROR_STOP=1 -v role=messaging_server -v password="$db_password" \
+  -f scripts/login-role.sql "$owner_url"
 export DATABASE_URL="postgresql://messaging_server:$db_password@127.0.0.1:$port/messaging"
 
 # A demo tenant and customer (the host application owns these tables).

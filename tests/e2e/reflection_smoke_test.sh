@@ -29,16 +29,7 @@ DATABASE_URL=$db_url "$server" migrate --log-format text >/dev/null 2>&1
 # The server logs in as the tests' login role, which can only become
 # messaging_app (tests/support/test_database.h); the migration ran as the owner.
 login=messaging_test_server
-psql -X -q -v ON_ERROR_STOP=1 "$admin" -c "DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$login') THEN
-    BEGIN CREATE ROLE $login LOGIN NOINHERIT PASSWORD '$login';
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
-  END IF;
-  IF NOT pg_has_role('$login', 'messaging_app', 'MEMBER') THEN
-    BEGIN GRANT messaging_app TO $login;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
-  END IF;
-END \$\$"
+psql -X -q -v ON_ERROR_STOP=1 -v role=$login -v password=$login -f "$src/scripts/login-role.sql" "$admin"
 rest=${db_url#*://}
 serve_url="${db_url%%://*}://$login:$login@${rest#*@}"
 distributor=$(psql -X -q -At "$db_url" -c "INSERT INTO distributors DEFAULT VALUES RETURNING id")
