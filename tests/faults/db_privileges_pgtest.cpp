@@ -70,6 +70,26 @@ class DbPrivilegesTest : public ::testing::Test {
     return "";
   }
 
+  // The owner of SECURITY DEFINER functions: NOLOGIN and no other power, no
+  // members, member of nothing, owns no table.
+  static void ExpectPowerlessOwnerOfNoTable(const std::string& name) {
+    const auto role = db_->Exec(
+        "SELECT rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb, rolreplication, "
+        "rolinherit FROM pg_roles WHERE rolname = '" +
+        name + "'");
+    ASSERT_EQ(role.size(), 1u) << name;
+    for (int i = 0; i < 7; ++i) {
+      EXPECT_FALSE(role.at(0).at(i).as<bool>()) << name << " " << role.column_name(i);
+    }
+    EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_auth_members WHERE roleid = '" + name +
+                          "'::regrole OR member = '" + name + "'::regrole"),
+              0)
+        << name;
+    EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_class WHERE relowner = '" + name + "'::regrole"),
+              0)
+        << name;
+  }
+
   static inline TestDatabase* db_ = nullptr;
   static inline std::string distributor_;
 };
@@ -343,20 +363,7 @@ TEST_F(DbPrivilegesTest, EveryMessagingFunctionHasAFixedSearchPath) {
 // function, and may read only the positions of events (a column grant plus
 // its own policy), not their message states.
 TEST_F(DbPrivilegesTest, TheEventReaderRoleReadsPositionsOnlyAndOwnsOneFunction) {
-  const auto role = db_->Exec(
-      "SELECT rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb, rolreplication, "
-      "rolinherit FROM pg_roles WHERE rolname = 'messaging_event_reader'");
-  ASSERT_EQ(role.size(), 1u);
-  for (int i = 0; i < 7; ++i) {
-    EXPECT_FALSE(role.at(0).at(i).as<bool>()) << role.column_name(i);
-  }
-  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_auth_members WHERE roleid = "
-                        "'messaging_event_reader'::regrole OR member = "
-                        "'messaging_event_reader'::regrole"),
-            0);
-  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_class WHERE relowner = "
-                        "'messaging_event_reader'::regrole"),
-            0);
+  ExpectPowerlessOwnerOfNoTable("messaging_event_reader");
   const auto owned = db_->Exec(
       "SELECT proname, prosecdef, array_to_string(proconfig, ',') FROM pg_proc "
       "WHERE proowner = 'messaging_event_reader'::regrole");
@@ -398,20 +405,7 @@ TEST_F(DbPrivilegesTest, TheEventReaderRoleReadsPositionsOnlyAndOwnsOneFunction)
 // event positions and times only, and deletes, even acting as itself, only
 // events older than an hour.
 TEST_F(DbPrivilegesTest, TheEventPrunerRoleDeletesOnlyOldEventsAndOwnsTwoFunctions) {
-  const auto role = db_->Exec(
-      "SELECT rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb, rolreplication, "
-      "rolinherit FROM pg_roles WHERE rolname = 'messaging_event_pruner'");
-  ASSERT_EQ(role.size(), 1u);
-  for (int i = 0; i < 7; ++i) {
-    EXPECT_FALSE(role.at(0).at(i).as<bool>()) << role.column_name(i);
-  }
-  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_auth_members WHERE roleid = "
-                        "'messaging_event_pruner'::regrole OR member = "
-                        "'messaging_event_pruner'::regrole"),
-            0);
-  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pg_class WHERE relowner = "
-                        "'messaging_event_pruner'::regrole"),
-            0);
+  ExpectPowerlessOwnerOfNoTable("messaging_event_pruner");
   const auto owned = db_->Exec(
       "SELECT proname, prosecdef, array_to_string(proconfig, ',') FROM pg_proc "
       "WHERE proowner = 'messaging_event_pruner'::regrole ORDER BY proname");
