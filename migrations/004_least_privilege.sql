@@ -9,9 +9,10 @@
 --     psql -v ON_ERROR_STOP=1 -1 -f migrations/004_least_privilege.sql "$DATABASE_URL"
 --   No BEGIN/COMMIT, no psql meta-commands, nothing that cannot run inside a
 --   transaction block. Apply 000 to 003 first. Re-applying an earlier file by
---   hand re-grants what that file granted (002: DELETE on message_events to
---   messaging_app; 001: EXECUTE on the tenant function to PUBLIC): always
---   apply the files in order, ending with the last one.
+--   hand undoes part of this one (001 grants EXECUTE on the tenant function
+--   to PUBLIC, 002 DELETE on message_events to messaging_app, and 001/003
+--   recreate trigger functions without a fixed search_path): always apply the
+--   files in order, ending with the last one. scripts/verify.sql notices.
 --
 -- WHO CAN APPLY IT
 --   The owner of the messaging objects (the role that applied 000 to 003),
@@ -73,9 +74,11 @@
 --     message_events_prune_read  FOR SELECT TO messaging_event_pruner
 --   both USING (created_at < now() - interval '1 hour'): even the pruner
 --   cannot touch an event younger than the floor. It owns only its two
---   functions and has no members (the loan of membership and CREATE that
---   gives it the functions is undone at the end, as in 003). EXECUTE on both
---   functions: messaging_app only.
+--   functions and has no members. (A non-superuser migrating role borrows
+--   membership in it and in messaging_event_reader, and lends it CREATE on
+--   public, to give it the functions and to revoke default grants on
+--   messaging_event_heads(); all undone at the end, as in 003.) EXECUTE on
+--   both functions: messaging_app only.
 --
 -- LOW-WATER MARK message_events_low_water (one row; owner and pruner only)
 --   pruned_xid xid8, pruned_seq bigint: the highest (xid, seq) position any
