@@ -19,8 +19,8 @@
 --     no database uses it: REVOKE ... in each database, then DROP ROLE messaging_app;
 --   Only this database's privileges for those roles are revoked below.
 
--- The original setup README's manual cleanup. Dropping the tables also drops
--- their triggers, policies, indexes, constraints and grants.
+-- The tables. Dropping them also drops their triggers, policies, indexes,
+-- constraints and grants.
 DROP TABLE IF EXISTS public.messages CASCADE;
 DROP TABLE IF EXISTS public.conversations CASCADE;
 -- The stream change log (migration 002). CASCADE for messaging_event_heads()

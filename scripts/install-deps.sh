@@ -7,7 +7,7 @@
 set -euo pipefail
 
 build_packages=(
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang-format clang-tidy
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libabsl-dev libgtest-dev libgmock-dev
   libcpp-jwt-dev nlohmann-json3-dev libssl-dev
@@ -16,6 +16,9 @@ build_packages=(
 runtime_packages=(
   postgresql-15 postgresql-client-15 postgresql-15-pgtap
   python3 python3-yaml ca-certificates curl unzip openssl git
+  # Fuzzing (tests/faults/fuzz): clang, and its runtime libraries with
+  # libFuzzer (only recommended by clang, and recommends are not installed).
+  clang libclang-rt-dev
 )
 
 packages=("${build_packages[@]}")

@@ -2,8 +2,8 @@
 --
 --   psql -v ON_ERROR_STOP=1 -f scripts/verify.sql "$DATABASE_URL"
 --
--- Prints the three verification result sets of the original setup README
--- (tables exist, rowsecurity, indexes), then checks everything the service
+-- Prints three quick result sets to read by eye (the tables exist, their
+-- rowsecurity flag, their indexes), then checks everything the service
 -- relies on and RAISEs (non-zero exit with ON_ERROR_STOP) naming every problem
 -- found. Read-only; plain SQL (no psql meta-commands), so it also runs in the
 -- Supabase SQL editor. Needs no superuser: the catalogs are readable by anyone.

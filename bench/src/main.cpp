@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <string>
 
-#include "common.h"
+#include "cli.h"
 #include "modes.h"
 
 int main(int argc, char** argv) {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "common.h"
+#include "cli.h"
 
 namespace bench {
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -17,9 +18,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common.h"
+#include "async_client.h"
+#include "cli.h"
+#include "fixture.h"
+#include "latency.h"
 #include "messaging/v1/messaging.grpc.pb.h"
 #include "modes.h"
+#include "proc_stats.h"
 
 namespace bench {
 namespace {
@@ -288,7 +293,7 @@ struct Streams {
 void OpenStreams(Streams& s, const Fixture& fixture, int n, double wide_fraction, bool record,
                  std::mt19937_64& rng, std::vector<int>& conversation_order, int& next_wide,
                  int& next_conversation) {
-  const int wide_target = static_cast<int>(static_cast<double>(n) * wide_fraction + 0.5);
+  const int wide_target = static_cast<int>(std::lround(static_cast<double>(n) * wide_fraction));
   for (int i = 0; i < n; ++i) {
     const bool wide = i < wide_target;
     int distributor, conversation = -1;

@@ -15,10 +15,14 @@
 #include <random>
 #include <thread>
 
-#include "common.h"
+#include "async_client.h"
+#include "cli.h"
+#include "fixture.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "latency.h"
 #include "messaging/v1/messaging.grpc.pb.h"
 #include "modes.h"
+#include "proc_stats.h"
 
 namespace bench {
 namespace {

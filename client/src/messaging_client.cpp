@@ -3,6 +3,17 @@
 #include <utility>
 
 namespace messaging::client {
+namespace {
+
+// A request that names one resource by id.
+template <typename Request>
+Request WithId(const std::string& id) {
+  Request request;
+  request.set_id(id);
+  return request;
+}
+
+}  // namespace
 
 MessagingClient::MessagingClient(const std::string& target, TokenSource token,
                                  ClientOptions options)
@@ -11,16 +22,18 @@ MessagingClient::MessagingClient(const std::string& target, TokenSource token,
 MessagingClient::MessagingClient(std::shared_ptr<MessagingConnection> connection)
     : connection_(std::move(connection)) {}
 
+#define MESSAGING_CLIENT_DEFINE_FACADE_RPC(Name, Request, Response, Retry) \
+  UnaryResult<Response> MessagingClient::Name(const Request& request) {    \
+    return connection_->Name(request);                                     \
+  }
+MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DEFINE_FACADE_RPC)
+#undef MESSAGING_CLIENT_DEFINE_FACADE_RPC
+
 absl::StatusOr<v1::Conversation> MessagingClient::CreateConversation(
     const v1::Conversation& conversation) {
   v1::CreateConversationRequest request;
   *request.mutable_conversation() = conversation;
-  return connection_->CreateConversation(request);
-}
-
-absl::StatusOr<v1::Conversation> MessagingClient::CreateConversation(
-    const v1::CreateConversationRequest& request) {
-  return connection_->CreateConversation(request);
+  return CreateConversation(request);
 }
 
 absl::StatusOr<v1::Conversation> MessagingClient::GetOrCreateConversation(
@@ -28,100 +41,33 @@ absl::StatusOr<v1::Conversation> MessagingClient::GetOrCreateConversation(
   v1::GetOrCreateConversationRequest request;
   request.set_customer_id(customer_id);
   request.set_channel(channel);
-  return connection_->GetOrCreateConversation(request);
-}
-
-absl::StatusOr<v1::Conversation> MessagingClient::GetOrCreateConversation(
-    const v1::GetOrCreateConversationRequest& request) {
-  return connection_->GetOrCreateConversation(request);
+  return GetOrCreateConversation(request);
 }
 
 absl::StatusOr<v1::Conversation> MessagingClient::GetConversation(const std::string& id) {
-  v1::GetConversationRequest request;
-  request.set_id(id);
-  return connection_->GetConversation(request);
-}
-
-absl::StatusOr<v1::Conversation> MessagingClient::GetConversation(
-    const v1::GetConversationRequest& request) {
-  return connection_->GetConversation(request);
-}
-
-absl::StatusOr<v1::ListConversationsResponse> MessagingClient::ListConversations(
-    const v1::ListConversationsRequest& request) {
-  return connection_->ListConversations(request);
-}
-
-absl::StatusOr<v1::Conversation> MessagingClient::UpdateConversation(
-    const v1::UpdateConversationRequest& request) {
-  return connection_->UpdateConversation(request);
+  return GetConversation(WithId<v1::GetConversationRequest>(id));
 }
 
 absl::Status MessagingClient::DeleteConversation(const std::string& id) {
-  v1::DeleteConversationRequest request;
-  request.set_id(id);
-  return connection_->DeleteConversation(request);
-}
-
-absl::Status MessagingClient::DeleteConversation(const v1::DeleteConversationRequest& request) {
-  return connection_->DeleteConversation(request);
+  return DeleteConversation(WithId<v1::DeleteConversationRequest>(id));
 }
 
 absl::StatusOr<v1::Conversation> MessagingClient::MarkConversationRead(const std::string& id) {
-  v1::MarkConversationReadRequest request;
-  request.set_id(id);
-  return connection_->MarkConversationRead(request);
-}
-
-absl::StatusOr<v1::Conversation> MessagingClient::MarkConversationRead(
-    const v1::MarkConversationReadRequest& request) {
-  return connection_->MarkConversationRead(request);
+  return MarkConversationRead(WithId<v1::MarkConversationReadRequest>(id));
 }
 
 absl::StatusOr<v1::Message> MessagingClient::CreateMessage(const v1::Message& message) {
   v1::CreateMessageRequest request;
   *request.mutable_message() = message;
-  return connection_->CreateMessage(request);
-}
-
-absl::StatusOr<v1::Message> MessagingClient::CreateMessage(
-    const v1::CreateMessageRequest& request) {
-  return connection_->CreateMessage(request);
+  return CreateMessage(request);
 }
 
 absl::StatusOr<v1::Message> MessagingClient::GetMessage(const std::string& id) {
-  v1::GetMessageRequest request;
-  request.set_id(id);
-  return connection_->GetMessage(request);
-}
-
-absl::StatusOr<v1::Message> MessagingClient::GetMessage(const v1::GetMessageRequest& request) {
-  return connection_->GetMessage(request);
-}
-
-absl::StatusOr<v1::ListMessagesResponse> MessagingClient::ListMessages(
-    const v1::ListMessagesRequest& request) {
-  return connection_->ListMessages(request);
-}
-
-absl::StatusOr<v1::Message> MessagingClient::UpdateMessage(
-    const v1::UpdateMessageRequest& request) {
-  return connection_->UpdateMessage(request);
-}
-
-absl::StatusOr<v1::Message> MessagingClient::UpdateDeliveryStatus(
-    const v1::UpdateDeliveryStatusRequest& request) {
-  return connection_->UpdateDeliveryStatus(request);
+  return GetMessage(WithId<v1::GetMessageRequest>(id));
 }
 
 absl::Status MessagingClient::DeleteMessage(const std::string& id) {
-  v1::DeleteMessageRequest request;
-  request.set_id(id);
-  return connection_->DeleteMessage(request);
-}
-
-absl::Status MessagingClient::DeleteMessage(const v1::DeleteMessageRequest& request) {
-  return connection_->DeleteMessage(request);
+  return DeleteMessage(WithId<v1::DeleteMessageRequest>(id));
 }
 
 std::unique_ptr<Subscription> MessagingClient::Subscribe(SubscriptionOptions options,

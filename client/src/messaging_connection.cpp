@@ -18,53 +18,11 @@ absl::Status Unimplemented(const char* method) {
 
 }  // namespace
 
-absl::StatusOr<v1::Conversation> MessagingConnection::CreateConversation(
-    const v1::CreateConversationRequest&) {
-  return Unimplemented("CreateConversation");
-}
-absl::StatusOr<v1::Conversation> MessagingConnection::GetOrCreateConversation(
-    const v1::GetOrCreateConversationRequest&) {
-  return Unimplemented("GetOrCreateConversation");
-}
-absl::StatusOr<v1::Conversation> MessagingConnection::GetConversation(
-    const v1::GetConversationRequest&) {
-  return Unimplemented("GetConversation");
-}
-absl::StatusOr<v1::ListConversationsResponse> MessagingConnection::ListConversations(
-    const v1::ListConversationsRequest&) {
-  return Unimplemented("ListConversations");
-}
-absl::StatusOr<v1::Conversation> MessagingConnection::UpdateConversation(
-    const v1::UpdateConversationRequest&) {
-  return Unimplemented("UpdateConversation");
-}
-absl::Status MessagingConnection::DeleteConversation(const v1::DeleteConversationRequest&) {
-  return Unimplemented("DeleteConversation");
-}
-absl::StatusOr<v1::Conversation> MessagingConnection::MarkConversationRead(
-    const v1::MarkConversationReadRequest&) {
-  return Unimplemented("MarkConversationRead");
-}
-absl::StatusOr<v1::Message> MessagingConnection::CreateMessage(const v1::CreateMessageRequest&) {
-  return Unimplemented("CreateMessage");
-}
-absl::StatusOr<v1::Message> MessagingConnection::GetMessage(const v1::GetMessageRequest&) {
-  return Unimplemented("GetMessage");
-}
-absl::StatusOr<v1::ListMessagesResponse> MessagingConnection::ListMessages(
-    const v1::ListMessagesRequest&) {
-  return Unimplemented("ListMessages");
-}
-absl::StatusOr<v1::Message> MessagingConnection::UpdateMessage(const v1::UpdateMessageRequest&) {
-  return Unimplemented("UpdateMessage");
-}
-absl::StatusOr<v1::Message> MessagingConnection::UpdateDeliveryStatus(
-    const v1::UpdateDeliveryStatusRequest&) {
-  return Unimplemented("UpdateDeliveryStatus");
-}
-absl::Status MessagingConnection::DeleteMessage(const v1::DeleteMessageRequest&) {
-  return Unimplemented("DeleteMessage");
-}
+#define MESSAGING_CLIENT_DEFINE_UNIMPLEMENTED_RPC(Name, Request, Response, Retry) \
+  UnaryResult<Response> MessagingConnection::Name(const Request&) { return Unimplemented(#Name); }
+MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DEFINE_UNIMPLEMENTED_RPC)
+#undef MESSAGING_CLIENT_DEFINE_UNIMPLEMENTED_RPC
+
 std::unique_ptr<MessageEventStream> MessagingConnection::StreamMessages(
     const v1::StreamMessagesRequest&) {
   return internal::MakeFailedStream(Unimplemented("StreamMessages"));

@@ -77,17 +77,14 @@ std::unique_ptr<MessageEventStream> MakeFailedStream(absl::Status status) {
   return std::make_unique<FailedStream>(std::move(status));
 }
 
-Idempotency CreateMessageIdempotency(const v1::CreateMessageRequest& request) {
-  return request.message().external_message_id().empty() ? Idempotency::kNonIdempotent
-                                                         : Idempotency::kIdempotent;
-}
-
 MessagingConnectionImpl::MessagingConnectionImpl(std::shared_ptr<MessagingStub> stub,
                                                  TokenSource token, ClientOptions options)
     : stub_(std::move(stub)), token_(std::move(token)), options_(std::move(options)) {}
 
-template <typename Result, typename Call>
-Result MessagingConnectionImpl::Invoke(Idempotency idempotency, Call&& call) {
+template <typename Result, typename Request>
+Result MessagingConnectionImpl::Invoke(Result (MessagingStub::*method)(grpc::ClientContext&,
+                                                                       const Request&),
+                                       const Request& request, bool repeatable) {
   Backoff backoff(options_.retry);
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<std::string> authorization = token_.AuthorizationHeader();
@@ -95,109 +92,23 @@ Result MessagingConnectionImpl::Invoke(Idempotency idempotency, Call&& call) {
     grpc::ClientContext context;
     context.AddMetadata("authorization", *authorization);
     context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
-    Result result = call(context);
+    Result result = (stub_.get()->*method)(context, request);
     const absl::Status& status = StatusOf(result);
-    if (status.ok() || idempotency != Idempotency::kIdempotent ||
-        !IsRetryableForIdempotentCall(status.code()) || !AttemptsLeft(options_.retry, attempt)) {
+    if (status.ok() || !repeatable || !IsRetryableForIdempotentCall(status.code()) ||
+        !AttemptsLeft(options_.retry, attempt)) {
       return result;
     }
     std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff.Next()));
   }
 }
 
-absl::StatusOr<v1::Conversation> MessagingConnectionImpl::CreateConversation(
-    const v1::CreateConversationRequest& request) {
-  return Invoke<absl::StatusOr<v1::Conversation>>(
-      Idempotency::kNonIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->CreateConversation(context, request); });
-}
-
-absl::StatusOr<v1::Conversation> MessagingConnectionImpl::GetOrCreateConversation(
-    const v1::GetOrCreateConversationRequest& request) {
-  // Atomic on the server: a repeat finds the conversation the first one made.
-  return Invoke<absl::StatusOr<v1::Conversation>>(
-      Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
-        return stub_->GetOrCreateConversation(context, request);
-      });
-}
-
-absl::StatusOr<v1::Conversation> MessagingConnectionImpl::GetConversation(
-    const v1::GetConversationRequest& request) {
-  return Invoke<absl::StatusOr<v1::Conversation>>(
-      Idempotency::kIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->GetConversation(context, request); });
-}
-
-absl::StatusOr<v1::ListConversationsResponse> MessagingConnectionImpl::ListConversations(
-    const v1::ListConversationsRequest& request) {
-  return Invoke<absl::StatusOr<v1::ListConversationsResponse>>(
-      Idempotency::kIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->ListConversations(context, request); });
-}
-
-absl::StatusOr<v1::Conversation> MessagingConnectionImpl::UpdateConversation(
-    const v1::UpdateConversationRequest& request) {
-  return Invoke<absl::StatusOr<v1::Conversation>>(
-      Idempotency::kNonIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->UpdateConversation(context, request); });
-}
-
-absl::Status MessagingConnectionImpl::DeleteConversation(
-    const v1::DeleteConversationRequest& request) {
-  // Idempotent in effect; a retry after a lost answer may report NOT_FOUND.
-  return Invoke<absl::Status>(Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
-    return stub_->DeleteConversation(context, request);
-  });
-}
-
-absl::StatusOr<v1::Conversation> MessagingConnectionImpl::MarkConversationRead(
-    const v1::MarkConversationReadRequest& request) {
-  return Invoke<absl::StatusOr<v1::Conversation>>(
-      Idempotency::kIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->MarkConversationRead(context, request); });
-}
-
-absl::StatusOr<v1::Message> MessagingConnectionImpl::CreateMessage(
-    const v1::CreateMessageRequest& request) {
-  return Invoke<absl::StatusOr<v1::Message>>(
-      CreateMessageIdempotency(request),
-      [&](grpc::ClientContext& context) { return stub_->CreateMessage(context, request); });
-}
-
-absl::StatusOr<v1::Message> MessagingConnectionImpl::GetMessage(
-    const v1::GetMessageRequest& request) {
-  return Invoke<absl::StatusOr<v1::Message>>(
-      Idempotency::kIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->GetMessage(context, request); });
-}
-
-absl::StatusOr<v1::ListMessagesResponse> MessagingConnectionImpl::ListMessages(
-    const v1::ListMessagesRequest& request) {
-  return Invoke<absl::StatusOr<v1::ListMessagesResponse>>(
-      Idempotency::kIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->ListMessages(context, request); });
-}
-
-absl::StatusOr<v1::Message> MessagingConnectionImpl::UpdateMessage(
-    const v1::UpdateMessageRequest& request) {
-  return Invoke<absl::StatusOr<v1::Message>>(
-      Idempotency::kNonIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->UpdateMessage(context, request); });
-}
-
-absl::StatusOr<v1::Message> MessagingConnectionImpl::UpdateDeliveryStatus(
-    const v1::UpdateDeliveryStatusRequest& request) {
-  // The status never moves backwards, so applying the same report twice is a no-op.
-  return Invoke<absl::StatusOr<v1::Message>>(
-      Idempotency::kIdempotent,
-      [&](grpc::ClientContext& context) { return stub_->UpdateDeliveryStatus(context, request); });
-}
-
-absl::Status MessagingConnectionImpl::DeleteMessage(const v1::DeleteMessageRequest& request) {
-  return Invoke<absl::Status>(Idempotency::kIdempotent, [&](grpc::ClientContext& context) {
-    return stub_->DeleteMessage(context, request);
-  });
-}
+// The Retry column decides, per request, whether a failed attempt may be repeated.
+#define MESSAGING_CLIENT_DEFINE_CONNECTION_IMPL_RPC(Name, Request, Response, Retry) \
+  UnaryResult<Response> MessagingConnectionImpl::Name(const Request& request) {     \
+    return Invoke(&MessagingStub::Name, request, /*repeatable=*/Retry(request));    \
+  }
+MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DEFINE_CONNECTION_IMPL_RPC)
+#undef MESSAGING_CLIENT_DEFINE_CONNECTION_IMPL_RPC
 
 std::unique_ptr<MessageEventStream> MessagingConnectionImpl::StreamMessages(
     const v1::StreamMessagesRequest& request) {

@@ -1,5 +1,6 @@
 #include "messaging/client/internal/messaging_stub.h"
 
+#include <type_traits>
 #include <utility>
 
 #include "messaging/v1/messaging.grpc.pb.h"
@@ -9,14 +10,19 @@ namespace {
 
 using Stub = v1::MessagingService::Stub;
 
+// One unary call over the generated stub; an Empty response becomes a bare status.
 template <typename Response, typename Request>
-absl::StatusOr<Response> Unary(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
-                                                            Response*),
-                               Stub& stub, grpc::ClientContext& context, const Request& request) {
+UnaryResult<Response> Unary(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                         Response*),
+                            Stub& stub, grpc::ClientContext& context, const Request& request) {
   Response response;
   grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) return ToAbslStatus(status);
-  return response;
+  if constexpr (std::is_same_v<UnaryResult<Response>, absl::Status>) {
+    return absl::OkStatus();
+  } else {
+    return response;
+  }
 }
 
 class DefaultMessagingStub : public MessagingStub {
@@ -24,58 +30,13 @@ class DefaultMessagingStub : public MessagingStub {
   explicit DefaultMessagingStub(std::shared_ptr<grpc::Channel> channel)
       : stub_(v1::MessagingService::NewStub(std::move(channel))) {}
 
-  absl::StatusOr<v1::Conversation> CreateConversation(
-      grpc::ClientContext& context, const v1::CreateConversationRequest& request) override {
-    return Unary(&Stub::CreateConversation, *stub_, context, request);
+#define MESSAGING_CLIENT_DEFINE_STUB_RPC(Name, Request, Response, Retry)                      \
+  UnaryResult<Response> Name(grpc::ClientContext& context, const Request& request) override { \
+    return Unary(&Stub::Name, *stub_, context, request);                                      \
   }
-  absl::StatusOr<v1::Conversation> GetOrCreateConversation(
-      grpc::ClientContext& context, const v1::GetOrCreateConversationRequest& request) override {
-    return Unary(&Stub::GetOrCreateConversation, *stub_, context, request);
-  }
-  absl::StatusOr<v1::Conversation> GetConversation(
-      grpc::ClientContext& context, const v1::GetConversationRequest& request) override {
-    return Unary(&Stub::GetConversation, *stub_, context, request);
-  }
-  absl::StatusOr<v1::ListConversationsResponse> ListConversations(
-      grpc::ClientContext& context, const v1::ListConversationsRequest& request) override {
-    return Unary(&Stub::ListConversations, *stub_, context, request);
-  }
-  absl::StatusOr<v1::Conversation> UpdateConversation(
-      grpc::ClientContext& context, const v1::UpdateConversationRequest& request) override {
-    return Unary(&Stub::UpdateConversation, *stub_, context, request);
-  }
-  absl::Status DeleteConversation(grpc::ClientContext& context,
-                                  const v1::DeleteConversationRequest& request) override {
-    return Unary(&Stub::DeleteConversation, *stub_, context, request).status();
-  }
-  absl::StatusOr<v1::Conversation> MarkConversationRead(
-      grpc::ClientContext& context, const v1::MarkConversationReadRequest& request) override {
-    return Unary(&Stub::MarkConversationRead, *stub_, context, request);
-  }
-  absl::StatusOr<v1::Message> CreateMessage(grpc::ClientContext& context,
-                                            const v1::CreateMessageRequest& request) override {
-    return Unary(&Stub::CreateMessage, *stub_, context, request);
-  }
-  absl::StatusOr<v1::Message> GetMessage(grpc::ClientContext& context,
-                                         const v1::GetMessageRequest& request) override {
-    return Unary(&Stub::GetMessage, *stub_, context, request);
-  }
-  absl::StatusOr<v1::ListMessagesResponse> ListMessages(
-      grpc::ClientContext& context, const v1::ListMessagesRequest& request) override {
-    return Unary(&Stub::ListMessages, *stub_, context, request);
-  }
-  absl::StatusOr<v1::Message> UpdateMessage(grpc::ClientContext& context,
-                                            const v1::UpdateMessageRequest& request) override {
-    return Unary(&Stub::UpdateMessage, *stub_, context, request);
-  }
-  absl::StatusOr<v1::Message> UpdateDeliveryStatus(
-      grpc::ClientContext& context, const v1::UpdateDeliveryStatusRequest& request) override {
-    return Unary(&Stub::UpdateDeliveryStatus, *stub_, context, request);
-  }
-  absl::Status DeleteMessage(grpc::ClientContext& context,
-                             const v1::DeleteMessageRequest& request) override {
-    return Unary(&Stub::DeleteMessage, *stub_, context, request).status();
-  }
+  MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DEFINE_STUB_RPC)
+#undef MESSAGING_CLIENT_DEFINE_STUB_RPC
+
   std::unique_ptr<grpc::ClientReaderInterface<v1::MessageEvent>> StreamMessages(
       grpc::ClientContext& context, const v1::StreamMessagesRequest& request) override {
     return stub_->StreamMessages(&context, request);

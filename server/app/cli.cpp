@@ -194,6 +194,16 @@ int RunCli(int argc, char** argv) {
                    "Threads running unary calls' database work")
       ->envname("MESSAGING_WORKER_THREADS")
       ->capture_default_str();
+  serve
+      ->add_option("--tenant-concurrency", config.tenant_concurrency,
+                   "calls of one distributor running at once (0 = half the pool)")
+      ->envname("MESSAGING_TENANT_CONCURRENCY")
+      ->capture_default_str();
+  serve
+      ->add_option("--tenant-queue-limit", config.tenant_queue_limit,
+                   "calls of one distributor waiting for a thread; more: RESOURCE_EXHAUSTED")
+      ->envname("MESSAGING_TENANT_QUEUE_LIMIT")
+      ->capture_default_str();
 
   std::string migrate_url, migrations_dir;
   auto* migrate_cmd = app.add_subcommand("migrate", "Apply SQL migrations and exit");

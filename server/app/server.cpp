@@ -104,6 +104,10 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.worker_threads < 0 || config.worker_threads > 1024) {
     return absl::InvalidArgumentError("MESSAGING_WORKER_THREADS: must be between 0 and 1024");
   }
+  if (config.tenant_concurrency < 0 || config.tenant_queue_limit < 1) {
+    return absl::InvalidArgumentError(
+        "MESSAGING_TENANT_CONCURRENCY must be >= 0 and MESSAGING_TENANT_QUEUE_LIMIT >= 1");
+  }
   if (config.serving_threads < 0 || config.serving_threads > 256) {
     return absl::InvalidArgumentError("MESSAGING_SERVING_THREADS: must be between 0 and 256");
   }
@@ -132,8 +136,11 @@ struct MessagingServer::Components {
         verifier(config.jwt),
         rate_limiter(config.rate_limit),
         calls(verifier, rate_limiter, metrics, {config.default_deadline}),
-        workers(config.worker_threads > 0 ? config.worker_threads
-                                          : std::max(4, 2 * config.pool_size)),
+        workers(
+            config.worker_threads > 0 ? config.worker_threads : std::max(4, 2 * config.pool_size),
+            {config.tenant_concurrency > 0 ? config.tenant_concurrency
+                                           : std::max(1, config.pool_size / 2),
+             static_cast<std::size_t>(config.tenant_queue_limit)}),
         executor(config.stream_executor_threads),
         hub(stream_events, stream_conversations, executor, {}),
         messaging_service(conversations, messages),

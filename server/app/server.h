@@ -44,6 +44,12 @@ struct ServerConfig {
   // runs); 0 = twice the pool size, so calls beyond the pool wait for a
   // connection (up to the pool's maximum wait) rather than for a thread.
   int worker_threads = 0;
+  // Fairness between distributors on those threads: at most this many of one
+  // distributor's calls run at once (0 = half the pool, so one distributor
+  // never holds every connection), and at most this many wait (beyond it:
+  // RESOURCE_EXHAUSTED at once, instead of a backlog that delays everyone).
+  int tenant_concurrency = 0;
+  int tenant_queue_limit = 256;
 
   // Prometheus /metrics over HTTP ("host:port"; empty = off).
   std::string metrics_listen;

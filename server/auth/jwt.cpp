@@ -34,14 +34,17 @@ bool IsBase64UrlChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
 }
 
-// One base64url segment of a compact JWS, decoded; nullopt when empty or not
-// base64url.
+// One base64url segment of a compact JWS, decoded; nullopt when empty, not
+// base64url, or not in its canonical spelling.
 std::optional<std::string> DecodeSegment(absl::string_view segment) {
   if (segment.empty() || !std::all_of(segment.begin(), segment.end(), IsBase64UrlChar)) {
     return std::nullopt;
   }
   std::string bytes;
   if (!absl::WebSafeBase64Unescape(segment, &bytes)) return std::nullopt;
+  // Canonical spelling only: the decoder ignores a last character's unused
+  // bits, so without this check one signature would have several spellings.
+  if (absl::WebSafeBase64Escape(bytes) != segment) return std::nullopt;
   return bytes;
 }
 

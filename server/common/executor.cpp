@@ -1,22 +1,42 @@
 #include "common/executor.h"
 
+#include <utility>
+
 #include "common/logging.h"
 
 namespace messaging {
 
-Executor::Executor(int threads) {
+Executor::Executor(int threads, Limits limits) : limits_(limits) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
 Executor::~Executor() { Shutdown(); }
 
-void Executor::Post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
-    tasks_.push_back(std::move(task));
-  }
+bool Executor::CanRun(absl::string_view key, const Queue& queue) const {
+  const bool limited = !key.empty() && limits_.max_running_per_key > 0;
+  return !queue.tasks.empty() && (!limited || queue.running < limits_.max_running_per_key);
+}
+
+void Executor::MaybeTakeTurn(const std::string& key, Queue& queue) {
+  if (queue.in_turn || !CanRun(key, queue)) return;
+  queue.in_turn = true;
+  turns_.push_back(key);
   ready_.notify_one();
+}
+
+bool Executor::Post(absl::string_view key, std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return false;
+  auto [it, inserted] = queues_.try_emplace(key);
+  Queue& queue = it->second;
+  if (!key.empty() && limits_.max_queued_per_key > 0 &&
+      queue.tasks.size() >= limits_.max_queued_per_key) {
+    return false;
+  }
+  queue.tasks.push_back(std::move(task));
+  ++queued_;
+  MaybeTakeTurn(it->first, queue);
+  return true;
 }
 
 void Executor::Drain() { Stop(/*run_queued=*/true); }
@@ -26,38 +46,67 @@ void Executor::Shutdown() { Stop(/*run_queued=*/false); }
 void Executor::Stop(bool run_queued) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && threads_.empty()) return;
     stopping_ = true;
     run_queued_ = run_queued;
-    if (!run_queued) tasks_.clear();
+    if (!run_queued) {
+      for (auto& [key, queue] : queues_) queue.tasks.clear();
+      turns_.clear();
+      queued_ = 0;
+    }
   }
   ready_.notify_all();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
+  // Stop() may run on several threads at once (a shutdown racing the
+  // destructor): one joins, the others wait until it has.
+  std::lock_guard<std::mutex> joining(join_mu_);
+  for (auto& t : threads_) t.join();
   threads_.clear();
 }
 
 std::size_t Executor::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return tasks_.size();
+  return queued_;
 }
 
 void Executor::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      ready_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty() || (stopping_ && !run_queued_)) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+    // Draining waits for tasks held back by a per-key limit: a running task
+    // of that key will list it again when it ends.
+    ready_.wait(lock,
+                [&] { return !turns_.empty() || (stopping_ && (!run_queued_ || queued_ == 0)); });
+    if (turns_.empty()) {
+      ready_.notify_all();  // Let the other threads see the end too.
+      return;
     }
+    std::string key = std::move(turns_.front());
+    turns_.pop_front();
+    Queue& queue = queues_.find(key)->second;
+    queue.in_turn = false;
+    std::function<void()> task = std::move(queue.tasks.front());
+    queue.tasks.pop_front();
+    --queued_;
+    ++queue.running;
+    MaybeTakeTurn(key, queue);  // Its next task waits behind the other keys.
+
+    lock.unlock();
     try {
       task();
     } catch (const std::exception& e) {
       log::Error("executor task failed: {}", e.what());
     }
+    task = nullptr;  // Destroy captures outside the lock, as the task ran.
+    lock.lock();
+
+    // `queue` may have been rehashed away from this reference: look it up again.
+    auto it = queues_.find(key);
+    Queue& ran = it->second;
+    --ran.running;
+    if (ran.running == 0 && ran.tasks.empty() && !ran.in_turn) {
+      queues_.erase(it);  // Idle keys cost nothing.
+    } else {
+      MaybeTakeTurn(key, ran);
+    }
+    if (stopping_ && queued_ == 0) ready_.notify_all();
   }
 }
 

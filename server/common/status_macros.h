@@ -18,9 +18,12 @@
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(MESSAGING_STATUS_CONCAT(_status_or_, __LINE__), lhs, expr)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration
+// (`auto x`), which parentheses would break.
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) {                            \
     return std::move(tmp).status();           \
   }                                           \
   lhs = *std::move(tmp)
+// NOLINTEND(bugprone-macro-parentheses)

@@ -39,8 +39,6 @@ struct StreamCursor {
   Micros issued_at = 0;         // For retention: older than it = OUT_OF_RANGE.
 };
 
-enum class EventType { kCreated, kUpdated, kDeleted, kHeartbeat };
-
 struct StreamEvent {
   EventType type = EventType::kCreated;
   StreamPosition position;

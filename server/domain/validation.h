@@ -30,7 +30,7 @@ absl::StatusOr<std::string> ParseOptionalUuid(absl::string_view value, absl::str
 // Valid UTF-8 without NUL bytes and at most max_bytes long.
 absl::Status CheckText(absl::string_view value, absl::string_view field, std::size_t max_bytes);
 
-bool IsValidUtf8(absl::string_view value);
+bool IsValidUtf8(absl::string_view s);
 
 // `value` quoted for an error message: at most 64 bytes, escaped, so a huge or
 // binary input never makes a huge (or unprintable) error.

@@ -8,7 +8,8 @@
 
 namespace messaging::repository {
 
-DatabaseProbe::DatabaseProbe(std::string database_url, absl::Duration interval, Listener on_change)
+DatabaseProbe::DatabaseProbe(const std::string& database_url, absl::Duration interval,
+                             Listener on_change)
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(2))),
       interval_(interval),
       on_change_(std::move(on_change)) {}
@@ -34,33 +35,22 @@ void DatabaseProbe::Start() {
   const bool ok = CheckOnce();
   reachable_ = ok;
   on_change_(ok);
-  thread_ = std::thread([this] { Loop(); });
+  checks_ = std::make_unique<PeriodicTask>(interval_, [this] { CheckAndReport(); });
 }
 
 void DatabaseProbe::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (checks_) checks_->Stop();
 }
 
-void DatabaseProbe::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [&] { return stopping_; })) {
-    lock.unlock();
-    const bool ok = CheckOnce();
-    lock.lock();
-    if (ok != reachable_.exchange(ok)) {
-      if (ok) {
-        log::Info("database reachable again");
-      } else {
-        log::Warn("database unreachable");
-      }
-      on_change_(ok);
-    }
+void DatabaseProbe::CheckAndReport() {
+  const bool ok = CheckOnce();
+  if (ok == reachable_.exchange(ok)) return;
+  if (ok) {
+    log::Info("database reachable again");
+  } else {
+    log::Warn("database unreachable");
   }
+  on_change_(ok);
 }
 
 }  // namespace messaging::repository

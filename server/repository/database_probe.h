@@ -1,19 +1,17 @@
 #pragma once
 
 // Periodically checks that PostgreSQL answers, on a connection of its own (so a
-// busy pool never makes the server look dead), and reports changes. Owns its
-// thread: Stop() (or the destructor) ends it.
+// busy pool never makes the server look dead), and reports changes. Checks
+// run on a PeriodicTask: Stop() (or the destructor) ends them.
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <pqxx/pqxx>
 #include <string>
-#include <thread>
 
 #include "absl/time/time.h"
+#include "common/periodic_task.h"
 
 namespace messaging::repository {
 
@@ -21,7 +19,7 @@ class DatabaseProbe {
  public:
   using Listener = std::function<void(bool reachable)>;
 
-  DatabaseProbe(std::string database_url, absl::Duration interval, Listener on_change);
+  DatabaseProbe(const std::string& database_url, absl::Duration interval, Listener on_change);
   ~DatabaseProbe();
   DatabaseProbe(const DatabaseProbe&) = delete;
   DatabaseProbe& operator=(const DatabaseProbe&) = delete;
@@ -33,19 +31,17 @@ class DatabaseProbe {
 
  private:
   bool CheckOnce();
-  void Loop();
+  // CheckOnce(), and on_change_ when the answer differs from the last one.
+  void CheckAndReport();
 
   const std::string database_url_;
   const absl::Duration interval_;
   const Listener on_change_;
   // Kept open between checks, reopened when broken. Only Start() (before the
-  // thread exists) and then Loop() use it.
+  // task exists) and then the task use it.
   std::unique_ptr<pqxx::connection> conn_;
   std::atomic<bool> reachable_{false};
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::unique_ptr<PeriodicTask> checks_;  // Last: stops before the members it uses go.
 };
 
 }  // namespace messaging::repository

@@ -86,7 +86,7 @@ void EventListener::Loop() {
       conn.set_variable("synchronous_commit", "off");
       conn.set_variable("statement_timeout", "5000");
       conn.set_variable("role", conn.quote(options_.app_role));
-      conn.prepare(sql::kEventHeads, sql::EventHeadsSql());
+      conn.prepare(sql::kEventHeads.name(), sql::kEventHeads.sql());
       bool heard = false;
       ChannelReceiver receiver(conn, &heard);
       if (!connected_.exchange(true)) log::Info("listening for message events");
@@ -138,7 +138,7 @@ void EventListener::ReadHeads(pqxx::connection_base& conn) {
   const std::uint64_t from = first ? std::numeric_limits<std::uint64_t>::max() : heads_from_;
   pqxx::nontransaction tx(conn);
   const domain::EventHeads heads =
-      HeadsFromResult(tx.exec_prepared(sql::kEventHeads, absl::StrCat(from)));
+      HeadsFromResult(Params(sql::kEventHeads).Set("from_xid", absl::StrCat(from)).Exec(tx));
   if (!first && heads.horizon < heads_from_) return;  // Never move backwards.
   heads_from_ = heads.horizon;
   on_heads_(heads, first);

@@ -1,21 +1,17 @@
 #include "repository/pg_conversation_repository.h"
 
 #include "absl/strings/str_cat.h"
+#include "domain/not_found.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/conversation_sql.h"
-#include "repository/sql/event_sql.h"
 
 namespace messaging::repository {
 namespace {
 
 using domain::Conversation;
 
-absl::Status ConversationNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("conversation ", id, " not found"));
-}
-
 absl::Status CustomerNotFound(const std::string& customer_id) {
-  return absl::NotFoundError(absl::StrCat("customer_id: customer ", customer_id, " not found"));
+  return domain::ReferencedNotFound("customer_id", "customer", customer_id);
 }
 
 absl::Status ActiveConversationExists() {
@@ -23,40 +19,17 @@ absl::Status ActiveConversationExists() {
       "conversation: an active conversation already exists for this customer and channel");
 }
 
-absl::StatusOr<Conversation> SingleConversation(const pqxx::result& r, const std::string& id) {
-  if (r.empty()) return ConversationNotFound(id);
-  return RowToConversation(r[0]);
-}
-
-std::vector<sql::ConversationListShape> AllListShapes() {
-  std::vector<sql::ConversationListShape> shapes;
-  for (int bits = 0; bits < 16; ++bits) {
-    shapes.push_back({(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, (bits & 8) != 0});
-  }
-  return shapes;
-}
-
 }  // namespace
 
 std::vector<PreparedStatement> PgConversationRepository::Statements() {
   std::vector<PreparedStatement> statements = {
-      {sql::kInsertConversation, sql::InsertConversationSql()},
-      {sql::kInsertActiveConversationIfAbsent, sql::InsertActiveConversationIfAbsentSql()},
-      {sql::kSelectActiveConversation, sql::SelectActiveConversationSql()},
-      {sql::kSelectConversation, sql::SelectConversationSql()},
-      {sql::kUpdateConversation, sql::UpdateConversationSql()},
-      {sql::kDeleteConversation, sql::DeleteConversationSql()},
-      {sql::kMarkConversationRead, sql::MarkConversationReadSql()},
+      sql::kInsertConversation.Prepared(),       sql::kInsertActiveConversationIfAbsent.Prepared(),
+      sql::kSelectActiveConversation.Prepared(), sql::kSelectConversation.Prepared(),
+      sql::kUpdateConversation.Prepared(),       sql::kDeleteConversation.Prepared(),
+      sql::kMarkConversationRead.Prepared(),
   };
-  // Names must outlive the pool: keep them in static storage.
-  static const std::vector<std::string> list_names = [] {
-    std::vector<std::string> names;
-    for (const auto& shape : AllListShapes()) names.push_back(sql::ListConversationsName(shape));
-    return names;
-  }();
-  const auto shapes = AllListShapes();
-  for (std::size_t i = 0; i < shapes.size(); ++i) {
-    statements.push_back({list_names[i].c_str(), sql::ListConversationsSql(shapes[i])});
+  for (const auto& list : sql::kListConversations) {
+    statements.push_back(list.Prepared());
   }
   return statements;
 }
@@ -66,10 +39,14 @@ absl::StatusOr<Conversation> PgConversationRepository::Create(const domain::Requ
   return transactions_.Run<Conversation>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
         try {
-          const auto r = tx.exec_prepared(
-              sql::kInsertConversation, c.customer_id, std::string(ToDb(*c.channel)),
-              std::string(ToDb(*c.status)), c.ai_context_summary, c.metadata_json);
-          return RowToConversation(r.at(0));
+          const auto r = Params(sql::kInsertConversation)
+                             .Set("customer_id", c.customer_id)
+                             .Set("channel", *c.channel)
+                             .Set("status", *c.status)
+                             .Set("ai_context_summary", c.ai_context_summary)
+                             .Set("metadata", c.metadata_json)
+                             .Exec(tx);
+          return ConversationReader(r)(r.at(0));
         } catch (const pqxx::unique_violation&) {
           return ActiveConversationExists();
         } catch (const pqxx::foreign_key_violation&) {
@@ -80,16 +57,21 @@ absl::StatusOr<Conversation> PgConversationRepository::Create(const domain::Requ
 
 absl::StatusOr<Conversation> PgConversationRepository::GetOrCreate(
     const domain::RequestContext& ctx, const std::string& customer_id, domain::Channel channel) {
-  const std::string channel_text(ToDb(channel));
   return transactions_.Run<Conversation>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
         try {
-          auto r =
-              tx.exec_prepared(sql::kInsertActiveConversationIfAbsent, customer_id, channel_text);
-          if (!r.empty()) return RowToConversation(r[0]);
+          auto inserted =
+              FirstRow<ConversationReader>(Params(sql::kInsertActiveConversationIfAbsent)
+                                               .Set("customer_id", customer_id)
+                                               .Set("channel", channel)
+                                               .Exec(tx));
+          if (inserted) return *std::move(inserted);
           // Another caller's conversation won the race and has committed.
-          r = tx.exec_prepared(sql::kSelectActiveConversation, customer_id, channel_text);
-          if (!r.empty()) return RowToConversation(r[0]);
+          auto winner = FirstRow<ConversationReader>(Params(sql::kSelectActiveConversation)
+                                                         .Set("customer_id", customer_id)
+                                                         .Set("channel", channel)
+                                                         .Exec(tx));
+          if (winner) return *std::move(winner);
           // It was archived in between: let the runner retry the whole transaction.
           return absl::AbortedError("conversation changed concurrently; retry");
         } catch (const pqxx::foreign_key_violation&) {
@@ -101,7 +83,8 @@ absl::StatusOr<Conversation> PgConversationRepository::GetOrCreate(
 absl::StatusOr<Conversation> PgConversationRepository::Get(const domain::RequestContext& ctx,
                                                            const std::string& id) {
   return transactions_.Run<Conversation>(ctx, [&](pqxx::transaction_base& tx) {
-    return SingleConversation(tx.exec_prepared(sql::kSelectConversation, id), id);
+    return SingleRow<ConversationReader>(Params(sql::kSelectConversation).Set("id", id).Exec(tx),
+                                         "conversation", id);
   });
 }
 
@@ -110,22 +93,19 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
   const sql::ConversationListShape shape{q.filter.customer_id.has_value(),
                                          q.filter.channel.has_value(), q.filter.status.has_value(),
                                          q.after.has_value()};
-  // Parameters in the order ListConversationsSql numbers them.
-  std::vector<std::string> params = {absl::StrCat(q.limit + 1)};
-  if (q.after) {
-    params.push_back(MicrosToTimestampText(q.after->inbox_at));
-    params.push_back(q.after->id);
-  }
-  if (q.filter.customer_id) params.push_back(*q.filter.customer_id);
-  if (q.filter.channel) params.emplace_back(ToDb(*q.filter.channel));
-  if (q.filter.status) params.emplace_back(ToDb(*q.filter.status));
-  const std::string name = sql::ListConversationsName(shape);
   return transactions_.Run<domain::Page<Conversation>>(
       ctx,
       [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Conversation>> {
-        const auto r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(params));
-        return ToPage(r, q.limit, &RowToConversation,
-                      tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>());
+        Params params(sql::kListConversations[shape.Index()]);
+        params.Set("limit", absl::StrCat(q.limit + 1));
+        if (q.after) {
+          params.Set("after_inbox_at", MicrosToTimestampText(q.after->inbox_at))
+              .Set("after_id", q.after->id);
+        }
+        if (q.filter.customer_id) params.Set("customer_id", *q.filter.customer_id);
+        if (q.filter.channel) params.Set("channel", *q.filter.channel);
+        if (q.filter.status) params.Set("status", *q.filter.status);
+        return ToPage<ConversationReader>(params.Exec(tx), q.limit, CurrentSnapshot(tx));
       },
       TransactionMode::kSnapshotRead);
 }
@@ -136,12 +116,13 @@ absl::StatusOr<Conversation> PgConversationRepository::Update(const domain::Requ
   return transactions_.Run<Conversation>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
         try {
-          const auto r =
-              tx.exec_prepared(sql::kUpdateConversation, id, p.status.has_value(),
-                               std::string(p.status ? ToDb(*p.status) : "active"),
-                               p.ai_context_summary.has_value(), p.ai_context_summary.value_or(""),
-                               p.metadata_json.has_value(), p.metadata_json.value_or("{}"));
-          return SingleConversation(r, id);
+          const auto r = Params(sql::kUpdateConversation)
+                             .Set("id", id)
+                             .Patch("status", p.status)
+                             .Patch("ai_context_summary", p.ai_context_summary)
+                             .Patch("metadata", p.metadata_json)
+                             .Exec(tx);
+          return SingleRow<ConversationReader>(r, "conversation", id);
         } catch (const pqxx::unique_violation&) {
           return ActiveConversationExists();
         }
@@ -150,21 +131,14 @@ absl::StatusOr<Conversation> PgConversationRepository::Update(const domain::Requ
 
 absl::Status PgConversationRepository::Delete(const domain::RequestContext& ctx,
                                               const std::string& id) {
-  return Announced(transactions_
-                       .Run<bool>(ctx,
-                                  [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
-                                    if (tx.exec_prepared(sql::kDeleteConversation, id).empty()) {
-                                      return ConversationNotFound(id);
-                                    }
-                                    return true;
-                                  })
-                       .status());
+  return AnnouncedDelete(ctx, sql::kDeleteConversation, "conversation", id);
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::MarkRead(const domain::RequestContext& ctx,
                                                                 const std::string& id) {
   return transactions_.Run<Conversation>(ctx, [&](pqxx::transaction_base& tx) {
-    return SingleConversation(tx.exec_prepared(sql::kMarkConversationRead, id), id);
+    return SingleRow<ConversationReader>(Params(sql::kMarkConversationRead).Set("id", id).Exec(tx),
+                                         "conversation", id);
   });
 }
 

@@ -5,17 +5,17 @@
 
 #include "domain/repositories.h"
 #include "repository/connection_pool.h"
-#include "repository/transaction.h"
+#include "repository/pg_repository_base.h"
 
 namespace messaging::repository {
 
-class PgConversationRepository : public domain::ConversationRepository {
+class PgConversationRepository : public domain::ConversationRepository, private PgRepositoryBase {
  public:
   // `on_change` runs after a committed delete (its messages' events must be
   // announced: EventListener::Announce).
   explicit PgConversationRepository(
       TransactionRunner& transactions, std::function<void()> on_change = [] {})
-      : transactions_(transactions), on_change_(std::move(on_change)) {}
+      : PgRepositoryBase(transactions, std::move(on_change)) {}
 
   // The statements this repository uses, for ConnectionPool.
   static std::vector<PreparedStatement> Statements();
@@ -35,17 +35,6 @@ class PgConversationRepository : public domain::ConversationRepository {
   absl::Status Delete(const domain::RequestContext& ctx, const std::string& id) override;
   absl::StatusOr<domain::Conversation> MarkRead(const domain::RequestContext& ctx,
                                                 const std::string& id) override;
-
- private:
-  // Passes `result` through, announcing the change when it succeeded.
-  template <typename Result>
-  Result Announced(Result result) const {
-    if (result.ok()) on_change_();
-    return result;
-  }
-
-  TransactionRunner& transactions_;
-  const std::function<void()> on_change_;
 };
 
 }  // namespace messaging::repository

@@ -2,52 +2,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "domain/delivery_status.h"
-#include "domain/validation.h"
+#include "domain/not_found.h"
 #include "repository/row_mapping.h"
-#include "repository/sql/event_sql.h"
 #include "repository/sql/message_sql.h"
 
 namespace messaging::repository {
-namespace {
 
 using domain::Message;
 
-absl::Status MessageNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("message ", id, " not found"));
-}
-
-absl::Status ConversationNotFound(const std::string& id) {
-  return absl::NotFoundError(absl::StrCat("conversation ", id, " not found"));
-}
-
-absl::StatusOr<Message> SingleMessage(const pqxx::result& r, const std::string& id) {
-  if (r.empty()) return MessageNotFound(id);
-  return RowToMessage(r[0]);
-}
-
-std::string Text(absl::string_view s) { return std::string(s); }
-
-}  // namespace
-
 std::vector<PreparedStatement> PgMessageRepository::Statements() {
-  static const std::string list_names[] = {
-      sql::ListMessagesName(false, false), sql::ListMessagesName(false, true),
-      sql::ListMessagesName(true, false), sql::ListMessagesName(true, true)};
-  return {
-      {sql::kInsertMessage, sql::InsertMessageSql()},
-      {sql::kSelectMessageByExternalId, sql::SelectMessageByExternalIdSql()},
-      {sql::kSelectMessage, sql::SelectMessageSql()},
-      {sql::kLockMessage, sql::LockMessageSql()},
-      {sql::kLockMessageByExternalId, sql::LockMessageByExternalIdSql()},
-      {sql::kConversationVisible, sql::ConversationVisibleSql()},
-      {sql::kUpdateMessage, sql::UpdateMessageSql()},
-      {sql::kSetDeliveryStatus, sql::SetDeliveryStatusSql()},
-      {sql::kDeleteMessage, sql::DeleteMessageSql()},
-      {list_names[0].c_str(), sql::ListMessagesSql(false, false)},
-      {list_names[1].c_str(), sql::ListMessagesSql(false, true)},
-      {list_names[2].c_str(), sql::ListMessagesSql(true, false)},
-      {list_names[3].c_str(), sql::ListMessagesSql(true, true)},
+  std::vector<PreparedStatement> statements = {
+      sql::kInsertMessage.Prepared(),           sql::kSelectMessageByExternalId.Prepared(),
+      sql::kSelectMessage.Prepared(),           sql::kLockMessage.Prepared(),
+      sql::kLockMessageByExternalId.Prepared(), sql::kConversationVisible.Prepared(),
+      sql::kUpdateMessage.Prepared(),           sql::kSetDeliveryStatus.Prepared(),
+      sql::kDeleteMessage.Prepared(),
   };
+  for (const auto& list : sql::kListMessages) statements.push_back(list.Prepared());
+  return statements;
 }
 
 absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext& ctx,
@@ -57,53 +29,70 @@ absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext
       transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Message> {
         pqxx::result r;
         try {
-          r = tx.exec_prepared(
-              sql::kInsertMessage, m.conversation_id, Text(ToDb(*m.direction)),
-              Text(ToDb(*m.message_type)), m.content, m.media_url, m.media_content_type,
-              m.external_message_id, Text(ToDb(*m.delivery_status)), m.error_code, m.error_message,
-              Text(ToDb(*m.ai_processing_status)), m.ai_summary, m.ai_intent, m.ai_sentiment,
-              NullableText(m.ai_extracted_data_json), m.metadata_json, preview);
+          r = Params(sql::kInsertMessage)
+                  .Set("conversation_id", m.conversation_id)
+                  .Set("direction", *m.direction)
+                  .Set("message_type", *m.message_type)
+                  .Set("content", m.content)
+                  .Set("media_url", m.media_url)
+                  .Set("media_content_type", m.media_content_type)
+                  .Set("external_message_id", m.external_message_id)
+                  .Set("delivery_status", *m.delivery_status)
+                  .Set("error_code", m.error_code)
+                  .Set("error_message", m.error_message)
+                  .Set("ai_processing_status", *m.ai_processing_status)
+                  .Set("ai_summary", m.ai_summary)
+                  .Set("ai_intent", m.ai_intent)
+                  .Set("ai_sentiment", m.ai_sentiment)
+                  .Set("ai_extracted_data", m.ai_extracted_data_json)
+                  .Set("metadata", m.metadata_json)
+                  .Set("preview", preview)
+                  .Exec(tx);
         } catch (const pqxx::foreign_key_violation&) {
           // The composite key (conversation_id, distributor_id) found no
           // conversation of this tenant: absent or someone else's, same answer.
-          return ConversationNotFound(m.conversation_id);
+          return domain::NotFound("conversation", m.conversation_id);
         }
-        if (!r.empty()) return RowToMessage(r[0]);
+        if (auto created = FirstRow<MessageReader>(r)) return *std::move(created);
         // A webhook retry: the external id is already stored. Return it unchanged.
-        r = tx.exec_prepared(sql::kSelectMessageByExternalId, m.external_message_id);
-        if (r.empty()) return absl::AbortedError("message changed concurrently; retry");
-        Message stored = RowToMessage(r[0]);
-        if (stored.conversation_id != m.conversation_id) {
+        auto stored = FirstRow<MessageReader>(Params(sql::kSelectMessageByExternalId)
+                                                  .Set("external_message_id", m.external_message_id)
+                                                  .Exec(tx));
+        if (!stored) return absl::AbortedError("message changed concurrently; retry");
+        if (stored->conversation_id != m.conversation_id) {
           return absl::AlreadyExistsError(
               "message.external_message_id: already used by a message in another conversation");
         }
-        return stored;
+        return *std::move(stored);
       }));
 }
 
 absl::StatusOr<Message> PgMessageRepository::Get(const domain::RequestContext& ctx,
                                                  const std::string& id) {
   return transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) {
-    return SingleMessage(tx.exec_prepared(sql::kSelectMessage, id), id);
+    return SingleRow<MessageReader>(Params(sql::kSelectMessage).Set("id", id).Exec(tx), "message",
+                                    id);
   });
 }
 
 absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::RequestContext& ctx,
                                                                 const domain::MessageQuery& q) {
-  const std::string name = sql::ListMessagesName(q.descending, q.after.has_value());
-  const std::string limit = absl::StrCat(q.limit + 1);
   return transactions_.Run<domain::Page<Message>>(
       ctx,
       [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Message>> {
-        if (tx.exec_prepared(sql::kConversationVisible, q.conversation_id).empty()) {
-          return ConversationNotFound(q.conversation_id);
+        if (Params(sql::kConversationVisible)
+                .Set("conversation_id", q.conversation_id)
+                .Exec(tx)
+                .empty()) {
+          return domain::NotFound("conversation", q.conversation_id);
         }
-        const pqxx::result r =
-            q.after ? tx.exec_prepared(name, q.conversation_id, limit,
-                                       MicrosToTimestampText(q.after->created_at), q.after->id)
-                    : tx.exec_prepared(name, q.conversation_id, limit);
-        return ToPage(r, q.limit, &RowToMessage,
-                      tx.exec_prepared(sql::kCurrentSnapshot).at(0)[0].as<std::string>());
+        Params page(sql::ListMessages(q.descending, q.after.has_value()));
+        page.Set("conversation_id", q.conversation_id).Set("limit", absl::StrCat(q.limit + 1));
+        if (q.after) {
+          page.Set("after_created_at", MicrosToTimestampText(q.after->created_at))
+              .Set("after_id", q.after->id);
+        }
+        return ToPage<MessageReader>(page.Exec(tx), q.limit, CurrentSnapshot(tx));
       },
       TransactionMode::kSnapshotRead);
 }
@@ -111,20 +100,20 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
 absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext& ctx,
                                                     const std::string& id,
                                                     const domain::MessagePatch& p) {
-  const bool set_extracted = p.ai_extracted_data_json.has_value();
-  const std::optional<std::string> extracted =
-      set_extracted ? *p.ai_extracted_data_json : std::nullopt;
   return Announced(transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) {
-    const auto r = tx.exec_prepared(
-        sql::kUpdateMessage, id, p.delivery_status.has_value(),
-        Text(p.delivery_status ? ToDb(*p.delivery_status) : ""), p.error_code.has_value(),
-        p.error_code.value_or(""), p.error_message.has_value(), p.error_message.value_or(""),
-        p.ai_processing_status.has_value(),
-        Text(p.ai_processing_status ? ToDb(*p.ai_processing_status) : ""), p.ai_summary.has_value(),
-        p.ai_summary.value_or(""), p.ai_intent.has_value(), p.ai_intent.value_or(""),
-        p.ai_sentiment.has_value(), p.ai_sentiment.value_or(""), set_extracted,
-        NullableText(extracted), p.metadata_json.has_value(), p.metadata_json.value_or("{}"));
-    return SingleMessage(r, id);
+    const auto r = Params(sql::kUpdateMessage)
+                       .Set("id", id)
+                       .Patch("delivery_status", p.delivery_status)
+                       .Patch("error_code", p.error_code)
+                       .Patch("error_message", p.error_message)
+                       .Patch("ai_processing_status", p.ai_processing_status)
+                       .Patch("ai_summary", p.ai_summary)
+                       .Patch("ai_intent", p.ai_intent)
+                       .Patch("ai_sentiment", p.ai_sentiment)
+                       .Patch("ai_extracted_data", p.ai_extracted_data_json)
+                       .Patch("metadata", p.metadata_json)
+                       .Exec(tx);
+    return SingleRow<MessageReader>(r, "message", id);
   }));
 }
 
@@ -134,33 +123,29 @@ absl::StatusOr<Message> PgMessageRepository::UpdateDeliveryStatus(
       transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Message> {
         // Lock the row so concurrent callbacks for one message apply one at a time.
         const bool by_id = !u.ref.id.empty();
-        const auto locked =
-            by_id ? tx.exec_prepared(sql::kLockMessage, u.ref.id)
-                  : tx.exec_prepared(sql::kLockMessageByExternalId, u.ref.external_message_id);
-        if (locked.empty()) {
-          return by_id ? MessageNotFound(u.ref.id)
-                       : absl::NotFoundError(absl::StrCat(
-                             "message with external_message_id ",
-                             domain::QuoteForError(u.ref.external_message_id), " not found"));
+        auto locked = FirstRow<MessageReader>(
+            by_id ? Params(sql::kLockMessage).Set("id", u.ref.id).Exec(tx)
+                  : Params(sql::kLockMessageByExternalId)
+                        .Set("external_message_id", u.ref.external_message_id)
+                        .Exec(tx));
+        if (!locked) {
+          return by_id ? domain::NotFound("message", u.ref.id)
+                       : domain::NotFoundBy("message", "external_message_id",
+                                            u.ref.external_message_id);
         }
-        Message current = RowToMessage(locked[0]);
-        if (!domain::CanTransition(current.delivery_status, u.status)) return current;
-        const auto r = tx.exec_prepared(sql::kSetDeliveryStatus, current.id, Text(ToDb(u.status)),
-                                        u.error_code, u.error_message);
-        return SingleMessage(r, current.id);
+        if (!domain::CanTransition(locked->delivery_status, u.status)) return *std::move(locked);
+        const auto r = Params(sql::kSetDeliveryStatus)
+                           .Set("id", locked->id)
+                           .Set("delivery_status", u.status)
+                           .Set("error_code", u.error_code)
+                           .Set("error_message", u.error_message)
+                           .Exec(tx);
+        return SingleRow<MessageReader>(r, "message", locked->id);
       }));
 }
 
 absl::Status PgMessageRepository::Delete(const domain::RequestContext& ctx, const std::string& id) {
-  return Announced(transactions_
-                       .Run<bool>(ctx,
-                                  [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
-                                    if (tx.exec_prepared(sql::kDeleteMessage, id).empty()) {
-                                      return MessageNotFound(id);
-                                    }
-                                    return true;
-                                  })
-                       .status());
+  return AnnouncedDelete(ctx, sql::kDeleteMessage, "message", id);
 }
 
 }  // namespace messaging::repository

@@ -1,44 +1,203 @@
 #pragma once
 
+// Database rows -> domain structs, by column name. A reader finds the numbers
+// of the columns it reads once per result (by the names in sql/), then reads
+// every row by number: as cheap per row as positional reads, and a statement
+// that lists its columns in another order, or among others, still maps every
+// field to its own column. A column missing from the result throws
+// std::logic_error naming it, on the statement's first use.
+
 #include <algorithm>
-
-// Database rows <-> domain structs, for the column lists in sql/.
-
+#include <array>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "domain/model.h"
+#include "domain/stream.h"
 
 namespace messaging::repository {
 
-domain::Conversation RowToConversation(const pqxx::row& row);
-domain::Message RowToMessage(const pqxx::row& row);
+using ColumnIndex = pqxx::row::size_type;
+
+// The number of column `name` in `result`; std::logic_error if it has none.
+ColumnIndex ColumnNumber(const pqxx::result& result, const char* name);
+
+// One field of a domain struct and the column it is read from.
+template <typename T, typename Member>
+struct FieldColumn {
+  const char* column;
+  Member T::*field;
+};
+template <typename T, typename Member>
+constexpr FieldColumn<T, Member> ReadColumn(const char* column, Member T::*field) {
+  return {column, field};
+}
+
+[[noreturn]] void ThrowUnexpectedValue(const pqxx::field& field);
+
+// Column text -> field, by the field's type: a domain enum from its database
+// text (domain/enums.h), anything else as libpqxx converts it.
+template <typename V>
+void Decode(const pqxx::field& from, V& to) {
+  if constexpr (std::is_enum_v<V>) {
+    const auto value = domain::FromDb<V>(from.c_str());
+    // The CHECK constraints make this unreachable; fail loudly if they drift.
+    if (!value) ThrowUnexpectedValue(from);
+    to = *value;
+  } else {
+    to = from.as<V>();
+  }
+}
+// NULL: nullopt.
+template <typename V>
+void Decode(const pqxx::field& from, std::optional<V>& to) {
+  if (from.is_null()) {
+    to.reset();
+  } else {
+    Decode(from, to.emplace());
+  }
+}
+
+// Reads rows into T by `kFields` (a tuple of ReadColumn).
+template <typename T, const auto& kFields>
+class RowReader {
+ public:
+  explicit RowReader(const pqxx::result& result) : columns_(Resolve(result)) {}
+  T operator()(const pqxx::row& row) const { return Read(row, std::make_index_sequence<kCount>()); }
+
+ private:
+  static constexpr std::size_t kCount = std::tuple_size_v<std::decay_t<decltype(kFields)>>;
+  using Columns = std::array<ColumnIndex, kCount>;
+
+  // A statement returns the same columns every time, so the numbers found for
+  // this thread's previous result are checked first (one name comparison per
+  // column), and looked up only if they do not fit (a search per column).
+  static Columns Resolve(const pqxx::result& result) {
+    thread_local Columns last{};
+    thread_local bool known = false;
+    if (!known || !Fits(result, last, std::make_index_sequence<kCount>())) {
+      last = LookUp(result, std::make_index_sequence<kCount>());
+      known = true;
+    }
+    return last;
+  }
+  template <std::size_t... I>
+  static bool Fits(const pqxx::result& result, const Columns& columns, std::index_sequence<I...>) {
+    return ((columns[I] < result.columns() &&
+             std::strcmp(result.column_name(columns[I]), std::get<I>(kFields).column) == 0) &&
+            ...);
+  }
+  template <std::size_t... I>
+  static Columns LookUp(const pqxx::result& result, std::index_sequence<I...>) {
+    return {ColumnNumber(result, std::get<I>(kFields).column)...};
+  }
+
+  template <std::size_t... I>
+  T Read(const pqxx::row& row, std::index_sequence<I...>) const {
+    T out;
+    (ReadField<I>(row, out), ...);
+    return out;
+  }
+  // One call per field, so that each pqxx::field (which holds a reference to
+  // the whole result) is released before the next one is made.
+  template <std::size_t I>
+  void ReadField(const pqxx::row& row, T& out) const {
+    Decode(row[columns_[I]], out.*(std::get<I>(kFields).field));
+  }
+
+  const Columns columns_;
+};
+
+// The fields of a conversation by the names of sql::kConversationColumns.
+inline constexpr auto kConversationFields =
+    std::make_tuple(ReadColumn("id", &domain::Conversation::id),
+                    ReadColumn("distributor_id", &domain::Conversation::distributor_id),
+                    ReadColumn("customer_id", &domain::Conversation::customer_id),
+                    ReadColumn("channel", &domain::Conversation::channel),
+                    ReadColumn("status", &domain::Conversation::status),
+                    ReadColumn("ai_context_summary", &domain::Conversation::ai_context_summary),
+                    ReadColumn("unread_count", &domain::Conversation::unread_count),
+                    ReadColumn("last_message_at", &domain::Conversation::last_message_at),
+                    ReadColumn("last_message_preview", &domain::Conversation::last_message_preview),
+                    ReadColumn("metadata", &domain::Conversation::metadata_json),
+                    ReadColumn("created_at", &domain::Conversation::created_at),
+                    ReadColumn("updated_at", &domain::Conversation::updated_at),
+                    ReadColumn("inbox_at", &domain::Conversation::inbox_at));
+using ConversationReader = RowReader<domain::Conversation, kConversationFields>;
+
+// The fields of a message by the names of sql::kMessageColumns.
+inline constexpr auto kMessageFields =
+    std::make_tuple(ReadColumn("id", &domain::Message::id),
+                    ReadColumn("conversation_id", &domain::Message::conversation_id),
+                    ReadColumn("distributor_id", &domain::Message::distributor_id),
+                    ReadColumn("direction", &domain::Message::direction),
+                    ReadColumn("message_type", &domain::Message::message_type),
+                    ReadColumn("content", &domain::Message::content),
+                    ReadColumn("media_url", &domain::Message::media_url),
+                    ReadColumn("media_content_type", &domain::Message::media_content_type),
+                    ReadColumn("external_message_id", &domain::Message::external_message_id),
+                    ReadColumn("delivery_status", &domain::Message::delivery_status),
+                    ReadColumn("error_code", &domain::Message::error_code),
+                    ReadColumn("error_message", &domain::Message::error_message),
+                    ReadColumn("ai_processing_status", &domain::Message::ai_processing_status),
+                    ReadColumn("ai_summary", &domain::Message::ai_summary),
+                    ReadColumn("ai_intent", &domain::Message::ai_intent),
+                    ReadColumn("ai_sentiment", &domain::Message::ai_sentiment),
+                    ReadColumn("ai_extracted_data", &domain::Message::ai_extracted_data_json),
+                    ReadColumn("ai_processed_at", &domain::Message::ai_processed_at),
+                    ReadColumn("metadata", &domain::Message::metadata_json),
+                    ReadColumn("created_at", &domain::Message::created_at),
+                    ReadColumn("updated_at", &domain::Message::updated_at),
+                    ReadColumn("version", &domain::Message::version));
+using MessageReader = RowReader<domain::Message, kMessageFields>;
+
+// Rows of sql::ReadEventsSql: an event and the message it carries.
+class StreamEventReader {
+ public:
+  explicit StreamEventReader(const pqxx::result& result);
+  // False for the LEFT JOIN's "no event" row.
+  bool HasEvent(const pqxx::row& row) const { return !row[xid_].is_null(); }
+  domain::StreamEvent operator()(const pqxx::row& row) const;
+
+ private:
+  MessageReader message_;
+  ColumnIndex xid_, seq_, type_, conversation_, message_id_, distributor_, message_exists_;
+};
+
+// The first row of `result` read by `Reader`; nullopt if there is none.
+template <typename Reader>
+auto FirstRow(const pqxx::result& result)
+    -> std::optional<std::invoke_result_t<const Reader&, const pqxx::row&>> {
+  if (result.empty()) return std::nullopt;
+  return Reader(result)(result[0]);
+}
 
 // Exact timestamptz literal for a keyset parameter ("2026-01-02T03:04:05.123456Z").
 std::string MicrosToTimestampText(domain::Micros micros);
 
 // A page from rows fetched with LIMIT limit + 1: the extra row only says that
 // more rows follow. `snapshot` is the pg_snapshot the rows were read in.
-template <typename T>
-domain::Page<T> ToPage(const pqxx::result& rows, int limit, T (*to_item)(const pqxx::row&),
-                       std::string snapshot) {
-  domain::Page<T> page;
+template <typename Reader>
+auto ToPage(const pqxx::result& rows, int limit, const std::string& snapshot)
+    -> domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> {
+  domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> page;
   page.items.reserve(std::min(rows.size(), static_cast<std::size_t>(std::max(0, limit))));
+  const Reader read(rows);
   for (const auto& row : rows) {
     if (static_cast<int>(page.items.size()) == limit) {
       page.has_more = true;
       break;
     }
-    page.items.push_back(to_item(row));
+    page.items.push_back(read(row));
   }
-  page.snapshot = std::move(snapshot);
+  page.snapshot = snapshot;
   return page;
-}
-
-// NULL for nullopt, for libpqxx 6.4 which has no std::optional parameters.
-inline const char* NullableText(const std::optional<std::string>& value) {
-  return value ? value->c_str() : nullptr;
 }
 
 }  // namespace messaging::repository

@@ -136,7 +136,7 @@ class UnaryMethod final : public AsyncMethod {
       call->ctx_ = *std::move(ctx);
     }
     if (auto parsed = ParseRequest(call->raw_request_, &call->request_); !parsed.ok()) {
-      Complete(call, std::move(parsed));
+      Complete(call, parsed);
       return;
     }
     call->raw_request_.Clear();
@@ -144,7 +144,9 @@ class UnaryMethod final : public AsyncMethod {
       Complete(call, RunBody(call));
       return;
     }
-    env_.workers->Post([this, call] {
+    // Queued per distributor: the worker threads take one call of each in
+    // turn, so a distributor's backlog delays only itself.
+    const bool queued = env_.workers->Post(call->ctx_.distributor_id, [this, call] {
       if (env_.refusing->load()) {
         Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
       } else if (absl::Now() >= call->ctx_.deadline) {
@@ -153,6 +155,14 @@ class UnaryMethod final : public AsyncMethod {
         Complete(call, RunBody(call));
       }
     });
+    if (!queued && env_.refusing->load()) {
+      Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
+    } else if (!queued) {
+      absl::Status busy = absl::ResourceExhaustedError(
+          "too many calls of this distributor are waiting; retry later");
+      busy.SetPayload(kRetryDelayPayload, absl::Cord("100"));
+      Complete(call, busy);
+    }
   }
 
   absl::Status RunBody(Call* call) {
@@ -168,8 +178,8 @@ class UnaryMethod final : public AsyncMethod {
   // Logs the call and sends the answer (logged first, so a client that has
   // its answer also sees it in the metrics); the completion of Finish comes
   // back on the call's queue.
-  void Complete(Call* call, absl::Status status) {
-    call->status_ = std::move(status);
+  void Complete(Call* call, const absl::Status& status) {
+    call->status_ = status;  // A reference-count bump, not a copy of the message.
     Log(*call);
     if (call->status_.ok()) {
       call->responder_.Finish(SerializeResponse(call->response_), grpc::Status::OK, call);

@@ -19,56 +19,72 @@ void SetTime(domain::Micros micros, google::protobuf::Timestamp* to) {
   *to = TimeUtil::MicrosecondsToTimestamp(micros);
 }
 
-template <typename Domain, typename Proto>
-absl::StatusOr<std::optional<Domain>> MapEnum(Proto value, absl::string_view field,
-                                              std::initializer_list<std::pair<Proto, Domain>> map) {
-  if (static_cast<int>(value) == 0) return std::optional<Domain>();
-  for (const auto& [p, d] : map) {
-    if (p == value) return std::optional<Domain>(d);
-  }
+// The API spelling of each domain enum value, one table per enum (the
+// database spelling is in domain/enums.h); FromProto and the enum fields of
+// ToProto are derived from these. UNSPECIFIED (0) is no domain value.
+template <typename E, typename P>
+using ProtoSpelling = domain::EnumSpelling<E, P>;
+
+constexpr ProtoSpelling<domain::Channel, v1::Channel> kChannelProto[] = {
+    {domain::Channel::kWhatsapp, v1::CHANNEL_WHATSAPP},
+    {domain::Channel::kSms, v1::CHANNEL_SMS},
+    {domain::Channel::kEmail, v1::CHANNEL_EMAIL},
+};
+constexpr ProtoSpelling<domain::ConversationStatus, v1::ConversationStatus>
+    kConversationStatusProto[] = {
+        {domain::ConversationStatus::kActive, v1::CONVERSATION_STATUS_ACTIVE},
+        {domain::ConversationStatus::kArchived, v1::CONVERSATION_STATUS_ARCHIVED},
+        {domain::ConversationStatus::kClosed, v1::CONVERSATION_STATUS_CLOSED},
+};
+constexpr ProtoSpelling<domain::Direction, v1::Direction> kDirectionProto[] = {
+    {domain::Direction::kInbound, v1::DIRECTION_INBOUND},
+    {domain::Direction::kOutbound, v1::DIRECTION_OUTBOUND},
+};
+constexpr ProtoSpelling<domain::MessageType, v1::MessageType> kMessageTypeProto[] = {
+    {domain::MessageType::kText, v1::MESSAGE_TYPE_TEXT},
+    {domain::MessageType::kMedia, v1::MESSAGE_TYPE_MEDIA},
+    {domain::MessageType::kAudio, v1::MESSAGE_TYPE_AUDIO},
+    {domain::MessageType::kFile, v1::MESSAGE_TYPE_FILE},
+};
+constexpr ProtoSpelling<domain::DeliveryStatus, v1::DeliveryStatus> kDeliveryStatusProto[] = {
+    {domain::DeliveryStatus::kQueued, v1::DELIVERY_STATUS_QUEUED},
+    {domain::DeliveryStatus::kSent, v1::DELIVERY_STATUS_SENT},
+    {domain::DeliveryStatus::kDelivered, v1::DELIVERY_STATUS_DELIVERED},
+    {domain::DeliveryStatus::kRead, v1::DELIVERY_STATUS_READ},
+    {domain::DeliveryStatus::kFailed, v1::DELIVERY_STATUS_FAILED},
+    {domain::DeliveryStatus::kUndelivered, v1::DELIVERY_STATUS_UNDELIVERED},
+    {domain::DeliveryStatus::kReceived, v1::DELIVERY_STATUS_RECEIVED},
+};
+constexpr ProtoSpelling<domain::AiProcessingStatus, v1::AiProcessingStatus>
+    kAiProcessingStatusProto[] = {
+        {domain::AiProcessingStatus::kPending, v1::AI_PROCESSING_STATUS_PENDING},
+        {domain::AiProcessingStatus::kProcessing, v1::AI_PROCESSING_STATUS_PROCESSING},
+        {domain::AiProcessingStatus::kCompleted, v1::AI_PROCESSING_STATUS_COMPLETED},
+        {domain::AiProcessingStatus::kFailed, v1::AI_PROCESSING_STATUS_FAILED},
+        {domain::AiProcessingStatus::kSkipped, v1::AI_PROCESSING_STATUS_SKIPPED},
+};
+constexpr ProtoSpelling<domain::EventType, v1::MessageEventType> kEventTypeProto[] = {
+    {domain::EventType::kCreated, v1::MESSAGE_EVENT_TYPE_CREATED},
+    {domain::EventType::kUpdated, v1::MESSAGE_EVENT_TYPE_UPDATED},
+    {domain::EventType::kDeleted, v1::MESSAGE_EVENT_TYPE_DELETED},
+    {domain::EventType::kHeartbeat, v1::MESSAGE_EVENT_TYPE_HEARTBEAT},
+};
+
+// The API value of `value`; UNSPECIFIED if its table lacks it.
+template <typename E, typename P, std::size_t N>
+P ProtoOf(const ProtoSpelling<E, P> (&table)[N], E value) {
+  return domain::SpellingOf(table, value).value_or(static_cast<P>(0));
+}
+
+// A request's enum value: UNSPECIFIED -> nullopt, unknown -> INVALID_ARGUMENT.
+template <typename E, typename P, std::size_t N>
+absl::StatusOr<std::optional<E>> DomainOf(const ProtoSpelling<E, P> (&table)[N], P value,
+                                          absl::string_view field) {
+  if (static_cast<int>(value) == 0) return std::optional<E>();
+  if (auto domain_value = domain::ValueOf(table, value)) return domain_value;
   return absl::InvalidArgumentError(
       absl::StrCat(field, ": unknown enum value ", static_cast<int>(value)));
 }
-
-template <typename Domain, typename Proto>
-Proto ToProtoEnum(Domain value, std::initializer_list<std::pair<Proto, Domain>> map) {
-  for (const auto& [p, d] : map) {
-    if (d == value) return p;
-  }
-  return static_cast<Proto>(0);
-}
-
-const std::initializer_list<std::pair<v1::Channel, domain::Channel>> kChannels = {
-    {v1::CHANNEL_WHATSAPP, domain::Channel::kWhatsapp},
-    {v1::CHANNEL_SMS, domain::Channel::kSms},
-    {v1::CHANNEL_EMAIL, domain::Channel::kEmail}};
-const std::initializer_list<std::pair<v1::ConversationStatus, domain::ConversationStatus>>
-    kConversationStatuses = {
-        {v1::CONVERSATION_STATUS_ACTIVE, domain::ConversationStatus::kActive},
-        {v1::CONVERSATION_STATUS_ARCHIVED, domain::ConversationStatus::kArchived},
-        {v1::CONVERSATION_STATUS_CLOSED, domain::ConversationStatus::kClosed}};
-const std::initializer_list<std::pair<v1::Direction, domain::Direction>> kDirections = {
-    {v1::DIRECTION_INBOUND, domain::Direction::kInbound},
-    {v1::DIRECTION_OUTBOUND, domain::Direction::kOutbound}};
-const std::initializer_list<std::pair<v1::MessageType, domain::MessageType>> kMessageTypes = {
-    {v1::MESSAGE_TYPE_TEXT, domain::MessageType::kText},
-    {v1::MESSAGE_TYPE_MEDIA, domain::MessageType::kMedia},
-    {v1::MESSAGE_TYPE_AUDIO, domain::MessageType::kAudio},
-    {v1::MESSAGE_TYPE_FILE, domain::MessageType::kFile}};
-const std::initializer_list<std::pair<v1::DeliveryStatus, domain::DeliveryStatus>>
-    kDeliveryStatuses = {{v1::DELIVERY_STATUS_QUEUED, domain::DeliveryStatus::kQueued},
-                         {v1::DELIVERY_STATUS_SENT, domain::DeliveryStatus::kSent},
-                         {v1::DELIVERY_STATUS_DELIVERED, domain::DeliveryStatus::kDelivered},
-                         {v1::DELIVERY_STATUS_READ, domain::DeliveryStatus::kRead},
-                         {v1::DELIVERY_STATUS_FAILED, domain::DeliveryStatus::kFailed},
-                         {v1::DELIVERY_STATUS_UNDELIVERED, domain::DeliveryStatus::kUndelivered},
-                         {v1::DELIVERY_STATUS_RECEIVED, domain::DeliveryStatus::kReceived}};
-const std::initializer_list<std::pair<v1::AiProcessingStatus, domain::AiProcessingStatus>>
-    kAiStatuses = {{v1::AI_PROCESSING_STATUS_PENDING, domain::AiProcessingStatus::kPending},
-                   {v1::AI_PROCESSING_STATUS_PROCESSING, domain::AiProcessingStatus::kProcessing},
-                   {v1::AI_PROCESSING_STATUS_COMPLETED, domain::AiProcessingStatus::kCompleted},
-                   {v1::AI_PROCESSING_STATUS_FAILED, domain::AiProcessingStatus::kFailed},
-                   {v1::AI_PROCESSING_STATUS_SKIPPED, domain::AiProcessingStatus::kSkipped}};
 
 // Paths of a mask, for domain::ParseUpdateMask.
 std::vector<std::string> Paths(const google::protobuf::FieldMask& mask) {
@@ -78,28 +94,30 @@ std::vector<std::string> Paths(const google::protobuf::FieldMask& mask) {
 }  // namespace
 
 absl::StatusOr<std::optional<domain::Channel>> FromProto(v1::Channel v, absl::string_view field) {
-  return MapEnum<domain::Channel>(v, field, kChannels);
+  return DomainOf(kChannelProto, v, field);
 }
 absl::StatusOr<std::optional<domain::ConversationStatus>> FromProto(v1::ConversationStatus v,
                                                                     absl::string_view field) {
-  return MapEnum<domain::ConversationStatus>(v, field, kConversationStatuses);
+  return DomainOf(kConversationStatusProto, v, field);
 }
 absl::StatusOr<std::optional<domain::Direction>> FromProto(v1::Direction v,
                                                            absl::string_view field) {
-  return MapEnum<domain::Direction>(v, field, kDirections);
+  return DomainOf(kDirectionProto, v, field);
 }
 absl::StatusOr<std::optional<domain::MessageType>> FromProto(v1::MessageType v,
                                                              absl::string_view field) {
-  return MapEnum<domain::MessageType>(v, field, kMessageTypes);
+  return DomainOf(kMessageTypeProto, v, field);
 }
 absl::StatusOr<std::optional<domain::DeliveryStatus>> FromProto(v1::DeliveryStatus v,
                                                                 absl::string_view field) {
-  return MapEnum<domain::DeliveryStatus>(v, field, kDeliveryStatuses);
+  return DomainOf(kDeliveryStatusProto, v, field);
 }
 absl::StatusOr<std::optional<domain::AiProcessingStatus>> FromProto(v1::AiProcessingStatus v,
                                                                     absl::string_view field) {
-  return MapEnum<domain::AiProcessingStatus>(v, field, kAiStatuses);
+  return DomainOf(kAiProcessingStatusProto, v, field);
 }
+
+v1::MessageEventType ToProto(domain::EventType type) { return ProtoOf(kEventTypeProto, type); }
 
 namespace {
 
@@ -216,9 +234,8 @@ void ConversationToProto(T&& c, v1::Conversation* to) {
   to->set_id(std::forward<T>(c).id);
   to->set_distributor_id(std::forward<T>(c).distributor_id);
   to->set_customer_id(std::forward<T>(c).customer_id);
-  to->set_channel(ToProtoEnum<domain::Channel, v1::Channel>(c.channel, kChannels));
-  to->set_status(ToProtoEnum<domain::ConversationStatus, v1::ConversationStatus>(
-      c.status, kConversationStatuses));
+  to->set_channel(ProtoOf(kChannelProto, c.channel));
+  to->set_status(ProtoOf(kConversationStatusProto, c.status));
   to->set_ai_context_summary(std::forward<T>(c).ai_context_summary);
   to->set_unread_count(std::forward<T>(c).unread_count);
   if (c.last_message_at) SetTime(*c.last_message_at, to->mutable_last_message_at());
@@ -228,9 +245,11 @@ void ConversationToProto(T&& c, v1::Conversation* to) {
   SetTime(c.updated_at, to->mutable_update_time());
 }
 
-void ToProto(const domain::Conversation& c, v1::Conversation* to) { ConversationToProto(c, to); }
-void ToProto(domain::Conversation&& c, v1::Conversation* to) {
-  ConversationToProto(std::move(c), to);
+void ToProto(const domain::Conversation& from, v1::Conversation* to) {
+  ConversationToProto(from, to);
+}
+void ToProto(domain::Conversation&& from, v1::Conversation* to) {
+  ConversationToProto(std::move(from), to);
 }
 
 // Copies from an lvalue, moves the strings out of an rvalue.
@@ -239,19 +258,16 @@ void MessageToProto(T&& m, v1::Message* to) {
   to->set_id(std::forward<T>(m).id);
   to->set_conversation_id(std::forward<T>(m).conversation_id);
   to->set_distributor_id(std::forward<T>(m).distributor_id);
-  to->set_direction(ToProtoEnum<domain::Direction, v1::Direction>(m.direction, kDirections));
-  to->set_message_type(
-      ToProtoEnum<domain::MessageType, v1::MessageType>(m.message_type, kMessageTypes));
+  to->set_direction(ProtoOf(kDirectionProto, m.direction));
+  to->set_message_type(ProtoOf(kMessageTypeProto, m.message_type));
   to->set_content(std::forward<T>(m).content);
   to->set_media_url(std::forward<T>(m).media_url);
   to->set_media_content_type(std::forward<T>(m).media_content_type);
   to->set_external_message_id(std::forward<T>(m).external_message_id);
-  to->set_delivery_status(ToProtoEnum<domain::DeliveryStatus, v1::DeliveryStatus>(
-      m.delivery_status, kDeliveryStatuses));
+  to->set_delivery_status(ProtoOf(kDeliveryStatusProto, m.delivery_status));
   to->set_error_code(std::forward<T>(m).error_code);
   to->set_error_message(std::forward<T>(m).error_message);
-  to->set_ai_processing_status(ToProtoEnum<domain::AiProcessingStatus, v1::AiProcessingStatus>(
-      m.ai_processing_status, kAiStatuses));
+  to->set_ai_processing_status(ProtoOf(kAiProcessingStatusProto, m.ai_processing_status));
   to->set_ai_summary(std::forward<T>(m).ai_summary);
   to->set_ai_intent(std::forward<T>(m).ai_intent);
   to->set_ai_sentiment(std::forward<T>(m).ai_sentiment);
@@ -264,8 +280,8 @@ void MessageToProto(T&& m, v1::Message* to) {
   to->set_version(std::forward<T>(m).version);
 }
 
-void ToProto(const domain::Message& m, v1::Message* to) { MessageToProto(m, to); }
-void ToProto(domain::Message&& m, v1::Message* to) { MessageToProto(std::move(m), to); }
+void ToProto(const domain::Message& from, v1::Message* to) { MessageToProto(from, to); }
+void ToProto(domain::Message&& from, v1::Message* to) { MessageToProto(std::move(from), to); }
 
 absl::StatusOr<domain::NewConversation> NewConversationFromProto(const v1::Conversation& c) {
   domain::NewConversation out;

@@ -36,6 +36,8 @@ absl::StatusOr<std::optional<domain::DeliveryStatus>> FromProto(v1::DeliveryStat
                                                                 absl::string_view field);
 absl::StatusOr<std::optional<domain::AiProcessingStatus>> FromProto(v1::AiProcessingStatus v,
                                                                     absl::string_view field);
+// The API value of a stream event's type.
+v1::MessageEventType ToProto(domain::EventType type);
 
 // A Struct as JSON object text, and back.
 absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& s,

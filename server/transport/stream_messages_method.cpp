@@ -8,24 +8,6 @@
 #include "transport/proto_mapping.h"
 
 namespace messaging::transport {
-namespace {
-
-v1::MessageEventType ToProto(domain::EventType type) {
-  switch (type) {
-    case domain::EventType::kCreated:
-      return v1::MESSAGE_EVENT_TYPE_CREATED;
-    case domain::EventType::kUpdated:
-      return v1::MESSAGE_EVENT_TYPE_UPDATED;
-    case domain::EventType::kDeleted:
-      return v1::MESSAGE_EVENT_TYPE_DELETED;
-    case domain::EventType::kHeartbeat:
-      return v1::MESSAGE_EVENT_TYPE_HEARTBEAT;
-  }
-  return v1::MESSAGE_EVENT_TYPE_UNSPECIFIED;
-}
-
-}  // namespace
-
 // One StreamMessages call. Its lifetime is counted in operations outstanding
 // on its queue (request, done notification, alarm, write, finish): it frees
 // itself when none is left and Finish has been started -- after Finish the

@@ -51,11 +51,11 @@ TEST_F(TailApiTest, PrintsTheHistoryThenLiveMessages) {
   char buffer[4096];
   // Once the history is out, the tail streams from its listing's cursor:
   // whatever is written from now on is printed.
-  if (std::fgets(buffer, sizeof buffer, tail) != nullptr) lines.push_back(buffer);
+  if (std::fgets(buffer, sizeof buffer, tail) != nullptr) lines.emplace_back(buffer);
   const v1::Message first = CreateMessage(distributor, conversation.id(), "live one");
   const v1::Message second =
       CreateMessage(distributor, conversation.id(), "live two", v1::DIRECTION_OUTBOUND);
-  while (std::fgets(buffer, sizeof buffer, tail) != nullptr) lines.push_back(buffer);
+  while (std::fgets(buffer, sizeof buffer, tail) != nullptr) lines.emplace_back(buffer);
   const int status = pclose(tail);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   ASSERT_EQ(lines.size(), 3u);

@@ -197,7 +197,7 @@ TEST_F(DbPrivilegesTest, CannotReadOrWriteWhatItWasNotGranted) {
   for (const char* sql : statements) EXPECT_EQ(AsApp(sql), kDenied) << sql;
 }
 
-TEST_F(DbPrivilegesTest, TheRoleHasNoPowersAndOwnsNothing) {
+TEST_F(DbPrivilegesTest, TheAppRoleHasNoPowersOwnsNothingAndHoldsOnlyItsGrants) {
   const auto role = db_->Exec(
       "SELECT rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb, rolreplication, "
       "rolinherit FROM pg_roles WHERE rolname = 'messaging_app'");

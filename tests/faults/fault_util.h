@@ -318,13 +318,13 @@ inline std::string InsertConversation(const std::string& url, const std::string&
                                       const std::string& customer) {
   pqxx::connection conn(url);
   pqxx::work tx(conn);
-  const auto id = tx.exec_params(
-                        "INSERT INTO conversations (distributor_id, customer_id, channel) "
-                        "VALUES ($1, $2, 'whatsapp') RETURNING id::text",
-                        distributor, customer)
-                      .at(0)
-                      .at(0)
-                      .as<std::string>();
+  auto id = tx.exec_params(
+                  "INSERT INTO conversations (distributor_id, customer_id, channel) "
+                  "VALUES ($1, $2, 'whatsapp') RETURNING id::text",
+                  distributor, customer)
+                .at(0)
+                .at(0)
+                .as<std::string>();
   tx.commit();
   return id;
 }

@@ -663,7 +663,7 @@ TEST_F(HostileInputTest, OversizeNulAndInvalidUtf8Text) {
   const std::string over_64k(64 * 1024 + 1, 'a');
   const std::string over_16k(16 * 1024 + 1, 'a');
   const std::string over_4k(4 * 1024 + 1, 'a');
-  auto create = [](std::function<void(v1::Message*)> set) {
+  auto create = [](const std::function<void(v1::Message*)>& set) {
     return [set] {
       v1::CreateMessageRequest r;
       r.mutable_message()->set_conversation_id(conversation_);
@@ -673,7 +673,7 @@ TEST_F(HostileInputTest, OversizeNulAndInvalidUtf8Text) {
       return Unary<v1::CreateMessageRequest, v1::Message>(&Stub::CreateMessage, r);
     };
   };
-  auto update = [](const std::string& path, std::function<void(v1::Message*)> set) {
+  auto update = [](const std::string& path, const std::function<void(v1::Message*)>& set) {
     return [path, set] {
       v1::UpdateMessageRequest r;
       r.mutable_message()->set_id(message_);
@@ -682,7 +682,7 @@ TEST_F(HostileInputTest, OversizeNulAndInvalidUtf8Text) {
       return Unary<v1::UpdateMessageRequest, v1::Message>(&Stub::UpdateMessage, r);
     };
   };
-  auto delivery = [](std::function<void(v1::UpdateDeliveryStatusRequest*)> set) {
+  auto delivery = [](const std::function<void(v1::UpdateDeliveryStatusRequest*)>& set) {
     return [set] {
       v1::UpdateDeliveryStatusRequest r;
       r.set_id(message_);
@@ -691,7 +691,8 @@ TEST_F(HostileInputTest, OversizeNulAndInvalidUtf8Text) {
       return Unary<v1::UpdateDeliveryStatusRequest, v1::Message>(&Stub::UpdateDeliveryStatus, r);
     };
   };
-  auto conversation = [](const std::string& path, std::function<void(v1::Conversation*)> set) {
+  auto conversation = [](const std::string& path,
+                         const std::function<void(v1::Conversation*)>& set) {
     return [path, set] {
       v1::UpdateConversationRequest r;
       r.mutable_conversation()->set_id(conversation2_);
@@ -802,7 +803,7 @@ TEST_F(HostileInputTest, OversizeNulAndInvalidUtf8Text) {
 }
 
 TEST_F(HostileInputTest, HostileMetadataStructs) {
-  auto create = [](std::function<google::protobuf::Struct()> make) {
+  auto create = [](const std::function<google::protobuf::Struct()>& make) {
     return [make] {
       v1::CreateMessageRequest r;
       r.mutable_message()->set_conversation_id(conversation_);
@@ -812,7 +813,7 @@ TEST_F(HostileInputTest, HostileMetadataStructs) {
       return Unary<v1::CreateMessageRequest, v1::Message>(&Stub::CreateMessage, r);
     };
   };
-  auto extracted = [](std::function<google::protobuf::Struct()> make) {
+  auto extracted = [](const std::function<google::protobuf::Struct()>& make) {
     return [make] {
       v1::UpdateMessageRequest r;
       r.mutable_message()->set_id(message_);
@@ -821,7 +822,7 @@ TEST_F(HostileInputTest, HostileMetadataStructs) {
       return Unary<v1::UpdateMessageRequest, v1::Message>(&Stub::UpdateMessage, r);
     };
   };
-  auto conversation_metadata = [](std::function<google::protobuf::Struct()> make) {
+  auto conversation_metadata = [](const std::function<google::protobuf::Struct()>& make) {
     return [make] {
       v1::CreateConversationRequest r;
       r.mutable_conversation()->set_customer_id(customer_);
@@ -1237,7 +1238,7 @@ TEST_F(HostileInputTest, BadTokensAreUnauthenticatedOnEveryMethod) {
 // default): the transport refuses it before authentication. gRPC answers
 // RESOURCE_EXHAUSTED, or closes that connection (the client sees
 // UNAVAILABLE); either way a status, fast, and the server stays healthy.
-TEST_F(HostileInputTest, OneMegabyteAuthorizationHeader) {
+TEST_F(HostileInputTest, OneMegabyteAuthorizationHeaderIsRefusedBeforeTheTokenVerifier) {
   const Authorization huge = "Bearer " + std::string(1024 * 1024, 'A');
   std::map<std::string, int> codes;
   for (const auto& [method, call] : EveryMethod()) {

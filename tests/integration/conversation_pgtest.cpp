@@ -303,7 +303,7 @@ TEST_F(ConversationApiTest, ListPagesCoverEveryConversationOnceAndRejectForeignT
             StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(ConversationApiTest, PageSizeIsClampedTo500) {
+TEST_F(ConversationApiTest, PageSizeIsClampedTo500AndZeroMeans50) {
   const std::string distributor = db().NewDistributor();
   db().Exec("INSERT INTO customers (id) SELECT gen_random_uuid() FROM generate_series(1, 510)");
   db().Exec(

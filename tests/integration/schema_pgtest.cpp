@@ -1,7 +1,8 @@
 // The schema and its runner: migrations apply (by the runner and by psql,
-// twice), the seed README's verification queries pass, Row Level Security
-// isolates tenants inside PostgreSQL even for a superuser login, and the
-// runner is safe under concurrency and refuses edited migrations.
+// twice), the tables, RLS and indexes are in place (scripts/verify.sql
+// agrees), Row Level Security isolates tenants inside PostgreSQL even for a
+// superuser login, and the runner is safe under concurrency and refuses
+// edited migrations.
 
 #include <gtest/gtest.h>
 
@@ -85,8 +86,9 @@ TEST(MigrationTest, ConcurrentRunnersApplyEachFileOnce) {
             static_cast<long long>(migrate::EmbeddedMigrations().size()));
 }
 
-// The seed README's verification queries.
-TEST(SchemaTest, SeedVerificationQueriesPass) {
+// The tables, their RLS flag and every index exist, and scripts/verify.sql
+// (which also checks policies, grants and the app role) passes.
+TEST(SchemaTest, TablesRlsAndIndexesExistAndVerifyScriptPasses) {
   TestDatabase db("schema_verify");
   EXPECT_EQ(db.Scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
                       "'public' AND table_name IN ('conversations', 'messages')"),

@@ -82,7 +82,7 @@ class PrivateCluster {
   std::string CreateMigratedDatabase(const std::string& name) {
     pqxx::connection admin(Url());
     pqxx::nontransaction(admin).exec("CREATE DATABASE " + admin.quote_name(name));
-    const std::string url = Url(name);
+    std::string url = Url(name);
     auto report = migrate::Migrate({url}, migrate::EmbeddedMigrations());
     if (!report.ok()) throw std::runtime_error(std::string(report.status().message()));
     EnsureServerLoginRole(Url());

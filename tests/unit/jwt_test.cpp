@@ -386,16 +386,19 @@ TEST_F(JwtTest, AlgorithmConfusionHeadersAreRejected) {
   EXPECT_THAT(Auth(BuildJwt(no_alg, Claims())), StatusIs(kUnauthenticated, "authorization"));
 }
 
-TEST_F(JwtTest, TokensOver8KiBAreRejected) {
+TEST_F(JwtTest, TokensOver4KiBAreRejected) {
   auto claims = Claims();
   claims["pad"] = std::string(1000, 'p');
   const std::string normal = BuildJwt(Header(), claims);
   ASSERT_GT(normal.size(), 1024u);
   EXPECT_THAT(Auth(normal), IsOk()) << "a padded but reasonable token is fine";
 
-  claims["pad"] = std::string(6200, 'p');
+  // Over our 4 KiB limit but under gRPC's 8 KiB metadata limit, so it is the
+  // verifier that refuses it.
+  claims["pad"] = std::string(3100, 'p');
   const std::string over = BuildJwt(Header(), claims);
-  ASSERT_GT(over.size(), 8u * 1024u);
+  ASSERT_GT(over.size(), 4u * 1024u);
+  ASSERT_LT(over.size(), 8u * 1024u);
   EXPECT_THAT(Auth(over), StatusIs(kUnauthenticated, "too long"));
   EXPECT_THAT(Auth(std::string(1 << 20, 'A')), StatusIs(kUnauthenticated, "too long"));
 }
@@ -405,8 +408,9 @@ TEST_F(JwtTest, TokensOver8KiBAreRejected) {
 TEST_F(JwtTest, TimeClaimsMustBeWholeSecondsBetween1970And9999) {
   for (const char* name : {"exp", "nbf", "iat"}) {
     for (const nlohmann::json& bad :
-         {nlohmann::json(-1), nlohmann::json(-now_s_), nlohmann::json(now_s_ + 0.5),
-          nlohmann::json(253402300800), nlohmann::json(std::numeric_limits<int64_t>::max()),
+         {nlohmann::json(-1), nlohmann::json(-now_s_),
+          nlohmann::json(static_cast<double>(now_s_) + 0.5), nlohmann::json(253402300800),
+          nlohmann::json(std::numeric_limits<int64_t>::max()),
           nlohmann::json(std::numeric_limits<uint64_t>::max()), nlohmann::json(1e300),
           nlohmann::json("1700000000")}) {
       auto claims = Claims();
@@ -428,6 +432,21 @@ TEST_F(JwtTest, TruncatedOrPaddedSignatureIsRejected) {
   EXPECT_THAT(Auth(token + "AA"), StatusIs(kUnauthenticated, "signature"));
   EXPECT_THAT(Auth(token.substr(0, token.rfind('.') + 1)),
               StatusIs(kUnauthenticated, "authorization"));
+}
+
+// The last character of a 32-byte signature carries 2 unused bits: changing
+// only those decodes to the same bytes, and must still be refused.
+TEST_F(JwtTest, NonCanonicalSignatureSpellingIsRejected) {
+  const std::string token = BuildJwt(Header(), Claims());
+  ASSERT_THAT(Auth(token), IsOk());
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const auto last = alphabet.find(token.back());
+  ASSERT_NE(last, std::string::npos);
+  for (std::size_t low = 1; low < 4; ++low) {
+    std::string altered = token;
+    altered.back() = alphabet[(last & ~std::size_t{3}) | ((last & 3) ^ low)];
+    EXPECT_THAT(Auth(altered), StatusIs(kUnauthenticated, "signature")) << altered.back();
+  }
 }
 
 TEST_F(JwtTest, CriticalHeaderExtensionsAreRejected) {

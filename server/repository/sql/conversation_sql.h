@@ -4,111 +4,121 @@
 // are filtered by Row Level Security (the tenant is set per transaction), so
 // no statement takes distributor_id from anywhere but the tenant setting.
 
+#include <deque>
 #include <string>
+
+#include "repository/statement.h"
 
 namespace messaging::repository::sql {
 
-// Column list read by RowToConversation (row_mapping.h), in this order.
-// Timestamps as integer microseconds since the epoch: exact, no text parsing.
-inline constexpr char kConversationColumns[] =
-    "c.id::text, c.distributor_id::text, c.customer_id::text, c.channel, c.status, "
-    "coalesce(c.ai_context_summary, ''), c.unread_count, "
-    "(extract(epoch FROM c.last_message_at) * 1000000)::int8, "
-    "coalesce(c.last_message_preview, ''), c.metadata::text, "
-    "(extract(epoch FROM c.created_at) * 1000000)::int8, "
-    "(extract(epoch FROM c.updated_at) * 1000000)::int8, "
-    "(extract(epoch FROM c.inbox_at) * 1000000)::int8";
+// What every statement returning conversations selects, from alias `c` (the
+// table, or a CTE of RETURNING *): one column per field of
+// domain::Conversation, which ConversationReader (row_mapping.h) finds by
+// these names. One column a line. Timestamps as integer microseconds since
+// the epoch: exact, no text parsing.
+inline constexpr char kConversationColumns[] = R"sql(
+  c.id::text                                      AS id,
+  c.distributor_id::text                          AS distributor_id,
+  c.customer_id::text                             AS customer_id,
+  c.channel                                       AS channel,
+  c.status                                        AS status,
+  coalesce(c.ai_context_summary, '')              AS ai_context_summary,
+  c.unread_count                                  AS unread_count,
+  (extract(epoch FROM c.last_message_at) * 1000000)::int8 AS last_message_at,
+  coalesce(c.last_message_preview, '')            AS last_message_preview,
+  c.metadata::text                                AS metadata,
+  (extract(epoch FROM c.created_at) * 1000000)::int8 AS created_at,
+  (extract(epoch FROM c.updated_at) * 1000000)::int8 AS updated_at,
+  (extract(epoch FROM c.inbox_at) * 1000000)::int8 AS inbox_at
+)sql";
 
-inline std::string ConversationSelect(const std::string& rest) {
-  return std::string("SELECT ") + kConversationColumns + " FROM conversations c " + rest;
-}
-
-inline constexpr char kInsertConversation[] = "conversation_insert";
-inline std::string InsertConversationSql() {
-  return std::string(
-             "WITH c AS (INSERT INTO conversations "
-             "(distributor_id, customer_id, channel, status, ai_context_summary, metadata) "
-             "VALUES (messaging_current_distributor_id(), $1::uuid, $2, $3, nullif($4, ''), "
-             "$5::jsonb) RETURNING *) SELECT ") +
-         kConversationColumns + " FROM c";
-}
+inline const Statement kInsertConversation("conversation_insert", kConversationColumns, R"sql(
+WITH c AS (
+  INSERT INTO conversations
+    (distributor_id, customer_id, channel, status, ai_context_summary, metadata)
+  VALUES (messaging_current_distributor_id(), :customer_id::uuid, :channel, :status,
+          nullif(:ai_context_summary, ''), :metadata::jsonb)
+  RETURNING *)
+SELECT {columns} FROM c)sql");
 
 // GetOrCreate, step 1: insert unless an active one exists (the partial unique
 // index decides atomically; a concurrent inserter waits for us to commit).
-inline constexpr char kInsertActiveConversationIfAbsent[] = "conversation_insert_if_absent";
-inline std::string InsertActiveConversationIfAbsentSql() {
-  return std::string(
-             "WITH c AS (INSERT INTO conversations (distributor_id, customer_id, channel) "
-             "VALUES (messaging_current_distributor_id(), $1::uuid, $2) "
-             "ON CONFLICT (distributor_id, customer_id, channel) WHERE status = 'active' "
-             "DO NOTHING RETURNING *) SELECT ") +
-         kConversationColumns + " FROM c";
-}
+inline const Statement kInsertActiveConversationIfAbsent("conversation_insert_if_absent",
+                                                         kConversationColumns, R"sql(
+WITH c AS (
+  INSERT INTO conversations (distributor_id, customer_id, channel)
+  VALUES (messaging_current_distributor_id(), :customer_id::uuid, :channel)
+  ON CONFLICT (distributor_id, customer_id, channel) WHERE status = 'active' DO NOTHING
+  RETURNING *)
+SELECT {columns} FROM c)sql");
 
 // GetOrCreate, step 2: the active one that won.
-inline constexpr char kSelectActiveConversation[] = "conversation_select_active";
-inline std::string SelectActiveConversationSql() {
-  return ConversationSelect(
-      "WHERE c.customer_id = $1::uuid AND c.channel = $2 AND c.status = 'active'");
-}
+inline const Statement kSelectActiveConversation("conversation_select_active", kConversationColumns,
+                                                 R"sql(
+SELECT {columns} FROM conversations c
+WHERE c.customer_id = :customer_id::uuid AND c.channel = :channel AND c.status = 'active')sql");
 
-inline constexpr char kSelectConversation[] = "conversation_select";
-inline std::string SelectConversationSql() { return ConversationSelect("WHERE c.id = $1::uuid"); }
+inline const Statement kSelectConversation("conversation_select", kConversationColumns, R"sql(
+SELECT {columns} FROM conversations c WHERE c.id = :id::uuid)sql");
 
-// Patch: each field is written only when its flag is true.
-inline constexpr char kUpdateConversation[] = "conversation_update";
-inline std::string UpdateConversationSql() {
-  return std::string(
-             "WITH c AS (UPDATE conversations SET "
-             "status = CASE WHEN $2::bool THEN $3 ELSE status END, "
-             "ai_context_summary = CASE WHEN $4::bool THEN nullif($5, '') "
-             "ELSE ai_context_summary END, "
-             "metadata = CASE WHEN $6::bool THEN $7::jsonb ELSE metadata END "
-             "WHERE id = $1::uuid RETURNING *) SELECT ") +
-         kConversationColumns + " FROM c";
-}
+// A patch: each column is written only when its set_ flag is true
+// (Params::Patch binds both).
+inline const Statement kUpdateConversation("conversation_update", kConversationColumns, R"sql(
+WITH c AS (
+  UPDATE conversations SET
+    status             = CASE WHEN :set_status::bool THEN :status ELSE status END,
+    ai_context_summary = CASE WHEN :set_ai_context_summary::bool
+                              THEN nullif(:ai_context_summary, '') ELSE ai_context_summary END,
+    metadata           = CASE WHEN :set_metadata::bool THEN :metadata::jsonb ELSE metadata END
+  WHERE id = :id::uuid
+  RETURNING *)
+SELECT {columns} FROM c)sql");
 
-inline constexpr char kDeleteConversation[] = "conversation_delete";
-inline std::string DeleteConversationSql() {
-  return "DELETE FROM conversations WHERE id = $1::uuid RETURNING id";
-}
+inline const Statement kDeleteConversation("conversation_delete", R"sql(
+DELETE FROM conversations WHERE id = :id::uuid RETURNING id)sql");
 
-inline constexpr char kMarkConversationRead[] = "conversation_mark_read";
-inline std::string MarkConversationReadSql() {
-  return std::string(
-             "WITH c AS (UPDATE conversations SET unread_count = 0 WHERE id = $1::uuid "
-             "RETURNING *) SELECT ") +
-         kConversationColumns + " FROM c";
-}
+inline const Statement kMarkConversationRead("conversation_mark_read", kConversationColumns, R"sql(
+WITH c AS (UPDATE conversations SET unread_count = 0 WHERE id = :id::uuid RETURNING *)
+SELECT {columns} FROM c)sql");
 
 // ListConversations: one statement per combination of filters present, so each
-// gets a plan that uses the matching index (a generic "$1 IS NULL OR ..." plan
-// cannot). Parameters, in order: limit, then (after inbox_at, after id) when
-// resuming, then the filters present: customer_id, channel, status.
+// gets a plan that uses the matching index (a generic ":x IS NULL OR ..." plan
+// cannot).
 struct ConversationListShape {
-  bool by_customer = false;
-  bool by_channel = false;
-  bool by_status = false;
-  bool after_key = false;
+  bool by_customer = false;  // :customer_id
+  bool by_channel = false;   // :channel
+  bool by_status = false;    // :status
+  bool after_key = false;    // Resuming after (:after_inbox_at, :after_id).
+
+  static constexpr int kCount = 16;
+  int Index() const {
+    return (by_customer ? 1 : 0) | (by_channel ? 2 : 0) | (by_status ? 4 : 0) | (after_key ? 8 : 0);
+  }
+  static ConversationListShape FromIndex(int i) {
+    return {(i & 1) != 0, (i & 2) != 0, (i & 4) != 0, (i & 8) != 0};
+  }
 };
 
-inline std::string ListConversationsName(const ConversationListShape& s) {
-  return std::string("conversation_list_") + (s.by_customer ? "c" : "-") +
-         (s.by_channel ? "h" : "-") + (s.by_status ? "s" : "-") + (s.after_key ? "k" : "-");
-}
-
-inline std::string ListConversationsSql(const ConversationListShape& s) {
-  int param = 2;
-  auto next = [&param] { return "$" + std::to_string(param++); };
-  std::string where = "WHERE true";
-  if (s.after_key) {
-    const std::string inbox_at = next();
-    where += " AND (c.inbox_at, c.id) < (" + inbox_at + "::timestamptz, " + next() + "::uuid)";
+// Every list statement, at the Index() of its shape (and named after it).
+inline const std::deque<Statement> kListConversations = [] {
+  std::deque<Statement> all;
+  for (int i = 0; i < ConversationListShape::kCount; ++i) {
+    const auto s = ConversationListShape::FromIndex(i);
+    std::string name = std::string("conversation_list_") + (s.by_customer ? "c" : "-") +
+                       (s.by_channel ? "h" : "-") + (s.by_status ? "s" : "-") +
+                       (s.after_key ? "k" : "-");
+    std::string where = "WHERE true";
+    if (s.after_key) {
+      where += " AND (c.inbox_at, c.id) < (:after_inbox_at::timestamptz, :after_id::uuid)";
+    }
+    if (s.by_customer) where += " AND c.customer_id = :customer_id::uuid";
+    if (s.by_channel) where += " AND c.channel = :channel";
+    if (s.by_status) where += " AND c.status = :status";
+    all.emplace_back(std::move(name), kConversationColumns,
+                     "SELECT {columns} FROM conversations c " + where +
+                         " ORDER BY c.inbox_at DESC, c.id DESC LIMIT :limit");
   }
-  if (s.by_customer) where += " AND c.customer_id = " + next() + "::uuid";
-  if (s.by_channel) where += " AND c.channel = " + next();
-  if (s.by_status) where += " AND c.status = " + next();
-  return ConversationSelect(where + " ORDER BY c.inbox_at DESC, c.id DESC LIMIT $1");
-}
+  return all;
+}();
 
 }  // namespace messaging::repository::sql

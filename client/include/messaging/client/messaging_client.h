@@ -9,7 +9,7 @@
 //
 // Every method returns absl::StatusOr<T> / absl::Status (never throws). The
 // status codes are the server's (see proto/messaging/v1/messaging.proto);
-// which calls are retried is documented on MessagingConnection.
+// which calls are retried is listed in messaging/client/rpcs.h.
 
 #include <memory>
 #include <string>
@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "messaging/client/messaging_connection.h"
 #include "messaging/client/options.h"
+#include "messaging/client/rpcs.h"
 #include "messaging/client/subscription.h"
 #include "messaging/client/token_source.h"
 #include "messaging/v1/messaging.pb.h"
@@ -32,34 +33,26 @@ class MessagingClient {
   // Over any connection, e.g. a MockMessagingConnection in a unit test.
   explicit MessagingClient(std::shared_ptr<MessagingConnection> connection);
 
-  // Conversations.
+  // One method per unary RPC of messaging/client/rpcs.h (which says what each
+  // does and whether it is retried), taking the request and returning the
+  // connection's answer, e.g.
+  //   absl::StatusOr<v1::Conversation> GetConversation(const v1::GetConversationRequest&);
+  //   absl::Status DeleteMessage(const v1::DeleteMessageRequest&);
+#define MESSAGING_CLIENT_DECLARE_FACADE_RPC(Name, Request, Response, Retry) \
+  UnaryResult<Response> Name(const Request& request);
+  MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DECLARE_FACADE_RPC)
+#undef MESSAGING_CLIENT_DECLARE_FACADE_RPC
+
+  // Shortcuts that build the request from its main fields.
   absl::StatusOr<v1::Conversation> CreateConversation(const v1::Conversation& conversation);
-  absl::StatusOr<v1::Conversation> CreateConversation(const v1::CreateConversationRequest& request);
   absl::StatusOr<v1::Conversation> GetOrCreateConversation(const std::string& customer_id,
                                                            v1::Channel channel);
-  absl::StatusOr<v1::Conversation> GetOrCreateConversation(
-      const v1::GetOrCreateConversationRequest& request);
   absl::StatusOr<v1::Conversation> GetConversation(const std::string& id);
-  absl::StatusOr<v1::Conversation> GetConversation(const v1::GetConversationRequest& request);
-  absl::StatusOr<v1::ListConversationsResponse> ListConversations(
-      const v1::ListConversationsRequest& request);
-  absl::StatusOr<v1::Conversation> UpdateConversation(const v1::UpdateConversationRequest& request);
   absl::Status DeleteConversation(const std::string& id);
-  absl::Status DeleteConversation(const v1::DeleteConversationRequest& request);
   absl::StatusOr<v1::Conversation> MarkConversationRead(const std::string& id);
-  absl::StatusOr<v1::Conversation> MarkConversationRead(
-      const v1::MarkConversationReadRequest& request);
-
-  // Messages.
   absl::StatusOr<v1::Message> CreateMessage(const v1::Message& message);
-  absl::StatusOr<v1::Message> CreateMessage(const v1::CreateMessageRequest& request);
   absl::StatusOr<v1::Message> GetMessage(const std::string& id);
-  absl::StatusOr<v1::Message> GetMessage(const v1::GetMessageRequest& request);
-  absl::StatusOr<v1::ListMessagesResponse> ListMessages(const v1::ListMessagesRequest& request);
-  absl::StatusOr<v1::Message> UpdateMessage(const v1::UpdateMessageRequest& request);
-  absl::StatusOr<v1::Message> UpdateDeliveryStatus(const v1::UpdateDeliveryStatusRequest& request);
   absl::Status DeleteMessage(const std::string& id);
-  absl::Status DeleteMessage(const v1::DeleteMessageRequest& request);
 
   // Streaming. Subscribe() reconnects and resumes (see Subscription);
   // StreamMessages() is one raw stream, for callers that manage that themselves.

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "messaging/client/options.h"
+#include "messaging/client/rpcs.h"
 #include "messaging/client/token_source.h"
 #include "messaging/v1/messaging.pb.h"
 
@@ -35,48 +36,27 @@ class MessageEventStream {
   virtual void Cancel() = 0;
 };
 
-// Every method is safe to call from several threads at once.
+// One virtual method per RPC, each safe to call from several threads at once.
+// The unary ones come from the list in messaging/client/rpcs.h, which also
+// says which of them the real implementation retries. Each one reads
 //
-// Which calls are retried (with backoff, on UNAVAILABLE or ABORTED, under
-// ClientOptions::retry) by the real implementation: the reads (Get*, List*),
-// GetOrCreateConversation, MarkConversationRead, UpdateDeliveryStatus (its
-// status never moves backwards, so a repeat is harmless), CreateMessage when
-// the message has an external_message_id (the server deduplicates on it), and
-// the deletes. A delete is idempotent in effect, but when an attempt whose
-// answer was lost had already deleted the resource, the retry reports
-// NOT_FOUND: treat NOT_FOUND from a delete as "it is gone".
-// Never retried, as a repeat could apply twice: CreateConversation,
-// CreateMessage without an external_message_id, UpdateConversation,
-// UpdateMessage.
+//   virtual UnaryResult<Response> Name(const Request& request);
 //
-// The defaults below return UNIMPLEMENTED, so that a subclass written against
-// this version still compiles when a later version adds a method.
+// that is, for example:
+//
+//   absl::StatusOr<v1::Conversation> GetConversation(const v1::GetConversationRequest&);
+//   absl::Status DeleteMessage(const v1::DeleteMessageRequest&);
+//
+// The defaults return UNIMPLEMENTED, so that a subclass written against this
+// version still compiles when a later version adds a method.
 class MessagingConnection {
  public:
   virtual ~MessagingConnection() = default;
 
-  virtual absl::StatusOr<v1::Conversation> CreateConversation(
-      const v1::CreateConversationRequest& request);
-  virtual absl::StatusOr<v1::Conversation> GetOrCreateConversation(
-      const v1::GetOrCreateConversationRequest& request);
-  virtual absl::StatusOr<v1::Conversation> GetConversation(
-      const v1::GetConversationRequest& request);
-  virtual absl::StatusOr<v1::ListConversationsResponse> ListConversations(
-      const v1::ListConversationsRequest& request);
-  virtual absl::StatusOr<v1::Conversation> UpdateConversation(
-      const v1::UpdateConversationRequest& request);
-  virtual absl::Status DeleteConversation(const v1::DeleteConversationRequest& request);
-  virtual absl::StatusOr<v1::Conversation> MarkConversationRead(
-      const v1::MarkConversationReadRequest& request);
-
-  virtual absl::StatusOr<v1::Message> CreateMessage(const v1::CreateMessageRequest& request);
-  virtual absl::StatusOr<v1::Message> GetMessage(const v1::GetMessageRequest& request);
-  virtual absl::StatusOr<v1::ListMessagesResponse> ListMessages(
-      const v1::ListMessagesRequest& request);
-  virtual absl::StatusOr<v1::Message> UpdateMessage(const v1::UpdateMessageRequest& request);
-  virtual absl::StatusOr<v1::Message> UpdateDeliveryStatus(
-      const v1::UpdateDeliveryStatusRequest& request);
-  virtual absl::Status DeleteMessage(const v1::DeleteMessageRequest& request);
+#define MESSAGING_CLIENT_DECLARE_CONNECTION_RPC(Name, Request, Response, Retry) \
+  virtual UnaryResult<Response> Name(const Request& request);
+  MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DECLARE_CONNECTION_RPC)
+#undef MESSAGING_CLIENT_DECLARE_CONNECTION_RPC
 
   // Opens one stream (no deadline, no retry). Errors, including a failing
   // token source, surface through Finish().

@@ -2,7 +2,8 @@
 
 // Internal (no stability promise): the real MessagingConnection. For every
 // call it asks the token source, sets the per-attempt deadline, and retries
-// idempotent calls with backoff.
+// with backoff the calls that the list in messaging/client/rpcs.h marks as
+// safe to repeat.
 
 #include <memory>
 
@@ -13,41 +14,25 @@
 
 namespace messaging::client::internal {
 
-enum class Idempotency { kIdempotent, kNonIdempotent };
-
 class MessagingConnectionImpl : public MessagingConnection {
  public:
   MessagingConnectionImpl(std::shared_ptr<MessagingStub> stub, TokenSource token,
                           ClientOptions options);
 
-  absl::StatusOr<v1::Conversation> CreateConversation(
-      const v1::CreateConversationRequest& request) override;
-  absl::StatusOr<v1::Conversation> GetOrCreateConversation(
-      const v1::GetOrCreateConversationRequest& request) override;
-  absl::StatusOr<v1::Conversation> GetConversation(
-      const v1::GetConversationRequest& request) override;
-  absl::StatusOr<v1::ListConversationsResponse> ListConversations(
-      const v1::ListConversationsRequest& request) override;
-  absl::StatusOr<v1::Conversation> UpdateConversation(
-      const v1::UpdateConversationRequest& request) override;
-  absl::Status DeleteConversation(const v1::DeleteConversationRequest& request) override;
-  absl::StatusOr<v1::Conversation> MarkConversationRead(
-      const v1::MarkConversationReadRequest& request) override;
-  absl::StatusOr<v1::Message> CreateMessage(const v1::CreateMessageRequest& request) override;
-  absl::StatusOr<v1::Message> GetMessage(const v1::GetMessageRequest& request) override;
-  absl::StatusOr<v1::ListMessagesResponse> ListMessages(
-      const v1::ListMessagesRequest& request) override;
-  absl::StatusOr<v1::Message> UpdateMessage(const v1::UpdateMessageRequest& request) override;
-  absl::StatusOr<v1::Message> UpdateDeliveryStatus(
-      const v1::UpdateDeliveryStatusRequest& request) override;
-  absl::Status DeleteMessage(const v1::DeleteMessageRequest& request) override;
+#define MESSAGING_CLIENT_DECLARE_CONNECTION_IMPL_RPC(Name, Request, Response, Retry) \
+  UnaryResult<Response> Name(const Request& request) override;
+  MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DECLARE_CONNECTION_IMPL_RPC)
+#undef MESSAGING_CLIENT_DECLARE_CONNECTION_IMPL_RPC
+
   std::unique_ptr<MessageEventStream> StreamMessages(
       const v1::StreamMessagesRequest& request) override;
 
  private:
-  // Runs `call(context)` with a fresh, authenticated context per attempt.
-  template <typename Result, typename Call>
-  Result Invoke(Idempotency idempotency, Call&& call);
+  // Calls `method` with a fresh, authenticated context per attempt; tries
+  // again after UNAVAILABLE or ABORTED only when `repeatable`.
+  template <typename Result, typename Request>
+  Result Invoke(Result (MessagingStub::*method)(grpc::ClientContext&, const Request&),
+                const Request& request, bool repeatable);
 
   std::shared_ptr<MessagingStub> stub_;
   TokenSource token_;
@@ -56,8 +41,5 @@ class MessagingConnectionImpl : public MessagingConnection {
 
 // A stream that has already ended with `status`.
 std::unique_ptr<MessageEventStream> MakeFailedStream(absl::Status status);
-
-// CreateMessage is idempotent only when the server can deduplicate it.
-Idempotency CreateMessageIdempotency(const v1::CreateMessageRequest& request);
 
 }  // namespace messaging::client::internal

@@ -12,40 +12,21 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "messaging/client/rpcs.h"
 #include "messaging/v1/messaging.pb.h"
 
 namespace messaging::client::internal {
 
+// One method per RPC; the unary ones from the list in messaging/client/rpcs.h.
 class MessagingStub {
  public:
   virtual ~MessagingStub() = default;
 
-  virtual absl::StatusOr<v1::Conversation> CreateConversation(
-      grpc::ClientContext& context, const v1::CreateConversationRequest& request) = 0;
-  virtual absl::StatusOr<v1::Conversation> GetOrCreateConversation(
-      grpc::ClientContext& context, const v1::GetOrCreateConversationRequest& request) = 0;
-  virtual absl::StatusOr<v1::Conversation> GetConversation(
-      grpc::ClientContext& context, const v1::GetConversationRequest& request) = 0;
-  virtual absl::StatusOr<v1::ListConversationsResponse> ListConversations(
-      grpc::ClientContext& context, const v1::ListConversationsRequest& request) = 0;
-  virtual absl::StatusOr<v1::Conversation> UpdateConversation(
-      grpc::ClientContext& context, const v1::UpdateConversationRequest& request) = 0;
-  virtual absl::Status DeleteConversation(grpc::ClientContext& context,
-                                          const v1::DeleteConversationRequest& request) = 0;
-  virtual absl::StatusOr<v1::Conversation> MarkConversationRead(
-      grpc::ClientContext& context, const v1::MarkConversationReadRequest& request) = 0;
-  virtual absl::StatusOr<v1::Message> CreateMessage(grpc::ClientContext& context,
-                                                    const v1::CreateMessageRequest& request) = 0;
-  virtual absl::StatusOr<v1::Message> GetMessage(grpc::ClientContext& context,
-                                                 const v1::GetMessageRequest& request) = 0;
-  virtual absl::StatusOr<v1::ListMessagesResponse> ListMessages(
-      grpc::ClientContext& context, const v1::ListMessagesRequest& request) = 0;
-  virtual absl::StatusOr<v1::Message> UpdateMessage(grpc::ClientContext& context,
-                                                    const v1::UpdateMessageRequest& request) = 0;
-  virtual absl::StatusOr<v1::Message> UpdateDeliveryStatus(
-      grpc::ClientContext& context, const v1::UpdateDeliveryStatusRequest& request) = 0;
-  virtual absl::Status DeleteMessage(grpc::ClientContext& context,
-                                     const v1::DeleteMessageRequest& request) = 0;
+#define MESSAGING_CLIENT_DECLARE_STUB_RPC(Name, Request, Response, Retry) \
+  virtual UnaryResult<Response> Name(grpc::ClientContext& context, const Request& request) = 0;
+  MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_DECLARE_STUB_RPC)
+#undef MESSAGING_CLIENT_DECLARE_STUB_RPC
+
   // `context` must outlive the returned reader.
   virtual std::unique_ptr<grpc::ClientReaderInterface<v1::MessageEvent>> StreamMessages(
       grpc::ClientContext& context, const v1::StreamMessagesRequest& request) = 0;

@@ -19,29 +19,14 @@ namespace messaging::client {
 
 class MockMessagingConnection : public MessagingConnection {
  public:
-  MOCK_METHOD(absl::StatusOr<v1::Conversation>, CreateConversation,
-              (const v1::CreateConversationRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::Conversation>, GetOrCreateConversation,
-              (const v1::GetOrCreateConversationRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::Conversation>, GetConversation,
-              (const v1::GetConversationRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::ListConversationsResponse>, ListConversations,
-              (const v1::ListConversationsRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::Conversation>, UpdateConversation,
-              (const v1::UpdateConversationRequest&), (override));
-  MOCK_METHOD(absl::Status, DeleteConversation, (const v1::DeleteConversationRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::Conversation>, MarkConversationRead,
-              (const v1::MarkConversationReadRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::Message>, CreateMessage, (const v1::CreateMessageRequest&),
-              (override));
-  MOCK_METHOD(absl::StatusOr<v1::Message>, GetMessage, (const v1::GetMessageRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::ListMessagesResponse>, ListMessages,
-              (const v1::ListMessagesRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::Message>, UpdateMessage, (const v1::UpdateMessageRequest&),
-              (override));
-  MOCK_METHOD(absl::StatusOr<v1::Message>, UpdateDeliveryStatus,
-              (const v1::UpdateDeliveryStatusRequest&), (override));
-  MOCK_METHOD(absl::Status, DeleteMessage, (const v1::DeleteMessageRequest&), (override));
+  // One MOCK_METHOD per unary RPC of messaging/client/rpcs.h, e.g.
+  //   MOCK_METHOD(absl::StatusOr<v1::Conversation>, GetConversation,
+  //               (const v1::GetConversationRequest&), (override));
+#define MESSAGING_CLIENT_MOCK_RPC(Name, Request, Response, Retry) \
+  MOCK_METHOD(UnaryResult<Response>, Name, (const Request&), (override));
+  MESSAGING_CLIENT_UNARY_RPCS(MESSAGING_CLIENT_MOCK_RPC)
+#undef MESSAGING_CLIENT_MOCK_RPC
+
   MOCK_METHOD(std::unique_ptr<MessageEventStream>, StreamMessages,
               (const v1::StreamMessagesRequest&), (override));
 };

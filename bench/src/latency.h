@@ -1,0 +1,27 @@
+#pragma once
+
+// Timing and latency statistics (percentiles of nanosecond samples).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+struct LatencySummary {
+  int64_t count = 0;
+  double mean_ms = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0, min_ms = 0;
+};
+// Sorts `ns` in place.
+LatencySummary Summarize(std::vector<int64_t>& ns);
+std::string Format(const LatencySummary& s, const std::string& prefix);
+
+}  // namespace bench
