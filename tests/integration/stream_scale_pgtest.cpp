@@ -74,7 +74,7 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
           .at(0)
           .at(0)
           .as<std::string>();
-  ServerProcess server(kBinary, db.url(), {{"MESSAGING_HEARTBEAT_SECONDS", "1"}});
+  ServerProcess server(kBinary, db.server_url(), {{"MESSAGING_HEARTBEAT_SECONDS", "1"}});
   const std::string token = TokenFor(distributor);
 
   // Streams spread over 20 connections.

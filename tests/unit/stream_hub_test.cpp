@@ -19,6 +19,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,13 @@ class RecordingSink : public EventSink {
     changed_.notify_all();
     subscription_->WriteDone(true);
   }
-  void Finish(const absl::Status& /*status*/) override {}
+  void Finish(const absl::Status& status) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_ = status;
+    }
+    changed_.notify_all();
+  }
 
   bool WaitForWrites(std::size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -102,12 +109,19 @@ class RecordingSink : public EventSink {
     std::lock_guard<std::mutex> lock(mu_);
     return written_;
   }
+  // The status the stream ended with (UNKNOWN "not finished" after kWait).
+  absl::Status WaitForFinish() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, kWait, [&] { return finished_.has_value(); });
+    return finished_.value_or(absl::UnknownError("not finished"));
+  }
 
  private:
   Subscription* subscription_ = nullptr;
   std::mutex mu_;
   std::condition_variable changed_;
   std::vector<OutgoingEvent> written_;
+  std::optional<absl::Status> finished_;
 };
 
 class StreamHubTest : public ::testing::Test {
@@ -249,6 +263,43 @@ TEST_F(StreamHubTest, GroupBehindThePreviousHeadsReadsInsteadOfAdvancing) {
   const auto heartbeat = codec_.Decode(kB, sink_b_.written()[0].cursor, absl::Now());
   ASSERT_TRUE(heartbeat.ok()) << heartbeat.status();
   EXPECT_EQ(heartbeat->position, (StreamPosition{200, 0}));
+}
+
+// (e) A stream that resumes from a cursor the log was pruned past (the read's
+// low-water mark is beyond it) may have lost events: it ends with
+// OUT_OF_RANGE and writes nothing.
+TEST_F(StreamHubTest, ResumingBelowThePrunedMarkEndsWithOutOfRange) {
+  domain::StreamCursor old;
+  old.position = {90, 1};
+  EventBatch pruned = Quiet(kStart);
+  pruned.pruned_through = {95, 4};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(90, 1), "")).WillOnce(Return(pruned));
+
+  auto subscription = std::make_shared<Subscription>(kA, "", 64, codec_);
+  sink_a_.Bind(subscription.get());
+  subscription->Attach(&sink_a_);
+  hub_.Subscribe(subscription, old);
+  Settle();
+  Settle();
+
+  EXPECT_EQ(sink_a_.WaitForFinish().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(sink_a_.written().empty());
+}
+
+// (f) A group whose head fell below the mark (a long transaction elsewhere
+// held the horizon back for longer than the retention) ends its live streams
+// with OUT_OF_RANGE instead of skipping what was pruned.
+TEST_F(StreamHubTest, AGroupBelowThePrunedMarkEndsItsLiveStreams) {
+  auto a = LiveStream(kA, sink_a_);
+  EventBatch pruned = Quiet(130);
+  pruned.pruned_through = {kStart + 5, 1};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(pruned));
+
+  hub_.OnHeads(Heads(130, {{kA, {kStart + 10, 1}}}), /*everything=*/false);
+  Settle();
+
+  EXPECT_EQ(sink_a_.WaitForFinish().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(sink_a_.written().empty());
 }
 
 }  // namespace
