@@ -1,7 +1,7 @@
 # Image of messaging-server, the one the Helm chart (helm/messaging) runs.
 #
-#   docker build -t messaging-server:0.1.0 .
-#   docker run --rm -e DATABASE_URL=... -e MESSAGING_JWT_SECRET=... -p 50051:50051 messaging-server:0.1.0
+#   scripts/image.sh            builds it (tags VERSION and the git sha, writes the SBOM)
+#   docker build -t messaging-server:0.1.0 .    works too, with debian:12 from a registry
 #
 # The SQL migrations are compiled into the binary: `messaging-server migrate`
 # needs no files from the repository.
@@ -20,52 +20,39 @@ RUN cmake -S . -B build -G Ninja \
       -DCMAKE_BUILD_TYPE=Release \
       -DMESSAGING_BUILD_TESTS=OFF \
       -DMESSAGING_BUILD_BENCH=OFF \
- && cmake --build build --target messaging-server \
- && install -D -m 0755 build/server/messaging-server /out/usr/local/bin/messaging-server \
- && strip /out/usr/local/bin/messaging-server
+ && cmake --build build --target messaging-server
+
+# The binary, the shared libraries it loads (nothing else from those
+# packages), the CA bundle, passwd/group, licences and the SBOM. Fails when the
+# tree alone cannot run the binary: a missing library breaks the build, not
+# the first pod start.
+RUN scripts/collect-runtime.sh build/server/messaging-server /out
 
 # ---- runtime -----------------------------------------------------------------
-FROM debian:12-slim AS runtime
-
-# Shared libraries only (Debian 12 names); no compilers, no headers, no shell
-# tools beyond what -slim has. ca-certificates: TLS to PostgreSQL (sslmode=verify-full).
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates \
-      libgrpc++1.51 \
-      libprotobuf32 \
-      libpqxx-6.4 \
-      libssl3 \
-      libspdlog1.10 \
-      libfmt9 \
-      libcpp-httplib0.11 \
- && rm -rf /var/lib/apt/lists/*
-
-# A fixed numeric user, so Kubernetes can verify runAsNonRoot (the chart runs
-# as 65532:65532) without a name lookup.
-RUN groupadd --system --gid 65532 messaging \
- && useradd --system --uid 65532 --gid 65532 --no-create-home \
-      --home-dir /nonexistent --shell /usr/sbin/nologin messaging
+# No shell, no package manager, no libc tools: only what collect-runtime.sh laid
+# out. Debug with `kubectl debug --image=debian:12 --target=...`.
+FROM scratch AS runtime
 
 COPY --from=build /out/ /
 
-# Fail the build, not the first pod start, when a runtime library is missing.
-RUN if ldd /usr/local/bin/messaging-server | grep 'not found'; then \
-      echo 'messaging-server: missing shared libraries (see above)' >&2; exit 1; \
-    fi
-
+# A fixed numeric user, so Kubernetes can verify runAsNonRoot (the chart runs
+# as 65532:65532) without a name lookup. Nothing is written to the root
+# filesystem: it runs read-only.
 USER 65532:65532
 # gRPC (health checking, reflection and the API); Prometheus metrics are
 # opt-in with MESSAGING_METRICS_LISTEN (the chart uses 9090).
 EXPOSE 50051
-# SIGTERM drains in-flight calls within MESSAGING_DRAIN_TIMEOUT_SECONDS, then exits 0.
+# SIGTERM drains in-flight calls within MESSAGING_DRAIN_TIMEOUT_SECONDS, then
+# exits 0. The server handles it itself, so it can run as PID 1.
 STOPSIGNAL SIGTERM
 
 ARG VERSION=0.1.0
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="messaging-server" \
       org.opencontainers.image.description="gRPC messaging service backed by PostgreSQL" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.base.name="debian:12-slim"
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="scratch"
 
-ENTRYPOINT ["messaging-server"]
+ENTRYPOINT ["/usr/local/bin/messaging-server"]
 CMD ["serve"]

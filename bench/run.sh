@@ -92,6 +92,18 @@ trap 'exit 130' INT TERM
 
 psql_db() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 
+# The server logs in as a role that can only become messaging_app, as in
+# production (it refuses a superuser); migrations and fixtures use DB_URL.
+SERVER_LOGIN=messaging_bench_server
+ensure_server_login() {
+  psql_db -v role="$SERVER_LOGIN" -v password="$SERVER_LOGIN" -f "$root/scripts/login-role.sql" >/dev/null
+}
+# DB_URL with the server's login role instead of its user.
+serve_url() {
+  local rest=${DB_URL#*://}
+  printf '%s://%s:%s@%s' "${DB_URL%%://*}" "$SERVER_LOGIN" "$SERVER_LOGIN" "${rest#*@}"
+}
+
 # The postmaster: parent of the checkpointer (works for any server we can query).
 find_postmaster() {
   local ckpt
@@ -129,6 +141,7 @@ start_postgres() {
   PG_PID=$(find_postmaster)
   DATABASE_URL=$DB_URL MESSAGING_LOG_LEVEL=warn "$SERVER_BIN" migrate >"$WORK/migrate.log" 2>&1 ||
     { cat "$WORK/migrate.log" >&2; die "migrate failed"; }
+  ensure_server_login
 }
 
 # seed DISTRIBUTORS CONVERSATIONS MESSAGES [DEEP] [REBUILD_INDEXES]
@@ -170,7 +183,7 @@ start_server_once() {
   SERVER_PORT=$("$root/scripts/pg.sh" free-port)
   : >"$WORK/server.log"
   # The scale scenarios hold more streams per distributor than the default cap.
-  DATABASE_URL=$DB_URL MESSAGING_JWT_SECRET=$SECRET MESSAGING_LISTEN="127.0.0.1:$SERVER_PORT" \
+  DATABASE_URL=$(serve_url) MESSAGING_JWT_SECRET=$SECRET MESSAGING_LISTEN="127.0.0.1:$SERVER_PORT" \
     MESSAGING_POOL_SIZE=$POOL_SIZE MESSAGING_LOG_LEVEL=warn MESSAGING_DRAIN_TIMEOUT_SECONDS=5 \
     MESSAGING_MAX_CONNECTION_AGE_SECONDS=0 MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR=100000 \
     env "$@" "$SERVER_BIN" serve >>"$WORK/server.log" 2>&1 &

@@ -231,6 +231,8 @@ refuse "a grace period shorter than the drain" "terminationGracePeriodSeconds" -
 refuse "TLS without a certificate Secret" "tls.secretName" --set tls.enabled=true
 refuse "a ServiceMonitor without metrics" "metrics.enabled" --set metrics.serviceMonitor.enabled=true
 refuse "DATABASE_URL in the ConfigMap" "extraEnv" --set config.extraEnv.DATABASE_URL=x
+refuse "two sources of the migration URL" "set one, not both" \
+  --set secrets.migrateDatabaseUrl=postgresql://owner@db/messaging --set secrets.existingMigrateSecret=owner-credentials
 
 echo
 if ((${#failures[@]})); then

@@ -12,6 +12,7 @@ failed assertion and exits non-zero if there is any.
 """
 
 import argparse
+import base64
 import copy
 import json
 import re
@@ -265,13 +266,63 @@ def check_secrets(case, dep):
     v = case.values
     release_secrets = [s for s in case.of_kind("Secret") if not is_hook(s)]
     if v["secrets"]["existingSecret"]:
-        case.check(not case.of_kind("Secret"),
-                   f"existingSecret set: no Secret may be rendered, found {[name_of(s) for s in case.of_kind('Secret')]}")
+        case.check(not release_secrets,
+                   f"existingSecret set: no release Secret may be rendered, found {[name_of(s) for s in release_secrets]}")
+        if not v["secrets"]["migrateDatabaseUrl"]:
+            case.check(not case.of_kind("Secret"),
+                       f"existing Secrets only: no Secret may be rendered, found {[name_of(s) for s in case.of_kind('Secret')]}")
     else:
         case.check(len(release_secrets) == 1, f"expected one chart-managed Secret, found {len(release_secrets)}")
         for secret in release_secrets:
             case.check(set(SECRET_ENV) <= set((secret.get("data") or {}).keys()),
                        f"Secret {name_of(secret)} must hold {SECRET_ENV}")
+
+
+def check_migration_url(case, job, dep, container):
+    """The Job migrates as the schema owner when one is given, and the server
+    never receives the owner's URL (it serves as a role that can only become
+    messaging_app)."""
+    sec = case.values["secrets"]
+    refs = secret_refs(container)
+    case.check("DATABASE_URL" not in refs, "migration Job: the URL comes as MESSAGING_MIGRATE_DATABASE_URL")
+    if not case.check("MESSAGING_MIGRATE_DATABASE_URL" in refs,
+                      "migration Job: MESSAGING_MIGRATE_DATABASE_URL must come from a Secret via secretKeyRef"):
+        return
+    secret_name, key = refs["MESSAGING_MIGRATE_DATABASE_URL"]
+    hook_name = name_of(job)  # The hook's own Secret shares the Job's name ("<fullname>-migrate").
+    if sec["existingMigrateSecret"]:
+        want = (sec["existingMigrateSecret"], sec["existingSecretKeys"]["migrateDatabaseUrl"])
+    elif sec["migrateDatabaseUrl"] or not sec["existingSecret"]:
+        want = (hook_name, "MESSAGING_MIGRATE_DATABASE_URL")
+    else:
+        want = (sec["existingSecret"], sec["existingSecretKeys"]["databaseUrl"])
+    case.check((secret_name, key) == want,
+               f"migration Job reads {secret_name!r}/{key!r}, expected {want[0]!r}/{want[1]!r}")
+    hook = next((s for s in case.of_kind("Secret") if name_of(s) == hook_name), None)
+    if want[0] == hook_name and case.check(hook is not None, f"hook Secret {hook_name!r} is not rendered"):
+        data = hook.get("data") or {}
+        case.check(set(data) == {"MESSAGING_MIGRATE_DATABASE_URL"},
+                   f"hook Secret {hook_name!r} must hold the migration URL only, holds {sorted(data)}")
+        url = base64.b64decode(data.get("MESSAGING_MIGRATE_DATABASE_URL", "")).decode()
+        case.check(url == (sec["migrateDatabaseUrl"] or sec["databaseUrl"]),
+                   f"hook Secret {hook_name!r} holds the wrong URL")
+    if not (sec["migrateDatabaseUrl"] or sec["existingMigrateSecret"]):
+        return
+    # A separate owner: nothing the server reads may carry it.
+    if sec["migrateDatabaseUrl"]:
+        for secret in case.of_kind("Secret"):
+            if is_hook(secret):
+                continue
+            for key_name, value in (secret.get("data") or {}).items():
+                case.check(base64.b64decode(value).decode() != sec["migrateDatabaseUrl"],
+                           f"release Secret {name_of(secret)} key {key_name} holds the owner's URL")
+    if dep is not None:
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            for env_name, (ref_name, _) in secret_refs(c).items():
+                case.check(ref_name != secret_name or secret_name == sec["existingSecret"],
+                           f"server container {c.get('name')}: {env_name} reads the migration Secret {ref_name!r}")
+                case.check(env_name != "MESSAGING_MIGRATE_DATABASE_URL",
+                           f"server container {c.get('name')} must not receive MESSAGING_MIGRATE_DATABASE_URL")
 
 
 def check_migration_job(case, dep):
@@ -305,7 +356,7 @@ def check_migration_job(case, dep):
     # Everything the hook reads must exist before the release's own objects do.
     refs = secret_refs(container)
     for secret_name, _ in set(refs.values()):
-        if v["secrets"]["existingSecret"]:
+        if secret_name in (v["secrets"]["existingSecret"], v["secrets"]["existingMigrateSecret"]):
             continue
         hook_secret = next((s for s in case.of_kind("Secret") if name_of(s) == secret_name), None)
         if case.check(hook_secret is not None and is_hook(hook_secret),
@@ -315,9 +366,7 @@ def check_migration_job(case, dep):
                        "migration hook Secret must be a pre-install,pre-upgrade hook")
             case.check(int(s_ann.get("helm.sh/hook-weight", "0")) < int(weight or 0),
                        "migration hook Secret must be created before the Job (lower hook-weight)")
-    # The hook's own Secret shares the Job's name ("<fullname>-migrate").
-    check_secret_env(case, "migration container", container, v["secrets"]["existingSecret"] or name_of(job),
-                     env_names=("DATABASE_URL",))
+    check_migration_url(case, job, dep, container)
     case.check("MESSAGING_JWT_SECRET" not in refs, "migration Job must not receive the JWT secret (least privilege)")
     case.check(not container.get("envFrom"), "migration Job must not read the release ConfigMap (not created yet at pre-install)")
     created_sas = {name_of(sa) for sa in case.of_kind("ServiceAccount")}

@@ -10,7 +10,8 @@
 -- Left alone on purpose:
 --   * distributors and customers: owned by the host application (migration 000
 --     only creates them when missing, and cannot tell whether it did).
---   * the roles messaging_app and messaging_event_reader (migration 003) and
+--   * the roles messaging_app, messaging_event_reader (migration 003) and
+--     messaging_event_pruner (migration 004), and
 --     their memberships: roles are cluster-wide, and
 --     other databases of the same cluster (other environments, parallel test
 --     databases) may use it; dropping it would break them, and DROP ROLE fails
@@ -27,6 +28,12 @@ DROP TABLE IF EXISTS public.conversations CASCADE;
 -- function belongs to messaging_event_reader, so the owner could not drop it
 -- by name. Nothing else may depend on message_events.
 DROP TABLE IF EXISTS public.message_events CASCADE;
+-- The log's low-water mark and the retention domain (migration 004). CASCADE
+-- for messaging_event_low_water() and messaging_prune_events(): their
+-- SQL-standard bodies depend on them, and they belong to
+-- messaging_event_pruner (the table above already took the prune function).
+DROP TABLE IF EXISTS public.message_events_low_water CASCADE;
+DROP DOMAIN IF EXISTS public.messaging_event_retention CASCADE;
 
 -- The migration runner's bookkeeping (may not exist).
 DROP TABLE IF EXISTS public.messaging_schema_migrations;
@@ -46,6 +53,9 @@ BEGIN
   END IF;
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'messaging_event_reader') THEN
     REVOKE USAGE ON SCHEMA public FROM messaging_event_reader;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'messaging_event_pruner') THEN
+    REVOKE USAGE ON SCHEMA public FROM messaging_event_pruner;
   END IF;
 END
 $do$;

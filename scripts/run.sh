@@ -5,7 +5,9 @@
 # until Ctrl-C (which also stops the database; its data is kept).
 #
 # Environment: MESSAGING_LISTEN (default 127.0.0.1:50051), PGPORT (default
-# 55432), MESSAGING_JWT_SECRET (default: generated once, kept in .local/).
+# 55432), MESSAGING_JWT_SECRET (default: generated once, kept in .local/). The
+# server logs in as messaging_server (password generated once, kept in
+# .local/db-password); migrations run as the cluster's superuser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,17 +34,27 @@ port=${PGPORT:-55432}
 scripts/pg.sh start "$datadir" "$port"
 trap 'scripts/pg.sh stop "$datadir"' EXIT
 
+# Two roles, as in production: the owner (here the cluster's superuser)
+# migrates; the server logs in as messaging_server, which can only become
+# messaging_app (it refuses to serve as a superuser).
 admin_url="postgresql://postgres@127.0.0.1:$port/postgres"
-export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/messaging"
+owner_url="postgresql://postgres@127.0.0.1:$port/messaging"
 if [[ -z $(psql -X -At "$admin_url" -c "SELECT 1 FROM pg_database WHERE datname = 'messaging'") ]]; then
   psql -X -q "$admin_url" -c "CREATE DATABASE messaging"
 fi
-"$server" migrate --log-format text
+MESSAGING_MIGRATE_DATABASE_URL=$owner_url "$server" migrate --log-format text
+
+[[ -s .local/db-password ]] || (umask 077 && openssl rand -hex 16 >.local/db-password)
+db_password=$(cat .local/db-password)
+psql -X -q -v ON_ERROR_STOP=1 -v role=messaging_server -v password="$db_password" \
+  -f scripts/login-role.sql "$owner_url"
+export DATABASE_URL="postgresql://messaging_server:$db_password@127.0.0.1:$port/messaging"
 
 # A demo tenant and customer (the host application owns these tables).
 distributor=00000000-0000-4000-8000-0000000000d1
 customer=00000000-0000-4000-8000-0000000000c1
-psql -X -q "$DATABASE_URL" -c "INSERT INTO distributors (id) VALUES ('$distributor') ON CONFLICT DO NOTHING" \
+psql -X -q "$owner_url" \
+  -c "INSERT INTO distributors (id) VALUES ('$distributor') ON CONFLICT DO NOTHING" \
   -c "INSERT INTO customers (id) VALUES ('$customer') ON CONFLICT DO NOTHING"
 
 if [[ -z "${MESSAGING_JWT_SECRET:-}" ]]; then

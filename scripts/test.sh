@@ -3,13 +3,15 @@
 # with sudo): installs what it needs, lints, builds with warnings as errors,
 # starts a throwaway PostgreSQL on a free port, runs every test with ctest, then
 # builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# everything once more, runs the concurrency tests under ThreadSanitizer, and
-# fuzzes the parsers of untrusted input for a bounded time. The database is
-# stopped and deleted on exit, even on failure.
+# everything once more, runs the concurrency tests under ThreadSanitizer,
+# fuzzes the parsers of untrusted input for a bounded time, and builds the
+# container image and runs it as the Helm chart does. The database is stopped
+# and deleted on exit, even on failure.
 #
 #   scripts/test.sh                    everything (what CI runs)
 #   MESSAGING_SKIP_SANITIZERS=1 scripts/test.sh   skip the ASan+UBSan and TSan passes
 #   MESSAGING_FUZZ_SECONDS=60 scripts/test.sh     fuzz each target 60 s (default 30; 0 skips)
+#   MESSAGING_SKIP_IMAGE=1 scripts/test.sh        skip building and running the image
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -86,4 +88,10 @@ if [[ "$fuzz_seconds" != 0 ]]; then
   # With libFuzzer's own sanitizer settings, not the ASan pass's.
   env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u LSAN_OPTIONS \
     tests/faults/fuzz/run.sh "$fuzz_seconds" "$root/build/fuzz"
+fi
+
+if [[ "${MESSAGING_SKIP_IMAGE:-0}" != 1 ]]; then
+  step "Container image (scripts/image.sh, scripts/image-smoke.sh)"
+  scripts/image.sh
+  scripts/image-smoke.sh
 fi

@@ -172,6 +172,50 @@ BEGIN
     END IF;
   END IF;
 
+  -- Least privilege and retention (migration 004).
+  IF to_regclass('public.message_events') IS NOT NULL THEN
+    IF has_table_privilege('messaging_app', 'public.message_events', 'DELETE') THEN
+      problems := problems || 'messaging_app must not DELETE from message_events (pruning goes through messaging_prune_events())'::text;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_policies p
+                WHERE p.schemaname = 'public' AND p.tablename = 'message_events'
+                  AND p.cmd IN ('DELETE', 'ALL') AND p.roles <> '{messaging_event_pruner}') THEN
+      problems := problems || 'message_events has a DELETE policy for roles other than messaging_event_pruner'::text;
+    END IF;
+  END IF;
+  FOREACH v_idx IN ARRAY ARRAY['public.messaging_prune_events(public.messaging_event_retention)',
+                               'public.messaging_event_low_water()'] LOOP
+    IF to_regprocedure(v_idx) IS NULL THEN
+      problems := problems || format('function %s is missing', v_idx);
+      CONTINUE;
+    END IF;
+    PERFORM 1 FROM pg_catalog.pg_proc p
+      WHERE p.oid = to_regprocedure(v_idx) AND p.prosecdef
+        AND p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = 'messaging_event_pruner')
+        AND has_function_privilege('messaging_app', p.oid, 'EXECUTE');
+    IF NOT FOUND THEN
+      problems := problems || format('function %s must be SECURITY DEFINER, owned by messaging_event_pruner, executable by messaging_app', v_idx);
+    END IF;
+  END LOOP;
+  FOR r IN SELECT p.proname FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'messaging%'
+              AND (p.proconfig IS NULL OR NOT p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']) LOOP
+    problems := problems || format('function %s has no fixed search_path (SET search_path = pg_catalog, pg_temp)', r.proname);
+  END LOOP;
+  FOR r IN SELECT p.proname FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'messaging%'
+              AND has_function_privilege('public', p.oid, 'EXECUTE') LOOP
+    problems := problems || format('PUBLIC may execute function %s', r.proname);
+  END LOOP;
+  FOREACH v_tbl IN ARRAY ARRAY['conversations', 'messages', 'message_events',
+                               'message_events_low_water', 'messaging_schema_migrations'] LOOP
+    IF to_regclass('public.' || v_tbl) IS NOT NULL
+       AND has_table_privilege('public', 'public.' || v_tbl,
+                               'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') THEN
+      problems := problems || format('PUBLIC has privileges on %s', v_tbl);
+    END IF;
+  END LOOP;
+
   IF cardinality(problems) > 0 THEN
     RAISE EXCEPTION 'messaging schema verification failed (% problem(s)):%',
       cardinality(problems), E'\n  - ' || array_to_string(problems, E'\n  - ');

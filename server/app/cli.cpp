@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <string>
@@ -51,9 +52,16 @@ int Serve(const ServerConfig& config) {
   return 0;
 }
 
-int Migrate(const std::string& database_url, const std::string& dir) {
+// The owner's URL: --database-url, else MESSAGING_MIGRATE_DATABASE_URL, else
+// DATABASE_URL (where one URL serves both).
+int Migrate(std::string database_url, const std::string& dir) {
   if (database_url.empty()) {
-    return Fail(absl::InvalidArgumentError("DATABASE_URL: is required (--database-url)"));
+    const char* serving_url = std::getenv("DATABASE_URL");
+    if (serving_url != nullptr) database_url = serving_url;
+  }
+  if (database_url.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "MESSAGING_MIGRATE_DATABASE_URL or DATABASE_URL: is required (--database-url)"));
   }
   std::vector<migrate::MigrationFile> files;
   if (dir.empty()) {
@@ -90,7 +98,9 @@ int RunCli(int argc, char** argv) {
   int64_t default_deadline_seconds = 30, max_receive_bytes = config.max_receive_message_bytes;
   int64_t max_send_bytes = config.max_send_message_bytes, stall_seconds = 10;
   auto* serve = app.add_subcommand("serve", "Serve the gRPC API (default)");
-  serve->add_option("--database-url", config.database_url, "PostgreSQL connection URL")
+  serve
+      ->add_option("--database-url", config.database_url,
+                   "PostgreSQL URL; its role must only be able to become --db-role")
       ->envname("DATABASE_URL");
   serve->add_option("--listen", config.listen, "host:port to listen on")
       ->envname("MESSAGING_LISTEN")
@@ -235,8 +245,10 @@ int RunCli(int argc, char** argv) {
 
   std::string migrate_url, migrations_dir;
   auto* migrate_cmd = app.add_subcommand("migrate", "Apply SQL migrations and exit");
-  migrate_cmd->add_option("--database-url", migrate_url, "PostgreSQL connection URL")
-      ->envname("DATABASE_URL");
+  migrate_cmd
+      ->add_option("--database-url", migrate_url,
+                   "PostgreSQL URL of the role that owns the schema (default: DATABASE_URL)")
+      ->envname("MESSAGING_MIGRATE_DATABASE_URL");
   migrate_cmd->add_option("--dir", migrations_dir,
                           "read *.sql from this directory instead of the built-in files");
 

@@ -23,6 +23,7 @@
 #include "repository/connection_pool.h"
 #include "repository/database_probe.h"
 #include "repository/event_listener.h"
+#include "repository/login_role_check.h"
 #include "repository/pg_conversation_repository.h"
 #include "repository/pg_event_repository.h"
 #include "repository/pg_message_repository.h"
@@ -71,6 +72,15 @@ std::vector<repository::PreparedStatement> AllStatements() {
 std::size_t LargestMessageOnTheWire(const domain::Limits& limits) {
   return limits.max_content_bytes + 2 * 6 * limits.max_json_bytes + limits.max_summary_bytes +
          8 * limits.max_text_field_bytes + 4096;
+}
+
+// Every pooled connection refuses a login role that could get around RLS.
+repository::PoolOptions PoolOptionsFor(const ServerConfig& config, int size) {
+  repository::PoolOptions options;
+  options.database_url = config.database_url;
+  options.size = size;
+  options.on_connect = repository::LoginRoleGuard(config.app_role);
+  return options;
 }
 
 }  // namespace
@@ -155,12 +165,12 @@ streaming::HubOptions HubOptionsOf(const ServerConfig& config) {
 
 struct MessagingServer::Components {
   explicit Components(const ServerConfig& config)
-      : pool({config.database_url, config.pool_size}, AllStatements()),
+      : pool(PoolOptionsFor(config, config.pool_size), AllStatements()),
         transactions(pool, {config.app_role}),
         conversation_repository(transactions, [this] { listener.Announce(); }),
         message_repository(transactions, [this] { listener.Announce(); }),
         event_repository(transactions),
-        stream_pool({config.database_url, config.stream_executor_threads}, AllStatements()),
+        stream_pool(PoolOptionsFor(config, config.stream_executor_threads), AllStatements()),
         stream_transactions(stream_pool, {config.app_role}),
         stream_events(stream_transactions),
         stream_conversations(stream_transactions),
@@ -266,6 +276,11 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
 #endif
   auto credentials = Credentials(config);
   if (!credentials.ok()) return credentials.status();
+  if (auto st = repository::CheckLoginRoleAtStart(
+          config.database_url, repository::PoolOptions{}.connect_timeout, config.app_role);
+      !st.ok()) {
+    return st;
+  }
 
   auto c = std::make_unique<Components>(config);
   if (!config.metrics_listen.empty()) {
@@ -281,7 +296,11 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
   c->pruning = std::make_unique<PeriodicTask>(
       config.prune_interval, [raw, retention = config.event_retention] {
         auto pruned = raw->event_repository.Prune(retention);
-        if (pruned.ok() && *pruned > 0) log::Info("pruned {} stream events", *pruned);
+        if (!pruned.ok()) {
+          log::Warn("pruning stream events failed: {}", pruned.status().message());
+        } else if (*pruned > 0) {
+          log::Info("pruned {} stream events", *pruned);
+        }
       });
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

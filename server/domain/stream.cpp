@@ -15,6 +15,26 @@ std::optional<std::uint64_t> SnapshotXmax(const std::string& snapshot) {
   return xmax;
 }
 
+bool CoversThrough(const StreamCursor& cursor, const StreamPosition& position) {
+  if (position <= cursor.position) return true;
+  // "xmin:xmax:xip,...": every xid below xmax that is not in progress is visible.
+  const auto xmax = SnapshotXmax(cursor.snapshot);
+  if (!xmax || position.xid >= *xmax) return false;
+  const std::vector<absl::string_view> parts = absl::StrSplit(cursor.snapshot, ':');
+  for (absl::string_view in_progress : absl::StrSplit(parts[2], ',', absl::SkipEmpty())) {
+    std::uint64_t xid = 0;
+    if (!absl::SimpleAtoi(in_progress, &xid) || xid <= position.xid) return false;
+  }
+  return true;
+}
+
+absl::Status CheckNotPruned(const StreamCursor& after, const EventBatch& batch) {
+  if (CoversThrough(after, batch.pruned_through)) return absl::OkStatus();
+  return absl::OutOfRangeError(
+      "resume_cursor: events after this position were pruned from the change log; list again "
+      "and stream from the new stream_cursor");
+}
+
 StreamCursor CursorFromSnapshot(const std::string& snapshot, Micros now) {
   StreamCursor cursor;
   const std::vector<absl::string_view> parts = absl::StrSplit(snapshot, ':');

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "domain/model.h"
 
 namespace messaging::domain {
@@ -62,6 +63,9 @@ struct EventBatch {
   std::uint64_t horizon = 0;
   bool complete = false;  // Nothing more below the horizon (not cut by limit or max_bytes).
   Micros read_at = 0;     // Database clock when read.
+  // The log's low-water mark, read in the same snapshot: the highest position
+  // pruning has deleted ({0, 0} before the first prune).
+  StreamPosition pruned_through;
 };
 
 // A distributor with events in the xid range a Heads() call scanned.
@@ -81,6 +85,15 @@ struct EventHeads {
 // retires the snapshot once the horizon has passed it. A complete read also renews issued_at:
 // nothing older than the read is still pending.
 StreamCursor Advance(const StreamCursor& cursor, const EventBatch& batch);
+
+// True when `cursor` has seen every event at or before `position`: it stands
+// there or later, or its snapshot saw every transaction up to position.xid.
+bool CoversThrough(const StreamCursor& cursor, const StreamPosition& position);
+
+// OUT_OF_RANGE when pruning deleted events that `after`, the cursor `batch`
+// was read from, had not seen (the log's low-water mark is past it): the
+// reader must list again rather than silently miss them.
+absl::Status CheckNotPruned(const StreamCursor& after, const EventBatch& batch);
 
 // The cursor of a List response read in `snapshot`: everything that snapshot
 // saw is covered; everything else is still to come.

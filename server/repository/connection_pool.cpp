@@ -28,6 +28,12 @@ ConnectionPool::ConnectionPool(PoolOptions options, std::vector<PreparedStatemen
 absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Open() {
   try {
     auto conn = std::make_unique<pqxx::connection>(connection_string_);
+    if (options_.on_connect) {
+      if (auto refused = options_.on_connect(*conn); !refused.ok()) {
+        log::Error("database connection refused: {}", refused.message());
+        return absl::UnavailableError("database unavailable");
+      }
+    }
     for (const auto& statement : statements_) conn->prepare(statement.name, statement.sql);
     return conn;
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -32,6 +33,9 @@ struct PoolOptions {
   absl::Duration connect_timeout = absl::Seconds(5);
   // Longest a caller waits for a free connection, whatever its deadline.
   absl::Duration max_wait = absl::Seconds(10);
+  // Runs on every new connection; an error refuses it (logged; the caller
+  // gets UNAVAILABLE).
+  std::function<absl::Status(pqxx::connection&)> on_connect;
 };
 
 class ConnectionPool {

@@ -26,8 +26,7 @@ std::vector<PreparedStatement> PgEventRepository::Statements() {
   return {
       sql::kReadEvents.Prepared(),      sql::kReadConversationEvents.Prepared(),
       sql::kEventHorizon.Prepared(),    sql::kEventHeads.Prepared(),
-      sql::kCurrentSnapshot.Prepared(), sql::kSetRetention.Prepared(),
-      sql::kPruneEvents.Prepared(),
+      sql::kCurrentSnapshot.Prepared(), sql::kPruneEvents.Prepared(),
   };
 }
 
@@ -48,6 +47,8 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
         domain::EventBatch batch;
         batch.horizon = r.at(0)[ColumnNumber(r, "horizon")].as<std::uint64_t>();
         batch.read_at = r.at(0)[ColumnNumber(r, "read_at")].as<domain::Micros>();
+        batch.pruned_through = {r.at(0)[ColumnNumber(r, "pruned_xid")].as<std::uint64_t>(),
+                                r.at(0)[ColumnNumber(r, "pruned_seq")].as<std::int64_t>()};
         const StreamEventReader read(r);
         const ColumnIndex bytes = ColumnNumber(r, "bytes_through");
         std::int64_t bytes_through = 0;
@@ -83,14 +84,15 @@ absl::StatusOr<domain::EventHeads> PgEventRepository::Heads(std::uint64_t from_x
 }
 
 absl::StatusOr<std::int64_t> PgEventRepository::Prune(absl::Duration retention) {
-  domain::RequestContext ctx;  // No tenant: only the prune policy applies.
+  domain::RequestContext ctx;  // No tenant: the function prunes every tenant's old events.
   ctx.deadline = absl::Now() + absl::Minutes(1);
   return transactions_.Run<std::int64_t>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::int64_t> {
-        Params(sql::kSetRetention)
-            .Set("retention", absl::StrCat(absl::ToInt64Seconds(retention), " seconds"))
-            .Exec(tx);
-        return static_cast<std::int64_t>(Params(sql::kPruneEvents).Exec(tx).affected_rows());
+        const pqxx::result r =
+            Params(sql::kPruneEvents)
+                .Set("retention", absl::StrCat(absl::ToInt64Seconds(retention), " seconds"))
+                .Exec(tx);
+        return r.at(0)[ColumnNumber(r, "pruned")].as<std::int64_t>();
       });
 }
 

@@ -139,6 +139,12 @@ void StreamHub::CatchUp(const std::shared_ptr<Subscription>& s) {
     s->ReleaseCatchUp();
     return;
   }
+  if (auto pruned = domain::CheckNotPruned(query.after, *batch); !pruned.ok()) {
+    memory_.Release(reserved);
+    s->Close(pruned);
+    s->ReleaseCatchUp();
+    return;
+  }
   const bool took_all = s->AppendCatchUp(*batch, reserved);
   bool live = false;
   if (took_all && batch->complete) {
@@ -254,6 +260,12 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
   query.limit = options_.batch_size;
   query.max_bytes = options_.read_bytes;
   auto batch = events_.Read(ContextFor(distributor_id), query, /*conversation_id=*/"");
+  if (batch.ok()) {
+    if (auto pruned = domain::CheckNotPruned(query.after, *batch); !pruned.ok()) {
+      ClosePrunedGroup(distributor_id, group, pruned);
+      return;
+    }
+  }
   std::vector<std::shared_ptr<Subscription>> members;
   bool again = false;
   {
@@ -287,6 +299,24 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
   } else {
     ForgetGroupIfEmpty(distributor_id);
   }
+}
+
+void StreamHub::ClosePrunedGroup(const std::string& distributor_id,
+                                 const std::shared_ptr<Group>& group, const absl::Status& status) {
+  std::vector<std::shared_ptr<Subscription>> live;
+  {
+    std::lock_guard<std::mutex> lock(group->mu);
+    for (const auto& s : group->members) {
+      if (s->mode() == Subscription::Mode::kLive) live.push_back(s);
+    }
+    // Nobody is live any more; a member that catches up (past the mark, on
+    // its own reads) starts the group again from its cursor.
+    group->head.reset();
+    group->read_running = false;
+    group->read_again = false;
+  }
+  for (const auto& s : live) s->Close(status);
+  ForgetGroupIfEmpty(distributor_id);
 }
 
 void StreamHub::ForgetGroupIfEmpty(const std::string& distributor_id) {

@@ -100,6 +100,10 @@ class StreamHub {
   void CatchUp(const std::shared_ptr<Subscription>& s);
   void ScheduleGroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group);
   void GroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group);
+  // The group's head fell below the log's low-water mark (its read may have
+  // missed pruned events): its live members end with `status`.
+  void ClosePrunedGroup(const std::string& distributor_id, const std::shared_ptr<Group>& group,
+                        const absl::Status& status);
   // Nothing new below `heads.horizon` for this group: move its head there.
   // Returns false when its head is older than the range the heads covered.
   bool AdvanceIdleGroup(Group& group, const domain::EventHeads& heads, std::uint64_t from);

@@ -234,7 +234,7 @@ TEST_F(ClientApiTest, IdempotentCallsRetryUntilALateServerComesUp) {
   std::thread starter([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(800));
     late = std::make_unique<TestServer>(
-        db().url(), [&](app::ServerConfig& config) { config.listen = address; });
+        db().server_url(), [&](app::ServerConfig& config) { config.listen = address; });
   });
   const std::string customer = db().NewCustomer();
   auto conversation = client.GetOrCreateConversation(customer, v1::CHANNEL_WHATSAPP);

@@ -104,7 +104,7 @@ class SubscriptionApiTest : public ApiTest {
 TEST_F(SubscriptionApiTest, EveryEventExactlyOnceAcrossAServerRestart) {
   const std::string address = ReserveFreeAddress();
   auto listen_there = [&](app::ServerConfig& config) { config.listen = address; };
-  auto replica = std::make_unique<TestServer>(db().url(), listen_there);
+  auto replica = std::make_unique<TestServer>(db().server_url(), listen_there);
 
   Write("before the listing");  // Covered by the listing: must not be streamed.
   client::SubscriptionOptions options;
@@ -134,7 +134,7 @@ TEST_F(SubscriptionApiTest, EveryEventExactlyOnceAcrossAServerRestart) {
   expected.push_back("MESSAGE_EVENT_TYPE_UPDATED:" + update.message().id());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Some failed reconnects.
 
-  replica = std::make_unique<TestServer>(db().url(), listen_there);
+  replica = std::make_unique<TestServer>(db().server_url(), listen_there);
   for (int i = 0; i < 5; ++i) {
     expected.push_back("MESSAGE_EVENT_TYPE_CREATED:" + Write("after " + std::to_string(i)));
   }

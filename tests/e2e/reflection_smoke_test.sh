@@ -26,10 +26,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 psql -X -q "$admin" -c "CREATE DATABASE $db"
 DATABASE_URL=$db_url "$server" migrate --log-format text >/dev/null 2>&1
+# The server logs in as the tests' login role, which can only become
+# messaging_app (tests/support/test_database.h); the migration ran as the owner.
+login=messaging_test_server
+psql -X -q -v ON_ERROR_STOP=1 -v role=$login -v password=$login -f "$src/scripts/login-role.sql" "$admin"
+rest=${db_url#*://}
+serve_url="${db_url%%://*}://$login:$login@${rest#*@}"
 distributor=$(psql -X -q -At "$db_url" -c "INSERT INTO distributors DEFAULT VALUES RETURNING id")
 customer=$(psql -X -q -At "$db_url" -c "INSERT INTO customers DEFAULT VALUES RETURNING id")
 
-DATABASE_URL=$db_url MESSAGING_JWT_SECRET=$secret MESSAGING_LISTEN=127.0.0.1:$port \
+DATABASE_URL=$serve_url MESSAGING_JWT_SECRET=$secret MESSAGING_LISTEN=127.0.0.1:$port \
   MESSAGING_LOG_LEVEL=warn "$server" serve &
 pid=$!
 base="http://127.0.0.1:$port"

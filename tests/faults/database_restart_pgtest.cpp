@@ -35,7 +35,7 @@ TEST(DatabaseRestartTest, WritesSurviveAndStreamsContinueAcrossRestartAndCrash) 
   const std::string conversation =
       faults::InsertConversation(url, distributor, faults::InsertRow(url, "customers"));
 
-  TestServer server(url, [](app::ServerConfig& c) {
+  TestServer server(cluster.ServerUrl("messaging"), [](app::ServerConfig& c) {
     c.pool_size = 4;
     c.health_interval = absl::Milliseconds(200);
     c.stream_poll_interval = absl::Milliseconds(100);
@@ -202,7 +202,7 @@ TEST(DatabaseRestartTest, FirstCallsAfterAnIdleRestartSucceed) {
   const std::string conversation =
       faults::InsertConversation(url, distributor, faults::InsertRow(url, "customers"));
   constexpr int kPool = 4;
-  TestServer server(url, [](app::ServerConfig& c) {
+  TestServer server(cluster.ServerUrl("messaging"), [](app::ServerConfig& c) {
     c.pool_size = kPool;
     c.health_interval = absl::Milliseconds(200);
   });

@@ -106,7 +106,7 @@ class HostileInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     db_ = new TestDatabase("hostile_input");
-    server_ = new TestServer(db_->url());
+    server_ = new TestServer(db_->server_url());
     distributor_ = db_->NewDistributor();
     other_distributor_ = db_->NewDistributor();
     customer_ = db_->NewCustomer();

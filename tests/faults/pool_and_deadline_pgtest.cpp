@@ -72,7 +72,7 @@ bool IsPoolBusyCode(StatusCode code) {
 TEST(PoolExhaustionTest, CallersWaitUpToTheirDeadlineThenGetARetryableCode) {
   TestDatabase db("pool_exhausted");
   const absl::Duration default_deadline = absl::Seconds(2);
-  TestServer server(db.url(), [&](app::ServerConfig& c) {
+  TestServer server(db.server_url(), [&](app::ServerConfig& c) {
     c.pool_size = 1;
     c.default_deadline = default_deadline;
   });
@@ -188,7 +188,7 @@ TEST(PoolExhaustionTest, CallersWaitUpToTheirDeadlineThenGetARetryableCode) {
 // pool is one call), up to their deadline.
 TEST(PoolExhaustionTest, LongDeadlinesWaitAtMostTheMaximumThenResourceExhausted) {
   TestDatabase db("pool_max_wait");
-  TestServer server(db.url(), [](app::ServerConfig& c) { c.pool_size = 1; });
+  TestServer server(db.server_url(), [](app::ServerConfig& c) { c.pool_size = 1; });
   const std::string distributor = db.NewDistributor();
   const std::string conversation =
       faults::InsertConversation(db.url(), distributor, db.NewCustomer());
@@ -219,8 +219,8 @@ class PooledIsolationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::make_unique<TestDatabase>("pooled_isolation");
-    server_ =
-        std::make_unique<TestServer>(db_->url(), [](app::ServerConfig& c) { c.pool_size = 1; });
+    server_ = std::make_unique<TestServer>(db_->server_url(),
+                                           [](app::ServerConfig& c) { c.pool_size = 1; });
     a_ = db_->NewDistributor();
     b_ = db_->NewDistributor();
     customer_ = db_->NewCustomer();
@@ -401,8 +401,8 @@ class DeadlineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::make_unique<TestDatabase>("deadline");
-    server_ =
-        std::make_unique<TestServer>(db_->url(), [](app::ServerConfig& c) { c.pool_size = 2; });
+    server_ = std::make_unique<TestServer>(db_->server_url(),
+                                           [](app::ServerConfig& c) { c.pool_size = 2; });
     distributor_ = db_->NewDistributor();
     conversation_ = faults::InsertConversation(db_->url(), distributor_, db_->NewCustomer());
     db_->Exec("UPDATE conversations SET unread_count = 5 WHERE id = '" + conversation_ + "'");

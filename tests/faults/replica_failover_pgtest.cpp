@@ -97,8 +97,8 @@ TEST(ReplicaFailoverTest, KillNineOfOneReplicaLosesNoAcknowledgedWrite) {
       faults::InsertConversation(db.url(), distributor, db.NewCustomer());
   const std::map<std::string, std::string> env = {{"MESSAGING_STREAM_POLL_MS", "100"},
                                                   {"MESSAGING_POOL_SIZE", "4"}};
-  ServerProcess a(kBinary, db.url(), env);
-  ServerProcess b(kBinary, db.url(), env);
+  ServerProcess a(kBinary, db.server_url(), env);
+  ServerProcess b(kBinary, db.server_url(), env);
   phase("two replicas serving");
   auto channel_a = faults::Connect(a.address());
   auto channel_b = faults::Connect(b.address());

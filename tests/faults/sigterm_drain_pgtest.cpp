@@ -65,7 +65,7 @@ TEST(SigtermDrainTest, InFlightCallsFinishStreamsEndResumablyAndTheProcessExitsZ
   const std::string locked = faults::InsertConversation(db.url(), distributor, db.NewCustomer());
   const absl::Duration drain = absl::Seconds(5);
   ServerProcess server(
-      kBinary, db.url(),
+      kBinary, db.server_url(),
       {{"MESSAGING_DRAIN_TIMEOUT_SECONDS", "5"}, {"MESSAGING_STREAM_POLL_MS", "100"}});
   auto channel = faults::Connect(server.address());
   auto stub = v1::MessagingService::NewStub(channel);
@@ -143,7 +143,7 @@ TEST(SigtermDrainTest, InFlightCallsFinishStreamsEndResumablyAndTheProcessExitsZ
   const auto log = faults::CreatedInLogOrder(db.url(), distributor);
   std::vector<std::string> streamed = faults::CreatedIds(stream.Changes());
   ASSERT_FALSE(stream.LastCursor().empty());
-  ServerProcess replacement(kBinary, db.url());
+  ServerProcess replacement(kBinary, db.server_url());
   auto stub2 = v1::MessagingService::NewStub(faults::Connect(replacement.address()));
   v1::StreamMessagesRequest resume;
   resume.set_resume_cursor(stream.LastCursor());
@@ -169,7 +169,7 @@ TEST(SigtermDrainTest, DrainDeadlineBoundsShutdownEvenWhenACallIsStuckInTheDatab
   const std::string distributor = db.NewDistributor();
   const std::string locked = faults::InsertConversation(db.url(), distributor, db.NewCustomer());
   const absl::Duration drain = absl::Seconds(2);
-  ServerProcess server(kBinary, db.url(), {{"MESSAGING_DRAIN_TIMEOUT_SECONDS", "2"}});
+  ServerProcess server(kBinary, db.server_url(), {{"MESSAGING_DRAIN_TIMEOUT_SECONDS", "2"}});
   auto stub = v1::MessagingService::NewStub(faults::Connect(server.address()));
 
   pqxx::connection locker(db.url());

@@ -47,7 +47,7 @@ TEST(SlowConsumerTest, AStreamThatNeverReadsKeepsServerMemoryAndTheNotifyQueueBo
   const std::string asan_options =
       absl::StrCat(asan != nullptr ? asan : "", asan ? ":" : "",
                    "quarantine_size_mb=0:thread_local_quarantine_size_kb=0");
-  ServerProcess server(kBinary, db.url(),
+  ServerProcess server(kBinary, db.server_url(),
                        {{"MESSAGING_STREAM_POLL_MS", "100"}, {"ASAN_OPTIONS", asan_options}});
   auto stub = v1::MessagingService::NewStub(faults::Connect(server.address()));
 

@@ -102,7 +102,7 @@ TEST(StreamMemoryTest, StreamsThatNeverReadCannotMakeTheServerHoldWhatATenantWri
   const std::string asan_options =
       absl::StrCat(asan != nullptr ? asan : "", asan ? ":" : "",
                    "quarantine_size_mb=0:thread_local_quarantine_size_kb=0");
-  ServerProcess server(kBinary, db.url(),
+  ServerProcess server(kBinary, db.server_url(),
                        {{"MESSAGING_STREAM_MEMORY_BYTES", std::to_string(48 << 20)},
                         {"MESSAGING_STREAM_QUEUE_BYTES", std::to_string(512 << 10)},
                         {"MESSAGING_STREAM_READ_BYTES", std::to_string(2 << 20)},

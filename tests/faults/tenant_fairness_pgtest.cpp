@@ -50,7 +50,7 @@ TEST(TenantFairnessTest, AFloodingDistributorCannotStarveAnother) {
   constexpr int kQueueLimit = 6;  // A's calls allowed to wait.
   constexpr int kFlood = 20;      // A's concurrent calls.
   TestDatabase db("tenant_fairness");
-  TestServer server(db.url(), [&](app::ServerConfig& c) {
+  TestServer server(db.server_url(), [&](app::ServerConfig& c) {
     c.pool_size = kPool;
     c.worker_threads = 8;
     c.tenant_queue_limit = kQueueLimit;

@@ -3,6 +3,10 @@
 // current row, and Heads() tells which distributors have new events through
 // the SECURITY DEFINER function messaging_event_heads(), with no tenant set,
 // while Row Level Security still hides every event from messaging_app.
+// Prune() (migration 004) deletes exactly the events older than the retention,
+// of every tenant, refuses a retention below an hour, and raises the log's
+// low-water mark, which every Read() returns. The repository logs in as the
+// servers' login role (test_database.h), like a server.
 
 #include <gtest/gtest.h>
 
@@ -28,7 +32,7 @@ class EventLogTest : public ::testing::Test {
         repository::TransactionRunner::TenantSetupStatement()};
     for (auto& s : repository::PgEventRepository::Statements()) statements.push_back(s);
     repository::PoolOptions options;
-    options.database_url = db_->url();
+    options.database_url = db_->server_url();
     options.size = 2;
     pool_ = new repository::ConnectionPool(options, statements);
     transactions_ = new repository::TransactionRunner(*pool_, repository::TransactionOptions{});
@@ -153,7 +157,7 @@ TEST_F(EventLogTest, WithoutATenantTheAppRoleSeesNoEventButTheFunctionSeesPositi
   Insert(t, "secret content");
   HeadsWhenFinal(from);
 
-  pqxx::connection conn(db_->url());
+  pqxx::connection conn(db_->url());  // The superuser: it may also become the reader below.
   pqxx::work tx(conn);
   tx.exec("SELECT set_config('role', 'messaging_app', true)");
   EXPECT_EQ(tx.exec("SELECT current_user").at(0).at(0).as<std::string>(), "messaging_app");
@@ -225,6 +229,83 @@ TEST_F(EventLogTest, ReadReturnsTheRecordedStateAndFallsBackForEventsWithout) {
 
   // Another tenant reads none of it.
   EXPECT_TRUE(events_->Read(As(NewTenant().first), query, "")->events.empty());
+}
+
+// Pruning is the one statement that reaches every tenant's rows: it must
+// delete exactly the events created before the retention, of every tenant,
+// and nothing else (no younger event, no message, no conversation).
+TEST_F(EventLogTest, PruneDeletesEveryTenantsOldEventsAndNothingElseAndRaisesTheMark) {
+  const auto a = NewTenant();
+  const auto b = NewTenant();
+  const std::string a_old = Insert(a, "a old");
+  const std::string b_old = Insert(b, "b old");
+  db_->Exec("UPDATE messages SET content = 'b old, edited' WHERE id = '" + b_old + "'");
+  const std::string a_recent = Insert(a, "a recent");
+  const std::string b_new = Insert(b, "b new");
+  const std::string old_ids = "('" + a_old + "', '" + b_old + "')";
+  // Three events before the retention (7 days); one just inside it.
+  db_->Exec(
+      "UPDATE message_events SET created_at = now() - interval '8 days' WHERE message_id IN " +
+      old_ids);
+  db_->Exec(
+      "UPDATE message_events SET created_at = now() - interval '6 days' WHERE message_id = '" +
+      a_recent + "'");
+  const long long events = db_->Scalar("SELECT count(*) FROM message_events");
+  const long long messages = db_->Scalar("SELECT count(*) FROM messages");
+  const long long conversations = db_->Scalar("SELECT count(*) FROM conversations");
+  const pqxx::row newest_old =
+      db_->Exec("SELECT xid::text, seq FROM message_events WHERE message_id IN " + old_ids +
+                " ORDER BY xid DESC, seq DESC LIMIT 1")
+          .at(0);
+  const domain::StreamPosition expected_mark{newest_old[0].as<std::uint64_t>(),
+                                             newest_old[1].as<std::int64_t>()};
+
+  const auto pruned = events_->Prune(absl::Hours(24 * 7));
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 3);
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM message_events"), events - 3);
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM message_events WHERE message_id IN " + old_ids), 0);
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM message_events WHERE message_id IN ('" + a_recent +
+                        "', '" + b_new + "')"),
+            2)
+      << "younger events of both tenants stay";
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM messages"), messages);
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM conversations"), conversations);
+
+  // The mark: the newest pruned position, recorded with its time, and handed
+  // to every tenant's reads.
+  const pqxx::row mark =
+      db_->Exec(
+             "SELECT pruned_xid::text, pruned_seq, pruned_at > now() - interval '1 minute' "
+             "FROM message_events_low_water")
+          .at(0);
+  EXPECT_EQ((domain::StreamPosition{mark[0].as<std::uint64_t>(), mark[1].as<std::int64_t>()}),
+            expected_mark);
+  EXPECT_TRUE(mark[2].as<bool>());
+  for (const auto& tenant : {a, b, NewTenant()}) {
+    const auto batch = events_->Read(As(tenant.first), domain::EventQuery{}, "");
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    EXPECT_EQ(batch->pruned_through, expected_mark);
+  }
+
+  // Nothing left to prune: the mark stays.
+  const auto again = events_->Prune(absl::Hours(24 * 7));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, 0);
+  EXPECT_EQ(db_->Scalar("SELECT pruned_seq FROM message_events_low_water"), expected_mark.seq);
+}
+
+TEST_F(EventLogTest, PruneRefusesARetentionBelowAnHour) {
+  const auto t = NewTenant();
+  Insert(t, "half an hour old");
+  db_->Exec(
+      "UPDATE message_events SET created_at = now() - interval '30 minutes' "
+      "WHERE distributor_id = '" +
+      t.first + "'");
+  const long long events = db_->Scalar("SELECT count(*) FROM message_events");
+  EXPECT_FALSE(events_->Prune(absl::Minutes(10)).ok());
+  EXPECT_FALSE(events_->Prune(absl::Minutes(59)).ok());
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM message_events"), events);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ grpc::Status GetConversation(TestServer& server, const std::string& distributor,
 
 TEST(MetricsTest, ScrapeShowsCallsPoolAndStreams) {
   TestDatabase db("metrics");
-  TestServer server(db.url(), [](app::ServerConfig& c) { c.metrics_listen = "127.0.0.1:0"; });
+  TestServer server(db.server_url(),
+                    [](app::ServerConfig& c) { c.metrics_listen = "127.0.0.1:0"; });
   ASSERT_GT(server.server().metrics_port(), 0);
   const std::string distributor = db.NewDistributor();
   for (int i = 0; i < 3; ++i) {
@@ -52,7 +53,7 @@ TEST(MetricsTest, ScrapeShowsCallsPoolAndStreams) {
 
 TEST(RateLimitTest, OverTheLimitIsResourceExhaustedWithRetryInfo) {
   TestDatabase db("rate_limit");
-  TestServer server(db.url(), [](app::ServerConfig& c) {
+  TestServer server(db.server_url(), [](app::ServerConfig& c) {
     c.rate_limit.per_second = 0.5;
     c.rate_limit.burst = 2;
   });
@@ -80,7 +81,7 @@ TEST(RateLimitTest, OverTheLimitIsResourceExhaustedWithRetryInfo) {
 
 TEST(RequestIdTest, IsEchoedOrAssigned) {
   TestDatabase db("request_id");
-  TestServer server(db.url());
+  TestServer server(db.server_url());
   const std::string distributor = db.NewDistributor();
   grpc::ClientContext given;
   given.AddMetadata("x-request-id", "trace-42");

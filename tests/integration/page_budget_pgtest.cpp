@@ -21,7 +21,8 @@ constexpr std::size_t kRowContent = 30 * 1024;
 class PageBudgetTest : public ::testing::Test {
  protected:
   PageBudgetTest()
-      : server_(db_.url(), [](app::ServerConfig& c) { c.limits.max_page_bytes = kBudget; }) {}
+      : server_(db_.server_url(), [](app::ServerConfig& c) { c.limits.max_page_bytes = kBudget; }) {
+  }
 
   template <typename Request, typename Response>
   grpc::Status Call(grpc::Status (v1::MessagingService::Stub::*method)(grpc::ClientContext*,

@@ -42,7 +42,7 @@ bool WaitForHealth(TestServer& server, HealthCheckResponse::ServingStatus want) 
 
 TEST(HealthTest, FollowsTheDatabase) {
   TestDatabase db("health");
-  TestServer server(db.url());
+  TestServer server(db.server_url());
   EXPECT_EQ(Health(server), HealthCheckResponse::SERVING);
   EXPECT_EQ(Health(server, "messaging.v1.MessagingService"), HealthCheckResponse::SERVING);
 
@@ -72,7 +72,7 @@ TEST(HealthTest, FollowsTheDatabase) {
 
 TEST(HealthTest, UnknownServiceIsNotFound) {
   TestDatabase db("health_unknown");
-  TestServer server(db.url());
+  TestServer server(db.server_url());
   auto stub = grpc::health::v1::Health::NewStub(server.channel());
   grpc::ClientContext context;
   grpc::health::v1::HealthCheckRequest request;
@@ -86,7 +86,7 @@ TEST(HealthTest, UnknownServiceIsNotFound) {
 // since every call re-arms the method on its completion queue.
 TEST(HealthTest, WatchAnswersUnimplementedPromptly) {
   TestDatabase db("health_watch");
-  TestServer server(db.url());
+  TestServer server(db.server_url());
   auto stub = grpc::health::v1::Health::NewStub(server.channel());
   for (int i = 0; i < 3; ++i) {
     grpc::ClientContext context;
@@ -156,8 +156,8 @@ TEST(CliTest, ServeRefusesAMissingOrShortSecret) {
 TEST(CliTest, SigtermStopsTheServerWithExitZero) {
   TestDatabase db("cli_sigterm");
   const auto result = RunCommand(absl::StrCat(
-      "DATABASE_URL=", ShellQuote(db.url()), " MESSAGING_JWT_SECRET=", ShellQuote(kTestSecret),
-      " MESSAGING_DRAIN_TIMEOUT_SECONDS=2 ", kBinary,
+      "DATABASE_URL=", ShellQuote(db.server_url()), " MESSAGING_JWT_SECRET=",
+      ShellQuote(kTestSecret), " MESSAGING_DRAIN_TIMEOUT_SECONDS=2 ", kBinary,
       " serve --listen 127.0.0.1:0 --log-format text & pid=$!; sleep 1; kill -TERM $pid; "
       "start=$(date +%s); wait $pid; code=$?; echo exit_code=$code elapsed=$(( $(date +%s) - start "
       "))"));

@@ -15,7 +15,7 @@ constexpr int kCap = 3;
 
 TEST(StreamLimitsTest, TheStreamPastADistributorsCapIsRefusedOthersAreNot) {
   TestDatabase db("stream_limits");
-  TestServer server(db.url(), [](app::ServerConfig& c) {
+  TestServer server(db.server_url(), [](app::ServerConfig& c) {
     c.max_streams_per_distributor = kCap;
     c.heartbeat_interval = absl::Milliseconds(200);
   });

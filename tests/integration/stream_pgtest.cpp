@@ -170,7 +170,7 @@ TEST_F(StreamTest, WebhookRetryAndStaleDeliveryCallbackRaiseNoEvent) {
 }
 
 TEST_F(StreamTest, AWriteOnOneReplicaReachesASubscriberOnAnother) {
-  ServerProcess replica_b(kBinary, db().url());
+  ServerProcess replica_b(kBinary, db().server_url());
   auto channel_b = grpc::CreateChannel(replica_b.address(), grpc::InsecureChannelCredentials());
   auto stub_b = v1::MessagingService::NewStub(channel_b);
   StreamCollector stream(*stub_b, distributor_, Request());
@@ -353,6 +353,47 @@ TEST_F(StreamTest, BadCursorsAreRejected) {
   EXPECT_EQ(wider.WaitDone().error_code(), StatusCode::INVALID_ARGUMENT);
 }
 
+// Pruning (migration 004) records the highest log position it deleted. A
+// cursor that had not seen the pruned events ends with OUT_OF_RANGE (list
+// again) instead of silently skipping them; a cursor past them resumes as
+// usual. Its own database: the mark belongs to the whole log.
+class StreamPruneTest : public StreamTest {};
+
+TEST_F(StreamPruneTest, ResumingBelowThePrunedMarkIsOutOfRangeAndAboveItDelivers) {
+  v1::ListMessagesRequest list;
+  list.set_conversation_id(conversation_.id());
+  v1::ListMessagesResponse before;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &before).ok());
+  const v1::Message old = CreateMessage(distributor_, conversation_.id(), "pruned later");
+  v1::ListMessagesResponse after;
+  ASSERT_TRUE(Call(&Stub::ListMessages, distributor_, list, &after).ok());
+  ASSERT_EQ(after.messages_size(), 1);
+  const v1::Message kept = CreateMessage(distributor_, conversation_.id(), "kept");
+  db().Exec(
+      "UPDATE message_events SET created_at = now() - interval '8 days' WHERE message_id = '" +
+      old.id() + "'");
+  {
+    // As a server prunes: from its login role, as messaging_app, through the function.
+    pqxx::connection conn(db().server_url());
+    pqxx::work tx(conn);
+    tx.exec("SELECT set_config('role', 'messaging_app', true)");
+    EXPECT_EQ(tx.exec("SELECT messaging_prune_events('7 days')").at(0).at(0).as<int>(), 1);
+    tx.commit();
+  }
+
+  for (const std::string& filter : {std::string(), conversation_.id()}) {
+    StreamCollector below(server().stub(), distributor_, Request(filter, before.stream_cursor()));
+    const grpc::Status status = below.WaitDone();
+    EXPECT_EQ(status.error_code(), StatusCode::OUT_OF_RANGE) << status.error_message();
+    EXPECT_TRUE(below.Changes().empty());
+  }
+
+  StreamCollector above(server().stub(), distributor_, Request("", after.stream_cursor()));
+  ASSERT_TRUE(above.WaitForChanges(1));
+  EXPECT_EQ(above.Changes()[0].message().id(), kept.id());
+  EXPECT_EQ(above.Changes().size(), 1u);
+}
+
 TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
   // The client does not read while 2,000 events happen; the server's queue is
   // bounded, so it must fall back to reading the log and lose nothing.
@@ -416,8 +457,8 @@ class StreamSqlWriteTest : public StreamTest {
 
   static void SetUpTestSuite() {
     db_ = new TestDatabase("stream_sql_write");
-    server_ =
-        new TestServer(db_->url(), [](app::ServerConfig& c) { c.stream_poll_interval = kPoll; });
+    server_ = new TestServer(db_->server_url(),
+                             [](app::ServerConfig& c) { c.stream_poll_interval = kPoll; });
   }
 
   // Plain SQL as the admin, in its own transaction; returns the first column.
@@ -493,7 +534,7 @@ TEST_F(StreamSqlWriteTest, AnUpdateBySqlArrivesAsUpdatedWithVersion2) {
 
 TEST(StreamHeartbeatTest, IdleStreamsGetHeartbeatsWithAResumableCursor) {
   TestDatabase db("stream_heartbeat");
-  TestServer server(db.url(),
+  TestServer server(db.server_url(),
                     [](app::ServerConfig& c) { c.heartbeat_interval = absl::Milliseconds(200); });
   const std::string distributor = db.NewDistributor();
   StreamCollector stream(server.stub(), distributor, v1::StreamMessagesRequest());
@@ -513,7 +554,7 @@ TEST(StreamHeartbeatTest, IdleStreamsGetHeartbeatsWithAResumableCursor) {
 // connection ends with a status a client retries, and resumes from its cursor.
 TEST(StreamConnectionAgeTest, MaxConnectionAgeEndsStreamsResumably) {
   TestDatabase db("stream_age");
-  TestServer server(db.url(), [](app::ServerConfig& c) {
+  TestServer server(db.server_url(), [](app::ServerConfig& c) {
     c.max_connection_age = absl::Seconds(1);
     c.drain_timeout = absl::Seconds(1);
   });
@@ -525,7 +566,7 @@ TEST(StreamConnectionAgeTest, MaxConnectionAgeEndsStreamsResumably) {
 
 TEST(StreamShutdownTest, ShutdownEndsStreamsWithAResumableStatus) {
   TestDatabase db("stream_shutdown");
-  auto server = std::make_unique<TestServer>(db.url());
+  auto server = std::make_unique<TestServer>(db.server_url());
   const std::string distributor = db.NewDistributor();
   v1::StreamMessagesRequest request;
   StreamCollector stream(server->stub(), distributor, request);

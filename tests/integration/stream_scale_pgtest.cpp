@@ -76,7 +76,7 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
           .as<std::string>();
   // One distributor holds all 2,000 streams: above the default per-distributor cap.
   ServerProcess server(
-      kBinary, db.url(),
+      kBinary, db.server_url(),
       {{"MESSAGING_HEARTBEAT_SECONDS", "1"}, {"MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR", "2000"}});
   const std::string token = TokenFor(distributor);
 

@@ -29,7 +29,7 @@ TEST(TlsTest, ServesTlsAndRefusesPlaintext) {
   ASSERT_EQ(made.exit_code, 0) << made.output;
 
   TestDatabase db("tls");
-  TestServer server(db.url(), [&](app::ServerConfig& c) {
+  TestServer server(db.server_url(), [&](app::ServerConfig& c) {
     c.tls_cert_file = dir + "/cert.pem";
     c.tls_key_file = dir + "/key.pem";
   });
@@ -56,7 +56,7 @@ TEST(TlsTest, ServesTlsAndRefusesPlaintext) {
 
 TEST(TlsTest, MissingKeyFileIsAConfigurationError) {
   TestDatabase db("tls_config");
-  EXPECT_THROW(TestServer(db.url(),
+  EXPECT_THROW(TestServer(db.server_url(),
                           [](app::ServerConfig& c) {
                             c.tls_cert_file = "/nonexistent/cert.pem";
                             c.tls_key_file = "/nonexistent/key.pem";

@@ -81,9 +81,10 @@ class ConnectionPoolTest : public ::testing::Test {
   }
 
   // A pool whose connections carry this test's application_name (connections
-  // of earlier tests may still be on their way out).
+  // of earlier tests may still be on their way out), logged in as the servers'
+  // role, like a server's pool.
   std::unique_ptr<ConnectionPool> Pool(int size, absl::Duration max_wait = absl::Seconds(30)) {
-    const std::string& url = db_->url();
+    const std::string url = db_->server_url();
     PoolOptions options;
     options.database_url = absl::StrCat(url, absl::StrContains(url, "?") ? "&" : "?",
                                         "application_name=", application_name_);

@@ -3,7 +3,7 @@
 --   psql -X -v ON_ERROR_STOP=1 -f tests/sql/rls_test.sql "$URL_OF_A_FRESHLY_MIGRATED_DB"
 --
 -- Run as a SUPERUSER (it inserts fixtures past RLS and switches roles) on a
--- database where migrations 000 to 003 were applied, preferably by a
+-- database where migrations 000 to 004 were applied, preferably by a
 -- non-superuser owner as tests/sql/run_sql_tests.sh does. Prints TAP-style
 -- `ok N - description` lines and stops with a non-zero exit at the first
 -- failure (`not ok N - ...` in the error). Its rows are deleted at the end;
@@ -146,6 +146,9 @@ BEGIN
       END IF;
       EXECUTE format('ALTER TABLE public.conversations OWNER TO %I', stand_in);
       EXECUTE format('ALTER TABLE public.messages OWNER TO %I', stand_in);
+      -- The policies call the tenant function as the querying role (004
+      -- grants it by name only).
+      EXECUTE format('GRANT EXECUTE ON FUNCTION public.messaging_current_distributor_id() TO %I', stand_in);
       owner_name := stand_in;
     END IF;
     PERFORM set_config('role', owner_name, true);
@@ -286,9 +289,54 @@ SELECT pg_temp.ok(
 SELECT pg_temp.ok(
   (SELECT count(*) FROM pg_catalog.pg_policies WHERE tablename = 'message_events'
       AND policyname = 'message_events_heads' AND cmd = 'SELECT' AND roles = '{messaging_event_reader}') = 1
+  AND (SELECT count(*) FROM pg_catalog.pg_policies WHERE tablename = 'message_events'
+          AND roles = '{messaging_event_pruner}'
+          AND ((policyname = 'message_events_prune' AND cmd = 'DELETE')
+               OR (policyname = 'message_events_prune_read' AND cmd = 'SELECT'))) = 2
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policies WHERE tablename = 'message_events'
-                     AND policyname <> 'message_events_heads' AND roles <> '{public}'),
-  'message_events: the only role-specific policy is message_events_heads, FOR SELECT TO messaging_event_reader');
+                     AND policyname NOT IN ('message_events_heads', 'message_events_prune',
+                                            'message_events_prune_read')
+                     AND roles <> '{public}'),
+  'message_events: the only role-specific policies are message_events_heads (reader) and '
+  'message_events_prune / _prune_read (pruner)');
+
+-- Migration 004: pruning through an owner-side function, nothing for PUBLIC.
+SELECT pg_temp.ok(
+  NOT rolsuper AND NOT rolbypassrls AND NOT rolcanlogin AND NOT rolcreaterole
+  AND NOT rolcreatedb AND NOT rolreplication AND NOT rolinherit
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid OR m.member = r.oid),
+  'messaging_event_pruner is NOSUPERUSER NOBYPASSRLS NOLOGIN NOCREATEROLE NOCREATEDB NOREPLICATION NOINHERIT, no members, member of nothing',
+  format('%s', r))
+  FROM pg_catalog.pg_roles r WHERE rolname = 'messaging_event_pruner';
+
+SELECT pg_temp.ok(
+  p.prosecdef AND p.proowner = 'messaging_event_pruner'::regrole
+  AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp']
+  AND has_function_privilege('messaging_app', p.oid, 'EXECUTE')
+  AND NOT has_function_privilege('public', p.oid, 'EXECUTE'),
+  format('%s(): SECURITY DEFINER, owned by messaging_event_pruner, fixed search_path, '
+         'EXECUTE for messaging_app and not PUBLIC', p.proname),
+  format('%s', p))
+  FROM pg_catalog.pg_proc p
+ WHERE p.oid IN ('public.messaging_prune_events(public.messaging_event_retention)'::regprocedure,
+                 'public.messaging_event_low_water()'::regprocedure)
+ ORDER BY p.proname;
+
+SELECT pg_temp.ok(
+  NOT has_table_privilege('messaging_app', 'public.message_events', 'DELETE')
+  AND NOT has_table_privilege('messaging_app', 'public.message_events_low_water', 'SELECT, INSERT, UPDATE, DELETE')
+  AND NOT has_table_privilege('public', 'public.message_events_low_water', 'SELECT')
+  AND has_table_privilege('messaging_event_pruner', 'public.message_events', 'DELETE')
+  AND NOT has_column_privilege('messaging_event_pruner', 'public.message_events', 'message_state', 'SELECT')
+  AND NOT has_column_privilege('messaging_event_pruner', 'public.message_events', 'distributor_id', 'SELECT'),
+  'messaging_app cannot DELETE from message_events; the pruner deletes and reads positions and times only');
+
+SELECT pg_temp.ok(
+  NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+               WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'messaging%'
+                 AND (p.proconfig IS NULL OR NOT p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']
+                      OR has_function_privilege('public', p.oid, 'EXECUTE'))),
+  'every messaging function has a fixed search_path and no EXECUTE for PUBLIC');
 
 SELECT pg_temp.ok(pg_get_functiondef('public.messaging_record_message_event()'::regprocedure) NOT LIKE '%notify%',
                   'the change-log trigger sends no NOTIFY (wake-ups are out of the write transaction)');
@@ -623,6 +671,28 @@ SELECT pg_temp.ok((SELECT event_type = 'deleted' AND message_state ->> 'content'
                          FROM public.message_events WHERE message_id = pg_temp.uid('MA2')
                         ORDER BY xid DESC, seq DESC LIMIT 1),
                   'a deleted event records the last state, readable as a messages row');
+ROLLBACK;
+
+-- Retention (migration 004): only through messaging_prune_events(), which
+-- refuses less than an hour and deletes every tenant's older events only.
+BEGIN;
+UPDATE public.message_events SET created_at = now() - interval '8 days'
+ WHERE message_id IN (pg_temp.uid('MA1'), pg_temp.uid('MB1'));
+SELECT pg_temp.act_as('app', 'A');
+SELECT pg_temp.throws('DELETE FROM public.message_events', '42501',
+                      'app role as A: DELETE on message_events is denied');
+SELECT pg_temp.throws($q$SELECT public.messaging_prune_events('59 minutes')$q$, '23514',
+                      'app role: messaging_prune_events() refuses a retention below an hour');
+SELECT pg_temp.ok(public.messaging_prune_events('7 days') = 2,
+                  'app role: messaging_prune_events(''7 days'') deletes the two old events, of A and B');
+SELECT pg_temp.ok((SELECT pruned_at IS NOT NULL FROM public.messaging_event_low_water()),
+                  'app role: messaging_event_low_water() shows the mark moved');
+RESET ROLE;
+SELECT pg_temp.ok(NOT EXISTS (SELECT 1 FROM public.message_events
+                               WHERE message_id IN (pg_temp.uid('MA1'), pg_temp.uid('MB1')))
+                  AND (SELECT count(*) FROM public.message_events) > 0
+                  AND pg_temp.visible() = 'conversations=3 messages=4',
+                  'pruning removed exactly the old events, of both tenants, and no message');
 ROLLBACK;
 
 BEGIN;

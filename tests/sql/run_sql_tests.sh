@@ -14,7 +14,7 @@
 # The cluster-wide role messaging_app is created by the migrations if missing
 # and deliberately left in place (other databases may use it).
 #
-# Steps: apply 000-003 as the owner three times (psql -f; psql -1 -f; and the
+# Steps: apply 000-004 as the owner three times (psql -f; psql -1 -f; and the
 # runner's way: each file as one multi-statement string in one transaction),
 # verify.sql, rls_test.sql (as superuser), cleanup.sql twice, re-apply,
 # verify.sql again, drop everything.
@@ -32,7 +32,8 @@ ADMIN_URL=${1:-${DATABASE_ADMIN_URL:-}}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MIGRATIONS=("$ROOT/migrations/000_prerequisites.sql" "$ROOT/migrations/001_create_conversations_messages.sql"
-  "$ROOT/migrations/002_message_events.sql" "$ROOT/migrations/003_event_state.sql")
+  "$ROOT/migrations/002_message_events.sql" "$ROOT/migrations/003_event_state.sql"
+  "$ROOT/migrations/004_least_privilege.sql")
 VERIFY="$ROOT/scripts/verify.sql"
 CLEANUP="$ROOT/scripts/cleanup.sql"
 RLS_TEST="$ROOT/tests/sql/rls_test.sql"
@@ -183,6 +184,18 @@ step "migration 003 gave messaging_event_heads() to messaging_event_reader and l
   END \$\$"
 # The function must see every tenant's positions although the migrating role
 # (not a superuser) created it and RLS is forced: messaging_app, no tenant.
+# Migration 004 lends the owner membership in messaging_event_pruner and
+# messaging_event_reader, and the pruner CREATE on public; all undone.
+step "migration 004 gave the prune functions to messaging_event_pruner and left no loan behind" \
+  as_owner_on_db -c "DO \$\$ BEGIN
+    IF (SELECT count(*) FROM pg_proc WHERE proowner = 'messaging_event_pruner'::regrole
+          AND proname IN ('messaging_prune_events', 'messaging_event_low_water')) <> 2
+       OR pg_has_role('$OWNER', 'messaging_event_pruner', 'MEMBER')
+       OR pg_has_role('$OWNER', 'messaging_event_reader', 'MEMBER')
+       OR has_schema_privilege('messaging_event_pruner', 'public', 'CREATE') THEN
+      RAISE EXCEPTION 'prune function owner, owner membership or CREATE on public is wrong';
+    END IF;
+  END \$\$"
 step "messaging_event_heads() as messaging_app without a tenant sees another transaction's events" \
   as_owner_on_db -1 -c "
     INSERT INTO distributors (id) VALUES ('d0000000-0000-4000-8000-0000000000d1');
@@ -245,7 +258,11 @@ step "cleanup removed the messaging objects and kept distributors/customers" \
        OR to_regprocedure('public.messaging_event_heads(xid8, xid8)') IS NOT NULL
        OR to_regprocedure('public.messaging_bump_version()') IS NOT NULL
        OR to_regclass('public.message_events') IS NOT NULL
-       OR to_regclass('public.messaging_schema_migrations') IS NOT NULL THEN
+       OR to_regclass('public.messaging_schema_migrations') IS NOT NULL
+       OR to_regclass('public.message_events_low_water') IS NOT NULL
+       OR to_regtype('public.messaging_event_retention') IS NOT NULL
+       OR to_regproc('public.messaging_prune_events') IS NOT NULL
+       OR to_regproc('public.messaging_event_low_water') IS NOT NULL THEN
       RAISE EXCEPTION 'cleanup left messaging objects behind';
     END IF;
     IF to_regclass('public.distributors') IS NULL OR to_regclass('public.customers') IS NULL THEN

@@ -23,7 +23,7 @@ class ApiTest : public ::testing::Test {
     std::string prefix = info != nullptr ? info->name() : "api";
     for (auto& ch : prefix) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     db_ = new TestDatabase(prefix.substr(0, 30));
-    server_ = new TestServer(db_->url());
+    server_ = new TestServer(db_->server_url());
   }
   static void TearDownTestSuite() {
     delete server_;

@@ -18,6 +18,7 @@
 #include "migrate/migrator.h"
 #include "support/server_process.h"
 #include "support/subprocess.h"
+#include "support/test_database.h"
 
 #ifndef MESSAGING_SOURCE_DIR
 #error "private_cluster.h needs MESSAGING_SOURCE_DIR (defined for tests/faults and integration)"
@@ -84,8 +85,12 @@ class PrivateCluster {
     std::string url = Url(name);
     auto report = migrate::Migrate({url}, migrate::EmbeddedMigrations());
     if (!report.ok()) throw std::runtime_error(std::string(report.status().message()));
+    EnsureServerLoginRole(Url());
     return url;
   }
+
+  // URL of `database` as the servers' login role (see test_database.h).
+  std::string ServerUrl(const std::string& database) const { return AsServerLogin(Url(database)); }
 
  private:
   static std::string Script() { return std::string(MESSAGING_SOURCE_DIR) + "/scripts/pg.sh"; }

@@ -67,6 +67,39 @@ TEST(AdvanceTest, RetiresTheSnapshotOnceThePositionPassesItsXmax) {
   EXPECT_EQ(Advance(cursor, batch).snapshot, "");
 }
 
+// The log's low-water mark: the highest position pruning deleted.
+EventBatch PrunedThrough(std::uint64_t xid, std::int64_t seq) {
+  EventBatch batch;
+  batch.pruned_through = {xid, seq};
+  return batch;
+}
+
+TEST(CheckNotPrunedTest, ACursorAtOrPastTheMarkMissedNothing) {
+  StreamCursor cursor;
+  cursor.position = {50, 7};
+  EXPECT_TRUE(CheckNotPruned(cursor, PrunedThrough(0, 0)).ok()) << "nothing pruned yet";
+  EXPECT_TRUE(CheckNotPruned(cursor, PrunedThrough(50, 7)).ok());
+  EXPECT_TRUE(CheckNotPruned(cursor, PrunedThrough(49, 900)).ok());
+  const absl::Status behind = CheckNotPruned(cursor, PrunedThrough(50, 8));
+  EXPECT_EQ(behind.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(behind.message().find("list again"), std::string::npos) << behind.message();
+  EXPECT_EQ(CheckNotPruned(cursor, PrunedThrough(51, 1)).code(), absl::StatusCode::kOutOfRange);
+}
+
+// A List response's cursor stands at its snapshot's xmin but has also seen
+// every transaction the snapshot saw: pruned events of those are no loss.
+TEST(CheckNotPrunedTest, ASnapshotCoversTheTransactionsItSaw) {
+  StreamCursor listed = CursorFromSnapshot("100:110:103,107", 1);
+  EXPECT_TRUE(CheckNotPruned(listed, PrunedThrough(102, 9)).ok()) << "102 was visible";
+  EXPECT_EQ(CheckNotPruned(listed, PrunedThrough(103, 1)).code(), absl::StatusCode::kOutOfRange)
+      << "103 was in progress: its events were not in the list";
+  EXPECT_EQ(CheckNotPruned(listed, PrunedThrough(105, 1)).code(), absl::StatusCode::kOutOfRange)
+      << "the mark passed 103 too";
+  EXPECT_EQ(CheckNotPruned(listed, PrunedThrough(110, 1)).code(), absl::StatusCode::kOutOfRange)
+      << "110 started after the snapshot";
+  EXPECT_TRUE(CheckNotPruned(CursorFromSnapshot("100:110:", 1), PrunedThrough(109, 3)).ok());
+}
+
 TEST(SnapshotXmaxTest, ParsesOrRejects) {
   EXPECT_EQ(SnapshotXmax("10:20:"), 20u);
   EXPECT_EQ(SnapshotXmax("10:20:11,12"), 20u);

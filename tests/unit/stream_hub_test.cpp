@@ -20,6 +20,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,8 +99,11 @@ class RecordingSink : public EventSink {
     if (!hold_) subscription_->WriteDone(true);
   }
   void Finish(const absl::Status& status) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    finished_.push_back(status);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_.push_back(status);
+    }
+    changed_.notify_all();
   }
   void Abort() override { ++aborted_; }
 
@@ -116,6 +120,12 @@ class RecordingSink : public EventSink {
   std::vector<OutgoingEvent> written() {
     std::lock_guard<std::mutex> lock(mu_);
     return written_;
+  }
+  // The status the stream ended with (UNKNOWN "not finished" after kWait).
+  absl::Status WaitForFinish() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, kWait, [&] { return !finished_.empty(); });
+    return finished_.empty() ? absl::UnknownError("not finished") : finished_.front();
   }
 
  private:
@@ -382,6 +392,43 @@ TEST_F(StreamHubTest, StalledStreamsAreEndedWhenMemoryRunsOut) {
   Settle();
   EXPECT_EQ(sink_b_.written()[0].message.content.size(), kLargeContent);
   EXPECT_EQ(limited_hub_.stalled_streams_ended(), 1u);
+}
+
+// (h) A stream that resumes from a cursor the log was pruned past (the read's
+// low-water mark is beyond it) may have lost events: it ends with
+// OUT_OF_RANGE and writes nothing.
+TEST_F(StreamHubTest, ResumingBelowThePrunedMarkEndsWithOutOfRange) {
+  domain::StreamCursor old;
+  old.position = {90, 1};
+  EventBatch pruned = Quiet(kStart);
+  pruned.pruned_through = {95, 4};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(90, 1), "")).WillOnce(Return(pruned));
+
+  auto subscription = std::make_shared<Subscription>(kA, "", QueueLimits{}, hub_.memory(), codec_);
+  sink_a_.Bind(subscription.get());
+  subscription->Attach(&sink_a_);
+  hub_.Subscribe(subscription, old);
+  Settle();
+  Settle();
+
+  EXPECT_EQ(sink_a_.WaitForFinish().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(sink_a_.written().empty());
+}
+
+// (i) A group whose head fell below the mark (a long transaction elsewhere
+// held the horizon back for longer than the retention) ends its live streams
+// with OUT_OF_RANGE instead of skipping what was pruned.
+TEST_F(StreamHubTest, AGroupBelowThePrunedMarkEndsItsLiveStreams) {
+  auto a = LiveStream(kA, sink_a_);
+  EventBatch pruned = Quiet(130);
+  pruned.pruned_through = {kStart + 5, 1};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(pruned));
+
+  hub_.OnHeads(Heads(130, {{kA, {kStart + 10, 1}}}), /*everything=*/false);
+  Settle();
+
+  EXPECT_EQ(sink_a_.WaitForFinish().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(sink_a_.written().empty());
 }
 
 }  // namespace

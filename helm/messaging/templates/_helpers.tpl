@@ -115,15 +115,34 @@ there before the release.
 {{- end }}
 
 {{/*
-The Secret the migration hook reads. A chart-managed Secret is an ordinary
-release object, created only after the pre-install hooks have run, so the hook
-gets a copy of its own that Helm deletes when the migration succeeds.
+Whether the chart renders the migration hook's own Secret: the schema owner's
+URL given as a value, or a chart-managed server Secret to copy it from (an
+ordinary release object, created only after the pre-install hooks have run).
+Helm deletes it when the migration succeeds.
 */}}
+{{- define "messaging.hookMigrateSecret" -}}
+{{- if and .Values.migrations.enabled (not .Values.secrets.existingMigrateSecret) (or .Values.secrets.migrateDatabaseUrl (not .Values.secrets.existingSecret)) }}true{{- end }}
+{{- end }}
+
+{{/* The Secret the migration hook reads: the owner's, its own copy, or the server's. */}}
 {{- define "messaging.migrateSecretName" -}}
-{{- if .Values.secrets.existingSecret }}
-{{- .Values.secrets.existingSecret }}
-{{- else }}
+{{- if .Values.secrets.existingMigrateSecret }}
+{{- .Values.secrets.existingMigrateSecret }}
+{{- else if include "messaging.hookMigrateSecret" . }}
 {{- printf "%s-migrate" (include "messaging.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- .Values.secrets.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{/* The key of the migration URL in that Secret. */}}
+{{- define "messaging.migrateUrlKey" -}}
+{{- if .Values.secrets.existingMigrateSecret }}
+{{- .Values.secrets.existingSecretKeys.migrateDatabaseUrl }}
+{{- else if include "messaging.hookMigrateSecret" . }}
+{{- "MESSAGING_MIGRATE_DATABASE_URL" }}
+{{- else }}
+{{- .Values.secrets.existingSecretKeys.databaseUrl }}
 {{- end }}
 {{- end }}
 
@@ -212,6 +231,9 @@ Checks across values that a JSON schema cannot express. `fail` aborts
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- if and .Values.secrets.migrateDatabaseUrl .Values.secrets.existingMigrateSecret }}
+{{- fail "secrets.migrateDatabaseUrl and secrets.existingMigrateSecret: set one, not both" }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (not .Values.autoscaling.targetCPUUtilizationPercentage) (not .Values.autoscaling.targetMemoryUtilizationPercentage) }}
 {{- fail "autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" }}

@@ -1,8 +1,8 @@
 #pragma once
 
-// Statements on the message change log (migrations/002 and 003). Reads return
-// the horizon they used in every row (at least one row, even with no event),
-// so the caller knows how far the log is final.
+// Statements on the message change log (migrations/002, 003 and 004). Reads
+// return the horizon they used in every row (at least one row, even with no
+// event), so the caller knows how far the log is final.
 
 #include <string>
 
@@ -49,10 +49,15 @@ inline std::string NextEventSql(const std::string& after_xid, const std::string&
 // event recorded (migration 003), decoded into a messages row; for older
 // events without one, the current row, if the message still exists. Each row
 // ends with bytes_through, the running total of the events' sizes.
+// Every row also carries the log's low-water mark (migration 004), read in the
+// same snapshot as the events, so the caller can tell whether pruning deleted
+// events its cursor had not seen.
 inline std::string ReadEventsSql(bool by_conversation) {
   return std::string(kHorizon) + R"sql(
-SELECT h.horizon::text AS horizon, h.read_at, ev.*
-FROM h LEFT JOIN LATERAL (
+SELECT h.horizon::text AS horizon, h.read_at,
+       lw.pruned_xid::text AS pruned_xid, lw.pruned_seq AS pruned_seq, ev.*
+FROM h CROSS JOIN messaging_event_low_water() lw
+LEFT JOIN LATERAL (
   WITH RECURSIVE walk (n, xid, seq, bytes_through) AS (
     SELECT 1, x.xid, x.seq, x.row_bytes
     FROM h, LATERAL ()sql" +
@@ -104,10 +109,10 @@ ORDER BY f.distributor_id)sql");
 inline const Statement kCurrentSnapshot("events_current_snapshot", R"sql(
 SELECT pg_current_snapshot()::text AS snapshot)sql");
 
-// Retention: the prune policy picks the rows (see migrations/002).
-inline const Statement kSetRetention("events_set_retention", R"sql(
-SELECT set_config('messaging.event_retention', :retention, true))sql");
-
-inline const Statement kPruneEvents("events_prune", "DELETE FROM message_events");
+// Retention: the owner-side function deletes every tenant's events older than
+// :retention (at least an hour), raises the low-water mark and returns how
+// many it deleted (migration 004).
+inline const Statement kPruneEvents("events_prune", R"sql(
+SELECT messaging_prune_events(:retention::interval) AS pruned)sql");
 
 }  // namespace messaging::repository::sql
