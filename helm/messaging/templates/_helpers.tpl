@@ -226,6 +226,9 @@ Checks across values that a JSON schema cannot express. `fail` aborts
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled needs metrics.enabled" }}
 {{- end }}
+{{- if and .Values.grafanaDashboard.enabled (not .Values.metrics.enabled) }}
+{{- fail "grafanaDashboard.enabled needs metrics.enabled (the dashboard shows the server's metrics)" }}
+{{- end }}
 {{- if and .Values.metrics.enabled (eq (int .Values.metrics.port) (int .Values.config.grpcPort)) }}
 {{- fail "metrics.port must differ from config.grpcPort" }}
 {{- end }}
