@@ -220,13 +220,16 @@ def check_deployment(case):
     for n in env_from:
         config.update((config_maps.get(n) or {}).get("data") or {})
     drain = int(config.get("MESSAGING_DRAIN_TIMEOUT_SECONDS", 20))
-    pre_stop = 0
-    pre_stop_cmd = (((server.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
-    if len(pre_stop_cmd) == 2 and pre_stop_cmd[0] == "sleep":
-        pre_stop = int(pre_stop_cmd[1])
+    delay = int(config.get("MESSAGING_SHUTDOWN_DELAY_SECONDS", 0))
     grace = pod_spec.get("terminationGracePeriodSeconds", 30)
-    case.check(grace > drain + pre_stop,
-               f"terminationGracePeriodSeconds ({grace}) must exceed drain deadline ({drain}) + preStop ({pre_stop})")
+    case.check(grace > drain + delay,
+               f"terminationGracePeriodSeconds ({grace}) must exceed drain deadline ({drain}) + shutdown delay ({delay})")
+    # The image is the binary and its libraries only: an exec hook (preStop
+    # `sleep`, a shell probe) has nothing to run.
+    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+        case.check("lifecycle" not in c, f"container {c.get('name')}: lifecycle hooks cannot run in the image (no shell)")
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            case.check("exec" not in (c.get(probe) or {}), f"container {c.get('name')}: {probe} exec cannot run in the image")
     case.check(config.get("MESSAGING_LISTEN") == f"0.0.0.0:{grpc_port}",
                f"MESSAGING_LISTEN must be 0.0.0.0:{grpc_port}, got {config.get('MESSAGING_LISTEN')!r}")
     case.check(config.get("MESSAGING_MAX_CONNECTION_AGE_SECONDS") == str(v["config"]["maxConnectionAgeSeconds"]),
