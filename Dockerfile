@@ -39,6 +39,8 @@ COPY --from=build /out/ /
 # as 65532:65532) without a name lookup. Nothing is written to the root
 # filesystem: it runs read-only.
 USER 65532:65532
+# scratch sets no PATH; the chart runs `messaging-server` by name.
+ENV PATH=/usr/local/bin
 # gRPC (health checking, reflection and the API); Prometheus metrics are
 # opt-in with MESSAGING_METRICS_LISTEN (the chart uses 9090).
 EXPOSE 50051

@@ -4,8 +4,11 @@
 #   2. helm template for every ci/*-values.yaml (the default values carry no
 #      credentials, so they must refuse to render, with a clear message), then
 #      scripts/check_helm_manifests.py asserts on the rendered objects
-#      (probes, security context, hook Job, secrets, HPA, PDB, ...) and that
-#      every values.yaml key is commented and covered by values.schema.json;
+#      (probes, security context, hook Job, secrets, HPA, PDB, dashboard
+#      ConfigMap, ...), that every values.yaml key is commented and covered by
+#      values.schema.json, and that the Grafana dashboard queries only metrics
+#      and labels the server exports (read from server/; broken copies of the
+#      dashboard must be rejected);
 #   3. type/enum/required-field validation of every rendered object against
 #      the Kubernetes OpenAPI models (npm kubernetes-models), since
 #      `kubectl --dry-run=client` needs an API server for discovery;
@@ -176,6 +179,34 @@ if ((${#rendered[@]})); then
   fi
 fi
 
+echo "== the dashboard check rejects what the server does not export"
+# Each case breaks a copy of the dashboard; the check must fail and name the mistake.
+dashboard="$chart/dashboards/messaging.json"
+rejects() { # rejects <why> <expected message regex> <sed expression>
+  local why="$1" want="$2" edit="$3"
+  sed "$edit" "$dashboard" >"$out/broken-dashboard.json"
+  if cmp -s "$dashboard" "$out/broken-dashboard.json"; then
+    fail "dashboard case '$why': the edit '$edit' changed nothing (update the case)"
+  elif python3 "$repo/scripts/check_helm_manifests.py" --chart "$chart" \
+    --dashboard "$out/broken-dashboard.json" >/dev/null 2>"$out/broken-dashboard.err"; then
+    fail "dashboard check accepted $why"
+  elif grep -Eq "$want" "$out/broken-dashboard.err"; then
+    pass "dashboard check rejects $why"
+  else
+    cat "$out/broken-dashboard.err" >&2
+    fail "dashboard check rejected $why, but not with /$want/"
+  fi
+}
+rejects "an unknown metric" "metric messaging_streams_opened is not exported" \
+  's/messaging_streams_open{/messaging_streams_opened{/'
+rejects "a histogram's bare name" "metric messaging_rpc_duration_seconds is not exported" \
+  's/messaging_rpc_duration_seconds_bucket{/messaging_rpc_duration_seconds{/'
+rejects "a label no series carries" "label tenant is on no exported series" \
+  's/sum by (pod) (messaging_streams_open/sum by (tenant) (messaging_streams_open/'
+# shellcheck disable=SC2016 # $pod is the dashboard's variable, not the shell's
+rejects "a panel that ignores the pod picker" 'does not filter on \$pod' \
+  '/messaging_streams_open/s/, pod=~\\"\$pod\\"//'
+
 echo "== Kubernetes API schema validation (kubernetes-models)"
 if [[ "${CHECK_HELM_SKIP_K8S_MODELS:-0}" == 1 ]]; then
   echo "  skip CHECK_HELM_SKIP_K8S_MODELS=1"
@@ -230,6 +261,9 @@ refuse "a short JWT secret" "jwtSecret" --set secrets.jwtSecret=short
 refuse "a grace period shorter than the drain" "terminationGracePeriodSeconds" --set terminationGracePeriodSeconds=20
 refuse "TLS without a certificate Secret" "tls.secretName" --set tls.enabled=true
 refuse "a ServiceMonitor without metrics" "metrics.enabled" --set metrics.serviceMonitor.enabled=true
+refuse "a Grafana dashboard without metrics" "metrics.enabled" --set grafanaDashboard.enabled=true
+refuse "a Grafana dashboard without a sidecar label" "grafanaDashboard.labels" \
+  --set metrics.enabled=true --set grafanaDashboard.enabled=true --set grafanaDashboard.labels.grafana_dashboard=null
 refuse "DATABASE_URL in the ConfigMap" "extraEnv" --set config.extraEnv.DATABASE_URL=x
 refuse "two sources of the migration URL" "set one, not both" \
   --set secrets.migrateDatabaseUrl=postgresql://owner@db/messaging --set secrets.existingMigrateSecret=owner-credentials

@@ -7,14 +7,22 @@ that enables the HPA must render one, a case with an existing Secret must
 render none, ...). Called by scripts/check-helm.sh; prints one line per
 failed assertion and exits non-zero if there is any.
 
+It also checks the chart's Grafana dashboards (dashboards/*.json): every
+metric and label their queries use must be one the server exports, as read
+from the server's sources, so a renamed metric cannot leave a blank panel.
+`--dashboard FILE` checks only the given dashboards.
+
     check_helm_manifests.py --chart helm/messaging \
         --case NAME VALUES_FILE RENDERED_FILE [--case ...] [--json-out FILE]
+    check_helm_manifests.py --chart helm/messaging --dashboard FILE
 """
 
 import argparse
 import base64
 import copy
+import glob
 import json
+import os
 import re
 import sys
 
@@ -212,13 +220,16 @@ def check_deployment(case):
     for n in env_from:
         config.update((config_maps.get(n) or {}).get("data") or {})
     drain = int(config.get("MESSAGING_DRAIN_TIMEOUT_SECONDS", 20))
-    pre_stop = 0
-    pre_stop_cmd = (((server.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
-    if len(pre_stop_cmd) == 2 and pre_stop_cmd[0] == "sleep":
-        pre_stop = int(pre_stop_cmd[1])
+    delay = int(config.get("MESSAGING_SHUTDOWN_DELAY_SECONDS", 0))
     grace = pod_spec.get("terminationGracePeriodSeconds", 30)
-    case.check(grace > drain + pre_stop,
-               f"terminationGracePeriodSeconds ({grace}) must exceed drain deadline ({drain}) + preStop ({pre_stop})")
+    case.check(grace > drain + delay,
+               f"terminationGracePeriodSeconds ({grace}) must exceed drain deadline ({drain}) + shutdown delay ({delay})")
+    # The image is the binary and its libraries only: an exec hook (preStop
+    # `sleep`, a shell probe) has nothing to run.
+    for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []):
+        case.check("lifecycle" not in c, f"container {c.get('name')}: lifecycle hooks cannot run in the image (no shell)")
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            case.check("exec" not in (c.get(probe) or {}), f"container {c.get('name')}: {probe} exec cannot run in the image")
     case.check(config.get("MESSAGING_LISTEN") == f"0.0.0.0:{grpc_port}",
                f"MESSAGING_LISTEN must be 0.0.0.0:{grpc_port}, got {config.get('MESSAGING_LISTEN')!r}")
     case.check(config.get("MESSAGING_MAX_CONNECTION_AGE_SECONDS") == str(v["config"]["maxConnectionAgeSeconds"]),
@@ -514,7 +525,183 @@ def check_values_documented(chart):
     return problems
 
 
-def run_case(name, values, objects):
+# --- Grafana dashboards -----------------------------------------------------
+
+DASHBOARD_KEY = "messaging.json"
+# Labels Prometheus adds to every scraped series (ServiceMonitor or pod
+# annotations); the server's own labels come from its sources.
+TARGET_LABELS = {"namespace", "pod", "job", "instance", "container", "service", "endpoint"}
+# The variables every panel query filters on, so the dashboard's pickers apply.
+PANEL_FILTERS = ("$namespace", "$job", "$pod")
+PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
+                   "bool", "offset", "inf", "nan"}
+PROMQL_FUNCTIONS = {
+    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
+    "group", "rate", "irate", "increase", "delta", "idelta", "deriv", "changes", "resets", "histogram_quantile",
+    "abs", "ceil", "floor", "round", "clamp", "clamp_min", "clamp_max", "vector", "scalar", "time", "timestamp",
+    "absent", "absent_over_time", "label_replace", "label_join", "sort", "sort_desc", "sqrt", "exp", "ln",
+    "log2", "log10", "predict_linear", "avg_over_time", "min_over_time", "max_over_time", "sum_over_time",
+    "count_over_time", "last_over_time", "quantile_over_time",
+}
+GRAFANA_BUILTINS = {"__rate_interval", "__interval", "__range", "__range_s", "__interval_ms"}
+GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+C_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+
+
+def exported_metrics(server_dir):
+    """({metric name}, {label name}) the server writes on /metrics, read from
+    its sources: the names and labels in the string literals of
+    observability/ (histograms with their _bucket/_sum/_count series) and the
+    gauges registered with AddGauge("name", ...) anywhere."""
+    names, labels, histograms = set(), set(), set()
+    for path in sorted(glob.glob(f"{server_dir}/**/*.cpp", recursive=True)
+                       + glob.glob(f"{server_dir}/**/*.h", recursive=True)):
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+        names.update(re.findall(r'AddGauge\(\s*"(\w+)"', source))
+        if os.path.basename(os.path.dirname(path)) != "observability":
+            continue
+        for literal in C_STRING.findall(source):
+            names.update(re.findall(r"\bmessaging_\w+", literal))
+            labels.update(re.findall(r'(\w+)=\\"', literal))
+            histograms.update(re.findall(r"# TYPE (\w+) histogram", literal))
+    # A histogram exists only as its three series; its bare name selects nothing.
+    for histogram in histograms:
+        names.discard(histogram)
+        names.update(histogram + suffix for suffix in ("_bucket", "_sum", "_count"))
+    return names, labels
+
+
+def promql_references(expr):
+    """(metric names, label names, function names) an expression uses."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    labels = set()
+    for selector in re.findall(r"\{([^}]*)\}", text):
+        labels.update(re.findall(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)", selector))
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    for _, grouping in GROUPING.findall(text):
+        labels.update(re.findall(r"[A-Za-z_]\w*", grouping))
+    text = GROUPING.sub(" ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)        # range durations
+    text = re.sub(r"\$\{?\w+\}?", " ", text)        # Grafana variables
+    metrics, functions = set(), set()
+    for ident, call in re.findall(r"(?<![\w.])([A-Za-z_:][\w:]*)\s*(\()?", text):
+        if call:
+            functions.add(ident)
+        elif ident.lower() not in PROMQL_KEYWORDS:
+            metrics.add(ident)
+    return metrics, labels, functions
+
+
+def dashboard_queries(dashboard):
+    """[(where, expr, is panel query)] of every panel target and query variable."""
+    queries = []
+
+    def panels(items):
+        for panel in items or []:
+            yield panel
+            yield from panels(panel.get("panels"))
+
+    for panel in panels(dashboard.get("panels")):
+        for target in panel.get("targets") or []:
+            if "expr" in target:
+                queries.append((f"panel {panel.get('title')!r} {target.get('refId')}", target["expr"], True))
+    for var in (dashboard.get("templating") or {}).get("list") or []:
+        if var.get("type") != "query":
+            continue
+        query = var.get("query")
+        query = query.get("query", "") if isinstance(query, dict) else query or ""
+        match = re.fullmatch(r"\s*label_values\((.*),\s*(\w+)\s*\)\s*", query)
+        if match:  # label_values(<selector>, <label>): the label is one the selector's series carry
+            query = f"count by ({match.group(2)}) ({match.group(1)})"
+        queries.append((f"variable ${var.get('name')}", query, False))
+    return queries
+
+
+def check_dashboard(path, server_dir):
+    """Problems with one dashboard file (empty when it is fine)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            dashboard = json.load(f)
+    except (OSError, ValueError) as e:
+        return [f"{path}: not valid JSON: {e}"]
+    name = os.path.basename(path)
+    problems = []
+    metrics, server_labels = exported_metrics(server_dir)
+    if not metrics:
+        return [f"{name}: found no exported metric names under {server_dir}"]
+    allowed_labels = server_labels | TARGET_LABELS
+    variables = {v.get("name"): v for v in (dashboard.get("templating") or {}).get("list") or []}
+    datasource = variables.get("datasource") or {}
+    if datasource.get("type") != "datasource" or datasource.get("query") != "prometheus":
+        problems.append(f"{name}: needs a `datasource` variable of type datasource, query prometheus")
+    for key in ("uid", "title", "schemaVersion"):
+        if not dashboard.get(key):
+            problems.append(f"{name}: `{key}` is missing")
+
+    queries = dashboard_queries(dashboard)
+    if not any(is_panel for _, _, is_panel in queries):
+        problems.append(f"{name}: no panel queries")
+    for where, expr, is_panel in queries:
+        used, labels, functions = promql_references(expr)
+        for metric in sorted(used - metrics):
+            problems.append(f"{name}: {where}: metric {metric} is not exported by the server")
+        for label in sorted(labels - allowed_labels):
+            problems.append(f"{name}: {where}: label {label} is on no exported series")
+        for function in sorted(functions - PROMQL_FUNCTIONS):
+            problems.append(f"{name}: {where}: unknown PromQL function {function}")
+        for var in sorted(set(re.findall(r"\$\{?(\w+)", expr)) - set(variables) - GRAFANA_BUILTINS):
+            problems.append(f"{name}: {where}: variable ${var} is not defined")
+        if is_panel:
+            if not used:
+                problems.append(f"{name}: {where}: queries no metric")
+            for selector in re.findall(r"messaging_\w+\s*(\{[^}]*\})?", expr):
+                missing = [f for f in PANEL_FILTERS if f not in selector]
+                if missing:
+                    problems.append(f"{name}: {where}: a selector does not filter on {', '.join(missing)}")
+    for panel in dashboard.get("panels") or []:
+        for target in panel.get("targets") or []:
+            uid = (target.get("datasource") or panel.get("datasource") or {}).get("uid")
+            if uid not in ("${datasource}", "$datasource"):
+                problems.append(f"{name}: panel {panel.get('title')!r} must use the $datasource variable, uses {uid!r}")
+    return problems
+
+
+def check_dashboard_config_map(case, chart):
+    """The ConfigMap the Grafana sidecar imports: there exactly when enabled,
+    with the sidecar labels, the annotations and the chart's dashboard."""
+    v = case.values["grafanaDashboard"]
+    maps = [cm for cm in case.of_kind("ConfigMap") if DASHBOARD_KEY in (cm.get("data") or {})]
+    if not v["enabled"]:
+        case.check(not maps, "grafanaDashboard disabled: no dashboard ConfigMap expected")
+        return
+    cm = case.one("ConfigMap", lambda o: DASHBOARD_KEY in (o.get("data") or {}), what="dashboard ConfigMap")
+    if cm is None:
+        return
+    meta = cm["metadata"]
+    wanted = {k: str(val) for k, val in (v["labels"] or {}).items() if val is not None}
+    case.check(wanted, "grafanaDashboard: at least one sidecar label is needed")
+    for key, value in wanted.items():
+        case.check((meta.get("labels") or {}).get(key) == value,
+                   f"dashboard ConfigMap needs the sidecar label {key}={value!r}, has {meta.get('labels')}")
+    for key, value in (v["annotations"] or {}).items():
+        case.check((meta.get("annotations") or {}).get(key) == value,
+                   f"dashboard ConfigMap needs the annotation {key}={value!r}")
+    deployments = case.of_kind("Deployment")
+    release_ns = deployments[0]["metadata"].get("namespace") if deployments else None
+    want_ns = v["namespace"] or release_ns
+    case.check(meta.get("namespace") == want_ns,
+               f"dashboard ConfigMap must be in namespace {want_ns!r}, is in {meta.get('namespace')!r}")
+    try:
+        shipped = json.loads(cm["data"][DASHBOARD_KEY])
+    except ValueError as e:
+        case.check(False, f"dashboard ConfigMap: {DASHBOARD_KEY} is not valid JSON: {e}")
+        return
+    with open(f"{chart}/dashboards/{DASHBOARD_KEY}", encoding="utf-8") as f:
+        case.check(shipped == json.load(f), f"dashboard ConfigMap must hold dashboards/{DASHBOARD_KEY} unchanged")
+
+
+def run_case(chart, name, values, objects):
     case = Case(name, values, objects)
     check_general(case)
     dep = check_deployment(case)
@@ -524,20 +711,37 @@ def run_case(name, values, objects):
     check_services(case, dep)
     check_scaling(case, dep)
     check_optional_objects(case, dep)
+    check_dashboard_config_map(case, chart)
     return case
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chart", required=True, help="chart directory (for its values.yaml)")
-    parser.add_argument("--case", nargs=3, action="append", required=True,
+    parser.add_argument("--case", nargs=3, action="append", default=[],
                         metavar=("NAME", "VALUES", "RENDERED"), help="a values file and its rendered output")
     parser.add_argument("--json-out", help="write every rendered object as JSON (for schema validation)")
+    parser.add_argument("--dashboard", action="append", default=[],
+                        help="check only this dashboard file (no cases, no values)")
+    parser.add_argument("--server", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"),
+                        help="server source directory, where the exported metric names are read")
     args = parser.parse_args()
+    if not args.case and not args.dashboard:
+        parser.error("give --case or --dashboard")
+
+    failures, dumped = [], []
+    for path in args.dashboard or sorted(glob.glob(f"{args.chart}/dashboards/*.json")):
+        problems = check_dashboard(path, args.server)
+        print(f"  {'ok  ' if not problems else 'FAIL'} dashboard {os.path.basename(path)}: "
+              "valid, queries only metrics and labels the server exports")
+        failures += problems
+    if args.dashboard:
+        for failure in failures:
+            print(f"    - {failure}", file=sys.stderr)
+        return 1 if failures else 0
 
     with open(f"{args.chart}/values.yaml", encoding="utf-8") as f:
         defaults = yaml.safe_load(f)
-    failures, dumped = [], []
     documented = check_values_documented(args.chart)
     print(f"  {'ok  ' if not documented else 'FAIL'} values.yaml keys commented and covered by values.schema.json")
     failures += documented
@@ -545,7 +749,7 @@ def main():
         with open(values_file, encoding="utf-8") as f:
             values = deep_merge(defaults, yaml.safe_load(f) or {})
         objects = load_rendered(rendered)
-        case = run_case(name, values, objects)
+        case = run_case(args.chart, name, values, objects)
         kinds = ", ".join(sorted(f"{o['kind']}" for o in case.objects))
         status = "ok  " if not case.failures else "FAIL"
         print(f"  {status} assertions ({name}): {len(case.objects)} objects [{kinds}]")

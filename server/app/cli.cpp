@@ -48,6 +48,13 @@ int Serve(const ServerConfig& config) {
   int received = 0;
   sigwait(&signals, &received);
   log::Info("received {}", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (config.shutdown_delay > absl::ZeroDuration()) {
+    (*server)->StopAdvertising();
+    log::Info("health is NOT_SERVING; serving on for {} (a second signal skips the wait)",
+              absl::FormatDuration(config.shutdown_delay));
+    const timespec delay = absl::ToTimespec(config.shutdown_delay);
+    if (sigtimedwait(&signals, nullptr, &delay) > 0) log::Info("second signal: stopping now");
+  }
   (*server)->Shutdown(config.drain_timeout);
   return 0;
 }
@@ -92,7 +99,8 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "text"}));
 
   ServerConfig config;
-  int64_t drain_seconds = 20, max_age_seconds = 300, leeway_seconds = 30, max_lifetime_seconds = 0;
+  int64_t drain_seconds = 20, shutdown_delay_seconds = 0, max_age_seconds = 300,
+          leeway_seconds = 30, max_lifetime_seconds = 0;
   int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
   int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 25, notify_ms = 5;
   int64_t default_deadline_seconds = 30, max_receive_bytes = config.max_receive_message_bytes;
@@ -134,6 +142,11 @@ int RunCli(int argc, char** argv) {
       ->envname("MESSAGING_TLS_KEY");
   serve->add_option("--drain-timeout", drain_seconds, "seconds to finish calls on SIGTERM")
       ->envname("MESSAGING_DRAIN_TIMEOUT_SECONDS")
+      ->capture_default_str();
+  serve
+      ->add_option("--shutdown-delay", shutdown_delay_seconds,
+                   "seconds to keep serving after SIGTERM with health NOT_SERVING, before draining")
+      ->envname("MESSAGING_SHUTDOWN_DELAY_SECONDS")
       ->capture_default_str();
   serve->add_option("--max-connection-age", max_age_seconds, "seconds; 0 disables")
       ->envname("MESSAGING_MAX_CONNECTION_AGE_SECONDS")
@@ -299,6 +312,7 @@ int RunCli(int argc, char** argv) {
   if (migrate_cmd->parsed()) return Migrate(migrate_url, migrations_dir);
 
   config.drain_timeout = absl::Seconds(drain_seconds);
+  config.shutdown_delay = absl::Seconds(shutdown_delay_seconds);
   config.max_connection_age = absl::Seconds(max_age_seconds);
   config.jwt.leeway = absl::Seconds(leeway_seconds);
   config.jwt.max_lifetime = absl::Seconds(std::max<int64_t>(0, max_lifetime_seconds));

@@ -98,7 +98,7 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError(
         "MESSAGING_TLS_CERT and MESSAGING_TLS_KEY: set both or neither");
   }
-  if (config.drain_timeout < absl::ZeroDuration() ||
+  if (config.drain_timeout < absl::ZeroDuration() || config.shutdown_delay < absl::ZeroDuration() ||
       config.max_connection_age < absl::ZeroDuration() ||
       config.heartbeat_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("durations must not be negative");
@@ -359,6 +359,8 @@ MessagingServer::~MessagingServer() { Shutdown(absl::ZeroDuration()); }
 int MessagingServer::port() const { return c_->port; }
 
 int MessagingServer::metrics_port() const { return c_->metrics_server.port(); }
+
+void MessagingServer::StopAdvertising() { c_->health.Shutdown(); }
 
 void MessagingServer::Shutdown(absl::Duration drain) {
   if (c_->shut_down) return;

@@ -26,6 +26,10 @@ struct ServerConfig {
   std::string tls_cert_file;  // Both or neither.
   std::string tls_key_file;
   absl::Duration drain_timeout = absl::Seconds(20);
+  // After SIGTERM, health says NOT_SERVING but calls are still served for this
+  // long, so load balancers and Kubernetes endpoints drop the replica before it
+  // refuses anything. (The image has no shell for a preStop `sleep`.)
+  absl::Duration shutdown_delay = absl::ZeroDuration();
   absl::Duration max_connection_age = absl::Seconds(300);  // Zero disables.
   absl::Duration default_deadline = absl::Seconds(30);
   absl::Duration health_interval = absl::Seconds(2);
@@ -92,6 +96,9 @@ class MessagingServer {
   // from their last cursor elsewhere), new calls are refused, in-flight calls
   // get until `drain` to finish, then are cancelled. Idempotent.
   void Shutdown(absl::Duration drain);
+  // Health goes NOT_SERVING for good; everything else goes on serving. The
+  // first step of a graceful stop (ServerConfig::shutdown_delay).
+  void StopAdvertising();
 
  private:
   struct Components;

@@ -10,6 +10,7 @@
 // write is not applied afterwards.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <future>
 
@@ -23,6 +24,7 @@ namespace {
 
 using faults::WaitUntil;
 using grpc::StatusCode;
+using grpc::health::v1::HealthCheckResponse;
 
 constexpr char kBinary[] = MESSAGING_SERVER_BINARY;
 
@@ -202,6 +204,72 @@ TEST(SigtermDrainTest, DrainDeadlineBoundsShutdownEvenWhenACallIsStuckInTheDatab
   // Not applied afterwards: the transaction died with its connection.
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_EQ(ConversationStatus(db, locked), "active");
+}
+
+// With a shutdown delay (what the chart sets instead of a preStop hook: the
+// image has no shell): after SIGTERM, health says NOT_SERVING at once, yet new
+// connections and calls are still served until the delay ends; then the
+// process drains and exits 0.
+TEST(SigtermDrainTest, ShutdownDelayKeepsServingWhileHealthSaysNotServing) {
+  TestDatabase db("sigterm_delay");
+  const std::string distributor = db.NewDistributor();
+  const std::string conversation =
+      faults::InsertConversation(db.url(), distributor, db.NewCustomer());
+  const absl::Duration delay = absl::Seconds(3);
+  ServerProcess server(
+      kBinary, db.server_url(),
+      {{"MESSAGING_SHUTDOWN_DELAY_SECONDS", "3"}, {"MESSAGING_DRAIN_TIMEOUT_SECONDS", "2"}});
+  ASSERT_EQ(faults::CheckHealth(faults::Connect(server.address())), HealthCheckResponse::SERVING);
+
+  const absl::Time term = absl::Now();
+  auto exit_code = std::async(std::launch::async, [&server] { return server.Terminate(); });
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return faults::CheckHealth(faults::Connect(server.address())) ==
+               HealthCheckResponse::NOT_SERVING;
+      },
+      absl::Seconds(5)))
+      << "health never went NOT_SERVING after SIGTERM";
+
+  // Still inside the delay (the process has not exited): a new connection's
+  // call succeeds.
+  ASSERT_NE(exit_code.wait_for(std::chrono::seconds(0)), std::future_status::ready)
+      << "exited before the shutdown delay ended";
+  auto stub = v1::MessagingService::NewStub(faults::Connect(server.address()));
+  v1::GetConversationRequest request;
+  request.set_id(conversation);
+  v1::Conversation out;
+  auto context = faults::ContextFor(distributor, absl::Seconds(5));
+  const grpc::Status status = stub->GetConversation(context.get(), request, &out);
+  EXPECT_TRUE(status.ok()) << faults::CodeName(status.error_code()) << " "
+                           << status.error_message();
+  EXPECT_LT(absl::Now() - term, delay) << "the call was not made inside the delay";
+
+  ASSERT_EQ(exit_code.wait_for(std::chrono::seconds(15)), std::future_status::ready);
+  EXPECT_EQ(exit_code.get(), 0);
+  const absl::Duration exit_after = absl::Now() - term;
+  EXPECT_GE(exit_after, delay) << "the delay was cut short";
+  EXPECT_LT(exit_after, delay + absl::Seconds(4)) << "exited after " << exit_after;
+}
+
+// A second signal during the delay stops the wait: the process drains and
+// exits at once (an operator's Ctrl-C, or Kubernetes' grace period ending).
+TEST(SigtermDrainTest, SecondSignalSkipsTheShutdownDelay) {
+  TestDatabase db("sigterm_delay_skip");
+  ServerProcess server(kBinary, db.server_url(), {{"MESSAGING_SHUTDOWN_DELAY_SECONDS", "60"}});
+  ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return faults::CheckHealth(faults::Connect(server.address())) ==
+               HealthCheckResponse::NOT_SERVING;
+      },
+      absl::Seconds(5)));
+  const absl::Time second = absl::Now();
+  auto exit_code = std::async(std::launch::async, [&server] { return server.Terminate(); });
+  ASSERT_EQ(exit_code.wait_for(std::chrono::seconds(20)), std::future_status::ready)
+      << "still waiting out the 60 s delay after a second SIGTERM";
+  EXPECT_EQ(exit_code.get(), 0);
+  EXPECT_LT(absl::Now() - second, absl::Seconds(10));
 }
 
 }  // namespace

@@ -216,15 +216,18 @@ Checks across values that a JSON schema cannot express. `fail` aborts
 */}}
 {{- define "messaging.validate" -}}
 {{- $drain := int .Values.config.drainTimeoutSeconds }}
-{{- $preStop := int .Values.lifecycle.preStopSleepSeconds }}
-{{- if le (int .Values.terminationGracePeriodSeconds) (add $drain $preStop) }}
-{{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than config.drainTimeoutSeconds (%d) + lifecycle.preStopSleepSeconds (%d), or Kubernetes kills pods before they drain" (int .Values.terminationGracePeriodSeconds) $drain $preStop) }}
+{{- $delay := int .Values.config.shutdownDelaySeconds }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (add $drain $delay) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be greater than config.drainTimeoutSeconds (%d) + config.shutdownDelaySeconds (%d), or Kubernetes kills pods before they drain" (int .Values.terminationGracePeriodSeconds) $drain $delay) }}
 {{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
 {{- fail "tls.enabled needs tls.secretName (a Secret of type kubernetes.io/tls)" }}
 {{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled needs metrics.enabled" }}
+{{- end }}
+{{- if and .Values.grafanaDashboard.enabled (not .Values.metrics.enabled) }}
+{{- fail "grafanaDashboard.enabled needs metrics.enabled (the dashboard shows the server's metrics)" }}
 {{- end }}
 {{- if and .Values.metrics.enabled (eq (int .Values.metrics.port) (int .Values.config.grpcPort)) }}
 {{- fail "metrics.port must differ from config.grpcPort" }}
