@@ -47,7 +47,7 @@ domain::StreamEvent Event(int i) {
 EventBatch Batch(int from, int count) {
   EventBatch batch;
   for (int i = from; i < from + count; ++i) batch.events.push_back(Event(i));
-  batch.horizon = static_cast<std::uint64_t>(100 + from + count);
+  batch.horizon = Event(from + count).position.xid;  // Just past the last one.
   return batch;
 }
 
