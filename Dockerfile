@@ -20,17 +20,17 @@ RUN cmake -S . -B build -G Ninja \
       -DCMAKE_BUILD_TYPE=Release \
       -DMESSAGING_BUILD_TESTS=OFF \
       -DMESSAGING_BUILD_BENCH=OFF \
- && cmake --build build --target messaging-server
+ && cmake --build build --target messaging-server messaging-probe
 
 # The binary, the shared libraries it loads (nothing else from those
 # packages), the CA bundle, passwd/group, licences and the SBOM. Fails when the
 # tree alone cannot run the binary: a missing library breaks the build, not
 # the first pod start.
-RUN scripts/collect-runtime.sh build/server/messaging-server /out
+RUN scripts/collect-runtime.sh /out build/server/messaging-server build/server/messaging-probe
 
 # ---- runtime -----------------------------------------------------------------
 # No shell, no package manager, no libc tools: only what collect-runtime.sh laid
-# out. Debug with `kubectl debug --image=debian:12 --target=...`.
+# out. messaging-probe is the client the chart's `helm test` runs. Debug with `kubectl debug --image=debian:12 --target=...`.
 FROM scratch AS runtime
 
 COPY --from=build /out/ /

@@ -11,16 +11,18 @@
 #   bench/run.sh idle       10,000 open streams: RSS per stream, threads
 #   bench/run.sh notify     pgbench of the write: change-log cost, wake-up cost (32, 64 clients)
 #   bench/run.sh growth     List latency at 100k vs 10M messages, deep pages, EXPLAIN
+#   bench/run.sh fairness   distributor B's GetConversation alone vs while A floods (64 ListMessages of 8 MB)
 #   bench/run.sh smoke      every scenario in seconds with tiny counts (ctest: bench_smoke)
 #   bench/run.sh trace      the statements PostgreSQL receives per call, service vs pgbench
-#   bench/run.sh all        create list health fanout idle notify growth
+#   bench/run.sh all        create list health fanout idle notify growth fairness
 #
 # Options: --server=BIN --bench=BIN --bench-sql=BIN (default: build them in
 # $BUILD_DIR, Release). Knobs (environment): DURATION (s per measured run, 15),
 # ROUNDS (alternating service/pgbench rounds, 2), WARMUP (s, 3), CLIENTS (32),
 # POOL_SIZE (server connections, 32), SYNC_COMMIT (on), FANOUT_SUBSCRIBERS (1000),
 # FANOUT_RATE (500), FANOUT_WIDE (0.1), IDLE_STREAMS (10000), GROWTH_LARGE
-# (10000000), GROWTH_SMALL (100000). See bench/README.md.
+# (10000000), GROWTH_SMALL (100000), FAIRNESS_SECONDS (8), FAIRNESS_ROUNDS (3),
+# FAIRNESS_FLOOD (64), FAIRNESS_CONCURRENCY (4). See bench/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,7 +49,7 @@ for arg in "$@"; do
   esac
 done
 
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 say() { printf '%s\n' "$*"; }
 # Other work on this machine skews every figure: print the load with them.
 load() { say "machine load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"; }
@@ -80,6 +82,7 @@ SECRET="bench-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 cleanup() {
   set +e
+  if [[ -n ${FLOOD_PID:-} ]]; then kill "$FLOOD_PID" 2>/dev/null; wait "$FLOOD_PID" 2>/dev/null; fi
   stop_server
   if [[ -n $ADMIN_URL && -n $DB_NAME ]]; then
     "$PG_BIN/psql" -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1
@@ -325,6 +328,7 @@ content64() { printf 'bench inbound message %s %s' "$(head -c4 /dev/urandom | od
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 mean() { awk '{ s += $1 } END { if (NR) printf "%.1f", s / NR; else print 0 }'; }
+mean3() { awk '{ s += $1 } END { if (NR) printf "%.3f", s / NR; else print 0 }'; }
 
 # service vs pgbench, alternating rounds; sets SVC_MEAN and PGB_MEAN.
 compare() {
@@ -661,6 +665,105 @@ scenario_growth() {
     "plans at $large: $idx; at $small: $small_idx"
 }
 
+# Fairness data: distributor A (d...01) owns conversation a...01 with 500
+# messages of 16 KiB of random hex each (~8 MB per page of 500, stored
+# out of line and incompressible, as TOAST keeps it); distributor B (d...02)
+# owns conversation a...02 with 500 short messages (GetConversation reads only
+# the conversation's row).
+FAIR_A_CONVERSATION=a0000000-0000-4000-8000-000000000001
+FAIR_B_CONVERSATION=a0000000-0000-4000-8000-000000000002
+fairness_seed() {
+  seed 2 2 1000
+  psql_db -c "SET session_replication_role = replica" \
+    -c "UPDATE messages m SET content = (SELECT string_agg(md5(m.id::text || g || random()::text), '')
+                                        FROM generate_series(1, 512) g)
+        WHERE conversation_id = '$FAIR_A_CONVERSATION'" \
+    -c "VACUUM (ANALYZE) messages" >/dev/null
+  say "distributor A: $(psql_db -Atc "SELECT count(*) || ' messages of ' || min(octet_length(content)) ||
+    ' bytes, ' || pg_size_pretty(sum(pg_column_size(content))) || ' stored'
+    FROM messages WHERE conversation_id = '$FAIR_A_CONVERSATION'")"
+}
+
+# flood_start SECONDS: distributor A's FAIRNESS_FLOOD concurrent ListMessages
+# (its whole conversation, page of 500) in a closed loop in the background,
+# measured for SECONDS after a ramp of FAIRNESS_RAMP. RESOURCE_EXHAUSTED is
+# counted (A is over its share: the server may refuse it), not a failure. A's
+# calls wait seconds behind each other, so they count by when they end.
+FLOOD_PID=""
+flood_start() {
+  "$BENCH_BIN" list --target="127.0.0.1:$SERVER_PORT" --fixture="$WORK/fixture" \
+    --server-pid="$SERVER_PID" --conversation="$FAIR_A_CONVERSATION" --page-size=500 \
+    --concurrency="${FAIRNESS_FLOOD:-64}" --deadline-ms=60000 --count-refused --count-by-end \
+    --warmup="${FAIRNESS_RAMP:-3}" --duration="$1" >"$WORK/flood.out" 2>&1 &
+  FLOOD_PID=$!
+}
+# flood_stop: waits for the flood's last calls; sets LAST_FLOOD (its RESULT line).
+flood_stop() {
+  wait "$FLOOD_PID" || { FLOOD_PID=""; cat "$WORK/flood.out" >&2; die "the flood (distributor A) failed"; }
+  FLOOD_PID=""
+  LAST_FLOOD=$(grep '^RESULT' "$WORK/flood.out")
+  say "flood    $(sed 's/^RESULT //' <<<"$LAST_FLOOD")"
+}
+
+# Alternating rounds: B alone, then B while A floods (B's window lies inside
+# A's: A starts FAIRNESS_RAMP s (3) before B, and its window ends about 1 s
+# after B's). B runs FAIRNESS_CONCURRENCY calls
+# in a closed loop, far under its share (half the pool), so the fair executor
+# should never refuse it; RESOURCE_EXHAUSTED is counted for both phases.
+scenario_fairness() {
+  local secs=${FAIRNESS_SECONDS:-8} rounds=${FAIRNESS_ROUNDS:-3} flood=${FAIRNESS_FLOOD:-64}
+  local conc=${FAIRNESS_CONCURRENCY:-4} ramp=${FAIRNESS_RAMP:-3}
+  step "Tenant isolation: distributor B's GetConversation ($conc in flight) alone vs while" \
+    "distributor A runs $flood ListMessages of 500 x 16 KiB in flight; pool $POOL_SIZE"
+  start_postgres
+  fairness_seed
+  start_server
+  local b=(get-conversation --conversation="$FAIR_B_CONVERSATION" --concurrency="$conc"
+    --duration="$secs" --warmup=1 --count-refused)
+  # Warm B's path (the server's statements, token cache).
+  bench get-conversation --conversation="$FAIR_B_CONVERSATION" --concurrency="$conc" --count=200 \
+    --warmup=0 >/dev/null
+  local alone_p99=() flood_p99=() alone_p50=() flood_p50=() a_rps=() a_p50=()
+  local alone_calls=0 alone_refused=0 flood_calls=0 flood_refused=0 a_refused=0 r
+  for r in $(seq 1 "$rounds"); do
+    step "round $r of $rounds (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    bench "${b[@]}"
+    alone_p50+=("$(field p50_ms "$LAST_RESULT")") alone_p99+=("$(field p99_ms "$LAST_RESULT")")
+    alone_calls=$((alone_calls + $(field calls "$LAST_RESULT")))
+    alone_refused=$((alone_refused + $(field refused "$LAST_RESULT")))
+    flood_start "$((secs + 2))"
+    sleep "$ramp"
+    bench "${b[@]}"
+    flood_stop
+    flood_p50+=("$(field p50_ms "$LAST_RESULT")") flood_p99+=("$(field p99_ms "$LAST_RESULT")")
+    flood_calls=$((flood_calls + $(field calls "$LAST_RESULT")))
+    flood_refused=$((flood_refused + $(field refused "$LAST_RESULT")))
+    a_rps+=("$(field rps "$LAST_FLOOD")") a_p50+=("$(field p50_ms "$LAST_FLOOD")")
+    a_refused=$((a_refused + $(field refused "$LAST_FLOOD")))
+  done
+  local ap99 fp99 ap50 fp50 arps ratio99 share
+  ap99=$(printf '%s\n' "${alone_p99[@]}" | mean3) fp99=$(printf '%s\n' "${flood_p99[@]}" | mean3)
+  ap50=$(printf '%s\n' "${alone_p50[@]}" | mean3) fp50=$(printf '%s\n' "${flood_p50[@]}" | mean3)
+  arps=$(printf '%s\n' "${a_rps[@]}" | mean)
+  ratio99=$(ratio "$fp99" "$ap99")
+  share=$(awk -v n="$flood_refused" -v c="$flood_calls" \
+    'BEGIN { if (n + c > 0) printf "%.2f", 100 * n / (n + c); else print "n/a" }')
+  say ""
+  say "B alone:  p50 ${alone_p50[*]} ms, p99 ${alone_p99[*]} ms; $alone_calls calls, $alone_refused refused"
+  say "B flood:  p50 ${flood_p50[*]} ms, p99 ${flood_p99[*]} ms; $flood_calls calls, $flood_refused refused"
+  say "A flood:  ${a_rps[*]} calls/s (~8 MB each), p50 ${a_p50[*]} ms; $a_refused refused"
+  local verdict=met
+  if ((flood_refused > 0)) || awk -v r="$ratio99" 'BEGIN { exit !(r == "n/a" || r > 10) }'; then
+    verdict=MISSED
+  fi
+  check_server_log
+  final "fairness: B's GetConversation p99 while A floods $fp99 ms vs $ap99 ms alone = ${ratio99}x" \
+    "(p50 $fp50 vs $ap50 ms), B refused (RESOURCE_EXHAUSTED) $flood_refused of" \
+    "$((flood_calls + flood_refused)) = $share% under flood ($alone_refused alone);" \
+    "A $arps ListMessages/s of 500 x 16 KiB (~8 MB) with $flood in flight, $a_refused refused" \
+    "(targets: B refused 0, B p99 <= 10x alone): $verdict"
+}
+
 scenario_smoke() {
   # Seconds, tiny counts: every mode and script runs; any error fails. Targets are not checked.
   local t0=$SECONDS
@@ -676,6 +779,7 @@ scenario_smoke() {
   bench create --concurrency=4 --duration=1 --warmup=0.3 --pg-pid="$PG_PID"
   bench list --concurrency=4 --duration=1 --warmup=0.3 --page-size=50
   bench list-conversations --concurrency=2 --duration=1 --warmup=0.3 --page-size=10
+  bench get-conversation --concurrency=2 --duration=1 --warmup=0.3 --count-refused
   bench list --conversation=a0000000-0000-4000-8000-000000000003 --page=3 --page-size=20 \
     --concurrency=1 --count=20 --warmup=0
   pgbench_run create "$WORK/create.pgbench" 2 -t20 "${pgbench_vars[@]}" "${tiny[@]}" -D content="$(content64)"
@@ -738,14 +842,14 @@ scenario_trace() {
 if [[ ${BASH_SOURCE[0]} != "$0" && -z $scenario ]]; then return 0; fi
 
 case "$scenario" in
-  create | list | health | fanout | idle | notify | growth | smoke | trace)
+  create | list | health | fanout | idle | notify | growth | fairness | smoke | trace)
     build
     load
     "scenario_$scenario"
     ;;
   all)
     build
-    for s in create list health fanout idle notify growth; do
+    for s in create list health fanout idle notify growth fairness; do
       "$0" "$s" --server="$SERVER_BIN" --bench="$BENCH_BIN" --bench-sql="$SQL_BIN"
     done
     ;;

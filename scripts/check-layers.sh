@@ -25,6 +25,7 @@ repository       domain,common                                       grpcpp/ grp
 migrate          common                                              grpcpp/ grpc/ google/ messaging/ httplib.h CLI/ jwt/
 transport        domain,streaming,auth,observability,common          pqxx/ httplib.h CLI/ messaging/client/
 app              common,domain,auth,observability,streaming,repository,migrate,transport   messaging/client/
+probe            auth,domain,common                                  pqxx/ httplib.h messaging/client/
 '
 
 declare -A may_use forbidden

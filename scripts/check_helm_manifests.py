@@ -701,6 +701,50 @@ def check_dashboard_config_map(case, chart):
         case.check(shipped == json.load(f), f"dashboard ConfigMap must hold dashboards/{DASHBOARD_KEY} unchanged")
 
 
+def check_test_pod(case, dep):
+    """`helm test`: the image's messaging-probe against the Service, with the
+    server's JWT secret and settings, hardened like the server, and admitted by
+    the NetworkPolicy."""
+    v = case.values
+    pods = [p for p in case.of_kind("Pod") if is_hook(p)]
+    if not v["tests"]["enabled"]:
+        case.check(not pods, "tests disabled: no test pod expected")
+        return
+    if not case.check(len(pods) == 1, f"expected one helm test pod, got {len(pods)}"):
+        return
+    pod = pods[0]
+    annotations = pod["metadata"]["annotations"]
+    case.check(annotations.get("helm.sh/hook") == "test", "test pod must be a helm.sh/hook: test")
+    spec = pod["spec"]
+    case.check(spec.get("restartPolicy") == "Never", "test pod must not restart")
+    (probe,) = spec["containers"]
+    case.check(probe.get("command") == ["messaging-probe"], f"test pod must run messaging-probe, runs {probe.get('command')}")
+    if dep:
+        server = dep["spec"]["template"]["spec"]["containers"][0]
+        case.check(probe.get("image") == server.get("image"), "test pod must run the server's image")
+    args = probe.get("args") or []
+    service = next((s for s in case.of_kind("Service") if not name_of(s).endswith("-headless")), None)
+    if case.check(service is not None and "--target" in args, "test pod needs --target and the main Service"):
+        target = args[args.index("--target") + 1]
+        port = service["spec"]["ports"][0]["port"]
+        want = f"{name_of(service)}.{service['metadata'].get('namespace')}.svc:{port}"
+        case.check(target == want, f"test pod targets {target!r}, expected the Service {want!r}")
+    case.check(("--tls" in args) == bool(v["tls"]["enabled"]), "test pod must use TLS exactly when the server does")
+    if dep:
+        server_secret = secret_refs(dep["spec"]["template"]["spec"]["containers"][0])["MESSAGING_JWT_SECRET"][0]
+        check_secret_env(case, "test pod", probe, server_secret, env_names=("MESSAGING_JWT_SECRET",))
+    case.check("DATABASE_URL" not in secret_refs(probe), "test pod must not see the database URL")
+    check_security(case, "test pod", spec, probe)
+    policy = next(iter(case.of_kind("NetworkPolicy")), None)
+    if policy and v["networkPolicy"]["grpcFrom"]:
+        labels = pod["metadata"].get("labels") or {}
+        peers = [peer for rule in policy["spec"].get("ingress") or [] for peer in rule.get("from") or []]
+        case.check(any(selector_matches((peer.get("podSelector") or {}).get("matchLabels") or {}, labels)
+                       for peer in peers
+                       if "podSelector" in peer and "namespaceSelector" not in peer),
+                   "NetworkPolicy with grpcFrom must still admit the helm test pod")
+
+
 def run_case(chart, name, values, objects):
     case = Case(name, values, objects)
     check_general(case)
@@ -712,6 +756,7 @@ def run_case(chart, name, values, objects):
     check_scaling(case, dep)
     check_optional_objects(case, dep)
     check_dashboard_config_map(case, chart)
+    check_test_pod(case, dep)
     return case
 
 

@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
-# Lays out the smallest root filesystem that runs messaging-server: the
-# stripped binary, exactly the shared libraries the dynamic loader resolves for
-# it (and the loader), the CA bundle, a passwd/group naming the non-root user,
+# Lays out the smallest root filesystem that runs the given binaries
+# (messaging-server, messaging-probe): each stripped into /usr/local/bin,
+# exactly the shared libraries the dynamic loader resolves for them (and the
+# loader), the CA bundle, a passwd/group naming the non-root user,
 # each package's copyright file, and an SBOM: the Debian package and version
 # behind every file copied. The Dockerfile's runtime stage is this tree and
 # nothing else (no shell, no apt, no libc utilities).
 #
-#   scripts/collect-runtime.sh BINARY OUT_DIR
+#   scripts/collect-runtime.sh OUT_DIR BINARY...
 #
 # Runs inside the image's build stage (Debian 12); fails if the collected tree
-# cannot run the binary on its own (checked with chroot).
+# cannot run each binary on its own (checked with chroot).
 set -euo pipefail
 
-binary=$1
-out=$2
+out=$1
+shift
+binaries=("$@")
 uid=65532
 
 mkdir -p "$out"
-install -D -m 0755 "$binary" "$out/usr/local/bin/messaging-server"
-strip "$out/usr/local/bin/messaging-server"
-
-# The loader's resolution, as it will happen at run time: "name => path" lines
-# and the loader's own absolute path. A "not found" here is a build failure.
-if ldd "$binary" | grep -q 'not found'; then
-  ldd "$binary" | grep 'not found' >&2
-  echo "collect-runtime: $binary has unresolved shared libraries" >&2
-  exit 1
-fi
-mapfile -t libraries < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+libraries=()
+for binary in "${binaries[@]}"; do
+  install -D -m 0755 "$binary" "$out/usr/local/bin/$(basename "$binary")"
+  strip "$out/usr/local/bin/$(basename "$binary")"
+  # The loader's resolution, as it will happen at run time: "name => path"
+  # lines and the loader's own absolute path. A "not found" is a build failure.
+  if ldd "$binary" | grep -q 'not found'; then
+    ldd "$binary" | grep 'not found' >&2
+    echo "collect-runtime: $binary has unresolved shared libraries" >&2
+    exit 1
+  fi
+  mapfile -t -O "${#libraries[@]}" libraries < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+done
+mapfile -t libraries < <(printf '%s\n' "${libraries[@]}" | sort -u)
 
 # Debian 12 merged /lib into /usr/lib, but dpkg records each file under the
 # path its package ships: try the path as loaded, its target, and the target
@@ -77,6 +82,8 @@ mkdir -p "$(dirname "$sbom")"
   dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\t${source:Package}\n' "${packages[@]}"
 } >"$sbom"
 
-# The tree alone must run the binary: no library may come from the build stage.
-chroot "$out" /usr/local/bin/messaging-server --help >/dev/null
+# The tree alone must run each binary: no library may come from the build stage.
+for binary in "${binaries[@]}"; do
+  chroot "$out" "/usr/local/bin/$(basename "$binary")" --help >/dev/null
+done
 echo "collect-runtime: $(du -sh "$out" | cut -f1) in $out, ${#packages[@]} packages (SBOM: ${sbom#"$out"})"

@@ -3,8 +3,9 @@
 # non-root (65532), read-only root filesystem, no capabilities, against a
 # throwaway local PostgreSQL. The owner migrates (`migrate`), the server logs
 # in as a NOINHERIT role (`serve`); then health must be SERVING, one CRUD call
-# and one stream event must go through `buf curl`, and SIGTERM must drain: the
-# open stream ends and the container exits 0.
+# and one stream event must go through `buf curl`, messaging-probe (the chart's
+# `helm test`) must pass, and SIGTERM must drain: the open stream ends and the
+# container exits 0.
 #
 #   scripts/image-smoke.sh [IMAGE]    default: messaging-server:<git sha>
 #
@@ -91,6 +92,15 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 [[ "$status" == SERVING ]] || fail "health is '$status', not SERVING"
+
+echo "==> messaging-probe (what the chart's helm test runs)"
+probe=("${podman_run[@]}" --rm --entrypoint /usr/local/bin/messaging-probe)
+"${probe[@]}" -e MESSAGING_JWT_SECRET="$secret" "$image" --target "$addr" ||
+  fail "messaging-probe failed against a healthy server"
+# ...and it can fail: a token the server does not accept.
+if "${probe[@]}" -e MESSAGING_JWT_SECRET="$(openssl rand -hex 32)" "$image" --target "$addr"; then
+  fail "messaging-probe passed with the wrong JWT secret"
+fi
 
 echo "==> CRUD: GetOrCreateConversation, ListMessages"
 conversation=$(call messaging.v1.MessagingService/GetOrCreateConversation \

@@ -1,6 +1,7 @@
 // messaging-bench: a gRPC load generator for the messaging service.
 //
-//   messaging-bench health|create|list|list-conversations [flags]   closed-loop unary load
+//   messaging-bench health|create|list|list-conversations|get-conversation [flags]
+//                                                                    closed-loop unary load
 //   messaging-bench fanout [flags]                                   subscribers + paced writes
 //   messaging-bench idle [flags]                                     N open streams, RSS/threads
 //
@@ -18,13 +19,15 @@
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   bench::Flags flags(argc, argv, 2);
-  if (mode == "health" || mode == "create" || mode == "list" || mode == "list-conversations") {
+  if (mode == "health" || mode == "create" || mode == "list" || mode == "list-conversations" ||
+      mode == "get-conversation") {
     return bench::RunUnary(mode, flags);
   }
   if (mode == "fanout") return bench::RunFanout(flags);
   if (mode == "idle") return bench::RunIdle(flags);
   std::fprintf(stderr,
-               "usage: messaging-bench health|create|list|list-conversations|fanout|idle "
+               "usage: messaging-bench "
+               "health|create|list|list-conversations|get-conversation|fanout|idle "
                "--target=127.0.0.1:PORT [--fixture=FILE] [flags]\n"
                "see bench/README.md\n");
   return 2;

@@ -6,7 +6,8 @@
 
 namespace bench {
 
-// health | create | list | list-conversations: closed-loop unary calls.
+// health | create | list | list-conversations | get-conversation: closed-loop
+// unary calls.
 int RunUnary(const std::string& mode, Flags& flags);
 // Fan-out: subscribers + a paced publisher; commit-to-delivery latency, loss, duplicates.
 int RunFanout(Flags& flags);

@@ -234,12 +234,39 @@ class ListConversationsWorkload : public MessagingWorkload {
   const int page_size_;
 };
 
+// GetConversation: one conversation (fixed, or uniform over the fixture), as
+// its distributor; the reply must be that conversation.
+class GetConversationWorkload : public MessagingWorkload {
+ public:
+  GetConversationWorkload(const std::vector<std::shared_ptr<grpc::Channel>>& channels, CqPool& cqs,
+                          const Fixture& fixture, int deadline_ms, int conversation)
+      : MessagingWorkload(channels, cqs, fixture, deadline_ms), conversation_(conversation) {}
+  void Start(int slot, std::mt19937_64& rng, Done done) override {
+    auto* call = new Call<v1::GetConversationRequest, v1::Conversation>;
+    call->done = std::move(done);
+    const int conversation = conversation_ >= 0 ? conversation_ : RandomConversation(rng);
+    Prepare(call->context,
+            fixture_.conversation_distributor[static_cast<std::size_t>(conversation)]);
+    call->request.set_id(fixture_.conversations[static_cast<std::size_t>(conversation)]);
+    call->check = [id = call->request.id()](const v1::Conversation& r) {
+      if (r.id() == id) return grpc::Status::OK;
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "GetConversation returned " + r.id() + ", asked for " + id);
+    };
+    Launch(call, Stub(slot).PrepareAsyncGetConversation(&call->context, call->request, Cq(slot)));
+  }
+
+ private:
+  const int conversation_;
+};
+
 struct Slot {
   int index = 0;
   std::mt19937_64 rng;
   Clock::time_point started;
   std::vector<int64_t> latencies_ns;
   int64_t errors = 0;
+  int64_t refused = 0;  // RESOURCE_EXHAUSTED inside the window, with count_refused.
   Clock::time_point last_end{};
 };
 
@@ -251,6 +278,13 @@ class Driver {
     double duration_s = 10;  // Ignored when count > 0.
     int64_t count = 0;       // Measured calls; 0 = run for duration_s.
     int max_error_lines = 5;
+    // RESOURCE_EXHAUSTED (the server shedding load) is counted, not an error:
+    // the slot issues its next call at once, as a closed-loop client would.
+    bool count_refused = false;
+    // A call counts when it ends inside the window, wherever it started: for
+    // calls nearly as long as the window (a deep closed-loop backlog), which
+    // the default rule (started and ended inside) would hardly ever count.
+    bool count_by_end = false;
   };
 
   Driver(Workload& workload, Config config) : workload_(workload), config_(config) {}
@@ -315,10 +349,16 @@ class Driver {
     add_cpu("server", before.server, after.server);
     add_cpu("pg", before.pg, after.pg);
     add_cpu("client", before.self, after.self);
-    std::printf("RESULT mode=%s concurrency=%d calls=%lld errors=%lld secs=%.2f rps=%.1f %s%s\n",
+    std::string refused;
+    if (config_.count_refused) {
+      int64_t n = 0;
+      for (const auto& s : slots_) n += s.refused;
+      refused = " refused=" + std::to_string(n);
+    }
+    std::printf("RESULT mode=%s concurrency=%d calls=%lld errors=%lld%s secs=%.2f rps=%.1f %s%s\n",
                 mode.c_str(), config_.concurrency, static_cast<long long>(lat.count),
-                static_cast<long long>(total_errors()), secs, rps, Format(lat, "").c_str(),
-                cpu.c_str());
+                static_cast<long long>(total_errors()), refused.c_str(), secs, rps,
+                Format(lat, "").c_str(), cpu.c_str());
   }
 
  private:
@@ -338,6 +378,13 @@ class Driver {
 
   void Completed(Slot* s, const grpc::Status& st) {
     const auto end = Clock::now();
+    const bool in_window = (config_.count_by_end || s->started >= window_start_) &&
+                           end >= window_start_ && end <= window_end_;
+    if (config_.count_refused && st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      if (in_window) ++s->refused;
+      Issue(s);
+      return;
+    }
     if (!st.ok()) {
       ++s->errors;
       if (error_lines_.fetch_add(1) < config_.max_error_lines) {
@@ -348,7 +395,7 @@ class Driver {
       SlotFinished();
       return;
     }
-    if (s->started >= window_start_ && end <= window_end_) {
+    if (in_window) {
       s->latencies_ns.push_back(
           std::chrono::duration_cast<std::chrono::nanoseconds>(end - s->started).count());
       s->last_end = end;
@@ -401,6 +448,15 @@ std::string TokenForPage(v1::MessagingService::Stub& stub, const Fixture& fixtur
   return token;
 }
 
+// --conversation=ID as an index into the fixture; -1 (random calls) without it.
+int FixedConversation(const Fixture& fixture, Flags& flags) {
+  const std::string fixed = flags.Str("conversation", "");
+  if (fixed.empty()) return -1;
+  const auto it = std::find(fixture.conversations.begin(), fixture.conversations.end(), fixed);
+  if (it == fixture.conversations.end()) Die("--conversation not in the fixture");
+  return static_cast<int>(it - fixture.conversations.begin());
+}
+
 }  // namespace
 
 int RunUnary(const std::string& mode, Flags& flags) {
@@ -415,6 +471,8 @@ int RunUnary(const std::string& mode, Flags& flags) {
   config.warmup_s = flags.Double("warmup", 2);
   config.duration_s = flags.Double("duration", 10);
   config.count = flags.Int("count", 0);
+  config.count_refused = flags.Int("count-refused", 0) != 0;
+  config.count_by_end = flags.Int("count-by-end", 0) != 0;
   if (concurrency < 1) Die("--concurrency must be >= 1");
 
   Fixture fixture;
@@ -435,14 +493,7 @@ int RunUnary(const std::string& mode, Flags& flags) {
       const int page_size = static_cast<int>(flags.Int("page-size", 50));
       const int page = static_cast<int>(flags.Int("page", 1));
       const std::string order_by = flags.Str("order-by", "");
-      int conversation = -1;
-      const std::string fixed = flags.Str("conversation", "");
-      if (!fixed.empty()) {
-        const auto it =
-            std::find(fixture.conversations.begin(), fixture.conversations.end(), fixed);
-        if (it == fixture.conversations.end()) Die("--conversation not in the fixture");
-        conversation = static_cast<int>(it - fixture.conversations.begin());
-      }
+      const int conversation = FixedConversation(fixture, flags);
       std::string token;
       if (page > 1) {
         if (conversation < 0) Die("--page > 1 needs --conversation");
@@ -457,6 +508,9 @@ int RunUnary(const std::string& mode, Flags& flags) {
     } else if (mode == "list-conversations") {
       workload = std::make_unique<ListConversationsWorkload>(
           channels, cqs, fixture, deadline_ms, static_cast<int>(flags.Int("page-size", 50)));
+    } else if (mode == "get-conversation") {
+      workload = std::make_unique<GetConversationWorkload>(channels, cqs, fixture, deadline_ms,
+                                                           FixedConversation(fixture, flags));
     } else {
       Die("unknown mode " + mode);
     }

@@ -99,8 +99,8 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "text"}));
 
   ServerConfig config;
-  int64_t drain_seconds = 20, shutdown_delay_seconds = 0, max_age_seconds = 300,
-          leeway_seconds = 30, max_lifetime_seconds = 0;
+  int64_t drain_seconds = 20, shutdown_delay_seconds = 0, tls_reload_seconds = 60,
+          max_age_seconds = 300, leeway_seconds = 30, max_lifetime_seconds = 0;
   int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
   int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 25, notify_ms = 5;
   int64_t default_deadline_seconds = 30, max_receive_bytes = config.max_receive_message_bytes;
@@ -140,6 +140,12 @@ int RunCli(int argc, char** argv) {
       ->envname("MESSAGING_TLS_CERT");
   serve->add_option("--tls-key", config.tls_key_file, "PEM private key file")
       ->envname("MESSAGING_TLS_KEY");
+  serve
+      ->add_option("--tls-reload", tls_reload_seconds,
+                   "seconds between re-reads of the certificate and key files")
+      ->envname("MESSAGING_TLS_RELOAD_SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   serve->add_option("--drain-timeout", drain_seconds, "seconds to finish calls on SIGTERM")
       ->envname("MESSAGING_DRAIN_TIMEOUT_SECONDS")
       ->capture_default_str();
@@ -313,6 +319,7 @@ int RunCli(int argc, char** argv) {
 
   config.drain_timeout = absl::Seconds(drain_seconds);
   config.shutdown_delay = absl::Seconds(shutdown_delay_seconds);
+  config.tls_reload_interval = absl::Seconds(tls_reload_seconds);
   config.max_connection_age = absl::Seconds(max_age_seconds);
   config.jwt.leeway = absl::Seconds(leeway_seconds);
   config.jwt.max_lifetime = absl::Seconds(std::max<int64_t>(0, max_lifetime_seconds));

@@ -1,7 +1,11 @@
 #include "app/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -52,9 +56,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   if (!cert.ok()) return cert.status();
   auto key = ReadFile(config.tls_key_file, "MESSAGING_TLS_KEY");
   if (!key.ok()) return key.status();
-  grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  return grpc::SslServerCredentials(options);
+  // The files were readable now (a clear error at start-up otherwise); from
+  // here gRPC re-reads them every interval and serves new handshakes with the
+  // newest pair whose key matches its certificate. Connections already open
+  // keep the certificate they were made with.
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config.tls_key_file, config.tls_cert_file,
+      static_cast<unsigned int>(
+          std::max<int64_t>(1, absl::ToInt64Seconds(config.tls_reload_interval))));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 std::vector<repository::PreparedStatement> AllStatements() {

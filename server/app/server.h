@@ -25,6 +25,10 @@ struct ServerConfig {
   std::string app_role = "messaging_app";
   std::string tls_cert_file;  // Both or neither.
   std::string tls_key_file;
+  // How often the certificate and key files are read again: a renewed
+  // certificate (cert-manager rewriting the mounted Secret) serves new
+  // connections without a restart.
+  absl::Duration tls_reload_interval = absl::Seconds(60);
   absl::Duration drain_timeout = absl::Seconds(20);
   // After SIGTERM, health says NOT_SERVING but calls are still served for this
   // long, so load balancers and Kubernetes endpoints drop the replica before it

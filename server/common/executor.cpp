@@ -49,9 +49,19 @@ void Executor::Stop(bool run_queued) {
     stopping_ = true;
     run_queued_ = run_queued;
     if (!run_queued) {
-      for (auto& [key, queue] : queues_) queue.tasks.clear();
       turns_.clear();
       queued_ = 0;
+      // Dropped work leaves no queue behind; a key still running keeps its
+      // queue until its task ends (Loop() looks it up then).
+      for (auto it = queues_.begin(); it != queues_.end();) {
+        it->second.tasks.clear();
+        it->second.in_turn = false;
+        if (it->second.running == 0) {
+          queues_.erase(it++);
+        } else {
+          ++it;
+        }
+      }
     }
   }
   ready_.notify_all();

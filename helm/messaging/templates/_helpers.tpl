@@ -59,6 +59,12 @@ app.kubernetes.io/component: server
 app.kubernetes.io/component: server
 {{- end }}
 
+{{/* Labels of the `helm test` pod (the NetworkPolicy lets it call the gRPC port). */}}
+{{- define "messaging.testLabels" -}}
+{{ include "messaging.labels" . }}
+app.kubernetes.io/component: test
+{{- end }}
+
 {{/* Labels of the migration Job and its pods. */}}
 {{- define "messaging.migrateLabels" -}}
 {{ include "messaging.labels" . }}
