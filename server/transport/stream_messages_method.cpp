@@ -21,8 +21,8 @@ class StreamCall final : public streaming::EventSink {
   }
 
   // EventSink: called by the Subscription, from any thread, one event at a time.
-  void Write(streaming::OutgoingEvent event) override {
-    pending_ = std::move(event);
+  void Write(const streaming::OutgoingEvent& event) override {
+    pending_ = &event;
     if (CompletionQueues::OnThreadOf(cq_)) {
       StartWrite();
     } else {
@@ -37,9 +37,6 @@ class StreamCall final : public streaming::EventSink {
     finishing_ = true;
     writer_.Finish(CallHandler::ToGrpc(status), &finish_tag_);
   }
-
-  // The pending write then completes with ok = false, freeing its buffers.
-  void Abort() override { context_.TryCancel(); }
 
  private:
   enum class Event { kRequest, kDone, kAlarm, kWrite, kFinish };
@@ -76,7 +73,7 @@ class StreamCall final : public streaming::EventSink {
       case Event::kWrite:
         subscription_->WriteDone(ok);
         if (ok && subscription_->mode() == streaming::Subscription::Mode::kCatchUp) {
-          method_->hub_.ResumeCatchUp(subscription_);
+          method_->hub_.ResumeCatchUp(subscription_, method_->options_.queue_capacity);
         }
         break;
       case Event::kFinish:
@@ -111,17 +108,14 @@ class StreamCall final : public streaming::EventSink {
       cursor = *std::move(decoded);
     }
     subscription_ = std::make_shared<streaming::Subscription>(
-        ctx->distributor_id, *conversation_id, method_->options_.queue, method_->hub_.memory(),
-        method_->cursors_);
+        ctx->distributor_id, *conversation_id, method_->options_.queue_capacity, method_->cursors_);
     subscription_->Attach(this);
     method_->hub_.Subscribe(subscription_, std::move(cursor));
   }
 
   void StartWrite() {
-    // Taken out of pending_ (and freed once serialized): the serialized copy
-    // is the only one left while the write is in flight.
-    const streaming::OutgoingEvent event = std::move(pending_);
-    pending_ = streaming::OutgoingEvent{};
+    const streaming::OutgoingEvent& event = *pending_;
+    // `event` may be replaced as soon as the write completes: read it first.
     if (event.type != domain::EventType::kHeartbeat)
       method_->calls_.metrics().AddEventsDelivered(1);
     v1::MessageEvent out;
@@ -172,7 +166,7 @@ class StreamCall final : public streaming::EventSink {
   std::atomic<int> refs_{1};  // The pending request.
   std::atomic<bool> finishing_{false};
   std::shared_ptr<streaming::Subscription> subscription_;
-  streaming::OutgoingEvent pending_;  // Handed over by Write, until StartWrite.
+  const streaming::OutgoingEvent* pending_ = nullptr;
   std::string request_id_;
   std::string distributor_id_;
   absl::Time started_;

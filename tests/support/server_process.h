@@ -36,9 +36,8 @@ class ServerProcess {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // Threads of the process, from /proc.
   int Threads() const;
-  // Resident memory in KiB, from /proc: now, and the most it has been.
+  // Resident memory in KiB, from /proc.
   long RssKiB() const;
-  long PeakRssKiB() const;
   // SIGTERM, then wait; returns the exit code (-1 if killed by a signal).
   int Terminate();
   void Kill();

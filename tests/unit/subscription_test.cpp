@@ -16,10 +16,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,7 +25,6 @@
 #include "absl/time/clock.h"
 #include "domain/sealed_token.h"
 #include "domain/stream_cursor_codec.h"
-#include "streaming/stream_memory_budget.h"
 
 namespace messaging::streaming {
 namespace {
@@ -68,9 +65,9 @@ EventBatch Quiet(std::uint64_t horizon) {
 }
 
 // The reactor's side. Write() hands the event over to the sink's thread (as
-// the reactor hands it to a completion-queue thread), which records it there
-// and reports WriteDone(): false ("client gone") from the `fail_at`-th write
-// on. While the gate is shut, writes wait.
+// the reactor hands it to a completion-queue thread), which reads it there,
+// records it and reports WriteDone(): false ("client gone") from the
+// `fail_at`-th write on. While the gate is shut, writes wait.
 class AsyncSink : public EventSink {
  public:
   explicit AsyncSink(Subscription& subscription, int fail_at = -1)
@@ -84,12 +81,12 @@ class AsyncSink : public EventSink {
     thread_.join();
   }
 
-  void Write(OutgoingEvent event) override {
+  void Write(const OutgoingEvent& event) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (pending_) ++overlapping_writes_;
+      if (pending_ != nullptr) ++overlapping_writes_;
       if (finishes_ > 0) ++writes_after_finish_;
-      pending_ = std::move(event);
+      pending_ = &event;
     }
     changed_.notify_all();
   }
@@ -97,17 +94,11 @@ class AsyncSink : public EventSink {
   void Finish(const absl::Status& status) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (pending_) ++finished_during_write_;
+      if (pending_ != nullptr) ++finished_during_write_;
       ++finishes_;
       finish_status_ = status;
     }
     changed_.notify_all();
-  }
-
-  // Only a stalled write is aborted, and these tests stall none for long.
-  void Abort() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++aborts_;
   }
 
   void SetGate(bool open) {
@@ -141,20 +132,24 @@ class AsyncSink : public EventSink {
     return finish_status_;
   }
   // Every protocol violation seen: overlapping writes, a write after Finish,
-  // Finish during a write, an abort.
+  // Finish during a write.
   int violations() {
     std::lock_guard<std::mutex> lock(mu_);
-    return overlapping_writes_ + writes_after_finish_ + finished_during_write_ + aborts_;
+    return overlapping_writes_ + writes_after_finish_ + finished_during_write_;
   }
 
  private:
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      changed_.wait(lock, [&] { return stop_ || (pending_ && gate_open_); });
+      changed_.wait(lock, [&] { return stop_ || (pending_ != nullptr && gate_open_); });
       if (stop_) return;
-      written_.push_back(std::move(*pending_));
-      pending_.reset();
+      const OutgoingEvent* event = pending_;
+      lock.unlock();
+      OutgoingEvent copy = *event;  // Read on this thread, like the reactor's StartWrite.
+      lock.lock();
+      written_.push_back(std::move(copy));
+      pending_ = nullptr;
       const bool ok = fail_at_ < 0 || static_cast<int>(written_.size()) < fail_at_;
       changed_.notify_all();
       lock.unlock();
@@ -167,7 +162,7 @@ class AsyncSink : public EventSink {
   const int fail_at_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::optional<OutgoingEvent> pending_;
+  const OutgoingEvent* pending_ = nullptr;
   bool gate_open_ = true;
   bool stop_ = false;
   std::vector<OutgoingEvent> written_;
@@ -176,7 +171,6 @@ class AsyncSink : public EventSink {
   int overlapping_writes_ = 0;
   int writes_after_finish_ = 0;
   int finished_during_write_ = 0;
-  int aborts_ = 0;
   std::thread thread_;  // Last: starts once everything above is initialised.
 };
 
@@ -197,13 +191,9 @@ std::vector<int> Iota(int n) {
 
 class SubscriptionConcurrencyTest : public ::testing::Test {
  protected:
-  // A distributor-wide subscription, live from just before the first event,
-  // holding at most `capacity` queued events (bytes are no limit here).
+  // A distributor-wide subscription, live from just before the first event.
   std::unique_ptr<Subscription> LiveSubscription(std::size_t capacity) {
-    QueueLimits limits;
-    limits.max_events = capacity;
-    limits.max_bytes = std::numeric_limits<std::size_t>::max();
-    auto subscription = std::make_unique<Subscription>(kDistributor, "", limits, memory_, codec_);
+    auto subscription = std::make_unique<Subscription>(kDistributor, "", capacity, codec_);
     domain::StreamCursor start;
     start.position = {kFirstXid, 0};
     start.issued_at = absl::ToUnixMicros(absl::Now());
@@ -229,7 +219,6 @@ class SubscriptionConcurrencyTest : public ::testing::Test {
 
   const domain::TokenSealer sealer_{"subscription-test-key"};
   const domain::StreamCursorCodec codec_{sealer_, absl::Hours(24 * 7)};
-  StreamMemoryBudget memory_{std::numeric_limits<std::size_t>::max()};
 };
 
 // Room for everything: live delivery alone, while the heartbeat thread keeps
@@ -305,8 +294,7 @@ TEST_F(SubscriptionConcurrencyTest, ASinkThatFallsBehindCatchesUpWithoutLossOrRe
 
   std::thread catch_up([&] {
     while (!done.load()) {
-      if (subscription->mode() != Subscription::Mode::kCatchUp ||
-          !subscription->ClaimCatchUp(1, 1)) {
+      if (subscription->mode() != Subscription::Mode::kCatchUp || !subscription->ClaimCatchUp(1)) {
         std::this_thread::yield();
         continue;
       }
@@ -326,8 +314,8 @@ TEST_F(SubscriptionConcurrencyTest, ASinkThatFallsBehindCatchesUpWithoutLossOrRe
         }
       }
       ++catch_up_reads;
-      // A heartbeat queued meanwhile may leave the last event for the next read.
-      if (subscription->AppendCatchUp(Batch(std::move(events), complete), 0) && complete) {
+      subscription->AppendCatchUp(Batch(std::move(events), complete));
+      if (complete) {
         std::lock_guard<std::mutex> lock(group.mu);
         subscription->TryGoLive(group.head);
       }
