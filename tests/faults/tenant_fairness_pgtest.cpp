@@ -66,17 +66,23 @@ TEST(TenantFairnessTest, AFloodingDistributorCannotStarveAnother) {
 
   std::atomic<int> refused{0};
   std::vector<std::future<grpc::Status>> flood;
-  for (int i = 0; i < kFlood; ++i) {
-    flood.push_back(std::async(std::launch::async, [&] {
-      auto status = MarkRead(server.stub(), a, a_conversation, absl::Seconds(60));
-      if (status.error_code() == StatusCode::RESOURCE_EXHAUSTED) ++refused;
-      return status;
-    }));
-  }
+  const auto send = [&](int calls) {
+    for (int i = 0; i < calls; ++i) {
+      flood.push_back(std::async(std::launch::async, [&] {
+        auto status = MarkRead(server.stub(), a, a_conversation, absl::Seconds(60));
+        if (status.error_code() == StatusCode::RESOURCE_EXHAUSTED) ++refused;
+        return status;
+      }));
+    }
+  };
+  // A's share first, so that the queue is empty when the rest arrive: calls
+  // arriving before the workers take the first ones would all count as waiting.
+  const int running = kPool / 2;
+  send(running);
+  ASSERT_TRUE(WaitUntil([&] { return WaitingOnLocks(db.url()) == running; }, absl::Seconds(10)));
+  send(kFlood - running);
   // A holds its share of connections, blocked on our lock, and everything
   // beyond its share plus its queue has been refused.
-  const int running = kPool / 2;
-  ASSERT_TRUE(WaitUntil([&] { return WaitingOnLocks(db.url()) == running; }, absl::Seconds(10)));
   ASSERT_TRUE(WaitUntil([&] { return refused.load() == kFlood - running - kQueueLimit; },
                         absl::Seconds(10)))
       << "refused " << refused.load();
