@@ -11,7 +11,8 @@
 --   * distributors and customers: owned by the host application (migration 000
 --     only creates them when missing, and cannot tell whether it did).
 --   * the roles messaging_app, messaging_event_reader (migration 003) and
---     messaging_event_pruner (migration 004), and
+--     messaging_event_pruner (migration 004), messaging_ai_dispatcher
+--     (migration 005), and
 --     their memberships: roles are cluster-wide, and
 --     other databases of the same cluster (other environments, parallel test
 --     databases) may use it; dropping it would break them, and DROP ROLE fails
@@ -21,6 +22,14 @@
 
 -- The tables. Dropping them also drops their triggers, policies, indexes,
 -- constraints and grants.
+-- The AI work queue (migration 005) first: its items reference messages.
+-- CASCADE for the SECURITY DEFINER functions whose SQL-standard bodies depend
+-- on them (they belong to messaging_ai_dispatcher); ai_work_claim() is
+-- PL/pgSQL and is dropped by name below.
+DROP TABLE IF EXISTS public.ai_work_items CASCADE;
+DROP TABLE IF EXISTS public.ai_work_completions CASCADE;
+DROP TABLE IF EXISTS public.ai_work_distributors CASCADE;
+DROP SEQUENCE IF EXISTS public.ai_work_lease_token_seq;
 DROP TABLE IF EXISTS public.messages CASCADE;
 DROP TABLE IF EXISTS public.conversations CASCADE;
 -- The stream change log (migration 002). CASCADE for messaging_event_heads()
@@ -40,6 +49,8 @@ DROP TABLE IF EXISTS public.messaging_schema_migrations;
 
 -- Functions. No CASCADE: if something outside the messaging schema (a host
 -- policy, a trigger) still uses them, fail rather than silently drop it.
+DROP FUNCTION IF EXISTS public.ai_work_claim(integer, interval, text, uuid, integer, integer);
+DROP FUNCTION IF EXISTS public.ai_work_enqueue();
 DROP FUNCTION IF EXISTS public.messaging_record_message_event();
 DROP FUNCTION IF EXISTS public.messaging_bump_version();
 DROP FUNCTION IF EXISTS public.messaging_touch_updated_at();
@@ -56,6 +67,9 @@ BEGIN
   END IF;
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'messaging_event_pruner') THEN
     REVOKE USAGE ON SCHEMA public FROM messaging_event_pruner;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'messaging_ai_dispatcher') THEN
+    REVOKE USAGE ON SCHEMA public FROM messaging_ai_dispatcher;
   END IF;
 END
 $do$;
