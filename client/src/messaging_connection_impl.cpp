@@ -91,7 +91,8 @@ Result MessagingConnectionImpl::Invoke(Result (MessagingStub::*method)(grpc::Cli
     if (!authorization.ok()) return authorization.status();
     grpc::ClientContext context;
     context.AddMetadata("authorization", *authorization);
-    context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    context.set_deadline(
+        absl::ToChronoTime(absl::Now() + options_.call_timeout + ServerWait(request)));
     Result result = (stub_.get()->*method)(context, request);
     const absl::Status& status = StatusOf(result);
     if (status.ok() || !repeatable || !IsRetryableForIdempotentCall(status.code()) ||

@@ -99,6 +99,12 @@ const std::vector<Call>& IdempotentCalls() {
       {"UpdateDeliveryStatus",
        [](MessagingConnection& c) { return c.UpdateDeliveryStatus({}).status(); }},
       {"DeleteMessage", [](MessagingConnection& c) { return c.DeleteMessage({}); }},
+      {"ClaimAiWork", [](MessagingConnection& c) { return c.ClaimAiWork({}).status(); }},
+      {"ExtendAiWorkLease",
+       [](MessagingConnection& c) { return c.ExtendAiWorkLease({}).status(); }},
+      {"CompleteAiWork", [](MessagingConnection& c) { return c.CompleteAiWork({}).status(); }},
+      {"ListAiWork", [](MessagingConnection& c) { return c.ListAiWork({}).status(); }},
+      {"RequeueAiWork", [](MessagingConnection& c) { return c.RequeueAiWork({}).status(); }},
   };
   return *calls;
 }
@@ -112,6 +118,7 @@ const std::vector<Call>& NonIdempotentCalls() {
       {"UpdateConversation",
        [](MessagingConnection& c) { return c.UpdateConversation({}).status(); }},
       {"UpdateMessage", [](MessagingConnection& c) { return c.UpdateMessage({}).status(); }},
+      {"FailAiWork", [](MessagingConnection& c) { return c.FailAiWork({}).status(); }},
   };
   return *calls;
 }
@@ -213,6 +220,23 @@ TEST(ConnectionRetryTest, EveryAttemptGetsAFreshTokenAndDeadline) {
     EXPECT_GE(deadline, before + std::chrono::seconds(7));
     EXPECT_LE(deadline, after + std::chrono::seconds(7));
   }
+}
+
+TEST(ConnectionRetryTest, AClaimThatWaitsForWorkGetsItsWaitOnTopOfTheDeadline) {
+  auto stub = std::make_shared<FakeStub>();
+  ClientOptions options = FastRetries();
+  options.call_timeout = absl::Seconds(7);
+  MessagingConnectionImpl connection(stub, "token", options);
+  v1::ClaimAiWorkRequest claim;
+  claim.mutable_wait_duration()->set_seconds(20);
+  const auto before = std::chrono::system_clock::now();
+  ASSERT_TRUE(connection.ClaimAiWork(claim).ok());
+  ASSERT_TRUE(connection.ListAiWork({}).ok());
+  const auto after = std::chrono::system_clock::now();
+  ASSERT_EQ(stub->deadlines.size(), 2u);
+  EXPECT_GE(stub->deadlines[0], before + std::chrono::seconds(27));
+  EXPECT_LE(stub->deadlines[0], after + std::chrono::seconds(27));
+  EXPECT_LE(stub->deadlines[1], after + std::chrono::seconds(7));
 }
 
 TEST(ConnectionRetryTest, AFailingTokenSourceFailsTheCallBeforeAnyAttempt) {

@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "messaging/v1/messaging.pb.h"
 
 // clang-format off
@@ -60,7 +61,23 @@
   /* repeat is a no-op. */                                                                         \
   X(UpdateDeliveryStatus, v1::UpdateDeliveryStatusRequest, v1::Message, kAlways)                   \
   /* Deletes one message. Retried (see NOT_FOUND above). */                                        \
-  X(DeleteMessage, v1::DeleteMessageRequest, google::protobuf::Empty, kAlways)
+  X(DeleteMessage, v1::DeleteMessageRequest, google::protobuf::Empty, kAlways)                     \
+  /* AI work queue (AiWorker in messaging/client/ai_worker.h runs the loop). */                    \
+  /* Leases claimable items, waiting up to wait_duration. Retried: items a lost answer */          \
+  /* leased are claimable again once their lease expires, nothing is processed twice. */           \
+  X(ClaimAiWork, v1::ClaimAiWorkRequest, v1::ClaimAiWorkResponse, kAlways)                         \
+  /* Extends a lease. Retried: it sets the expiry from now, twice is once. */                      \
+  X(ExtendAiWorkLease, v1::ExtendAiWorkLeaseRequest, v1::AiWorkItem, kAlways)                      \
+  /* Writes the results. Retried: a repeat with the same lease token returns the same */           \
+  /* message. */                                                                                   \
+  X(CompleteAiWork, v1::CompleteAiWorkRequest, v1::Message, kAlways)                               \
+  /* Reports a failed attempt. Never retried: after a lost answer the token is no longer */        \
+  /* current and a repeat reports FAILED_PRECONDITION; the lease expiring has the same effect. */  \
+  X(FailAiWork, v1::FailAiWorkRequest, v1::AiWorkItem, kNever)                                     \
+  /* A page of work items. Retried (a read). */                                                    \
+  X(ListAiWork, v1::ListAiWorkRequest, v1::ListAiWorkResponse, kAlways)                            \
+  /* Makes an item claimable again, attempts reset. Retried: twice is once. */                     \
+  X(RequeueAiWork, v1::RequeueAiWorkRequest, v1::AiWorkItem, kAlways)
 // clang-format on
 
 namespace messaging::client {
@@ -78,6 +95,17 @@ inline constexpr auto kNever = [](const auto& /*request*/) { return false; };
 inline constexpr auto kIfExternalMessageIdSet = [](const v1::CreateMessageRequest& request) {
   return !request.message().external_message_id().empty();
 };
+
+// How long the server may hold `request` on purpose before it answers, added
+// to the per-attempt deadline: a ClaimAiWork's wait_duration; nothing else.
+template <typename Request>
+absl::Duration ServerWait(const Request& /*request*/) {
+  return absl::ZeroDuration();
+}
+inline absl::Duration ServerWait(const v1::ClaimAiWorkRequest& request) {
+  return absl::Seconds(request.wait_duration().seconds()) +
+         absl::Nanoseconds(request.wait_duration().nanos());
+}
 
 }  // namespace internal
 }  // namespace messaging::client
