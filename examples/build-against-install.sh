@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that the client library works from an install prefix: installs this
 # project into a fresh prefix, then configures and builds examples/messaging-tail
-# (a separate CMake project) against that prefix only, and runs it once.
+# and examples/ai-worker (separate CMake projects) against that prefix only,
+# and runs each once.
 #
 #   examples/build-against-install.sh [BUILD_DIR [WORK_DIR]]
 #
@@ -9,7 +10,8 @@
 #            after a full build) and installed. Without it the project is
 #            configured and built from scratch in WORK_DIR (slow).
 # WORK_DIR   where the prefix (WORK_DIR/prefix) and the example's build
-#            (WORK_DIR/example, binary WORK_DIR/example/messaging-tail) go; kept
+#            (WORK_DIR/example, binary WORK_DIR/example/messaging-tail; and
+#            WORK_DIR/ai-worker/messaging-ai-worker) go; kept
 #            afterwards. Default: a temporary directory, deleted on exit.
 #
 # ctest runs it as client_install_test with BUILD_DIR = its own build.
@@ -55,6 +57,7 @@ for f in lib/cmake/messaging/messagingConfig.cmake \
   lib/cmake/messaging/messagingConfigVersion.cmake \
   lib/cmake/messaging/messagingTargets.cmake \
   include/messaging/client/messaging_client.h \
+  include/messaging/client/ai_worker.h \
   include/messaging/client/mocks/mock_messaging_connection.h \
   include/messaging/v1/messaging.pb.h \
   include/messaging/v1/messaging.grpc.pb.h \
@@ -80,3 +83,13 @@ step "Running it"
 "$example/messaging-tail" --help 2>&1 | head -n 1
 "$example/messaging-tail" --target 127.0.0.1:1 2>/dev/null && fail "missing --token was accepted"
 echo "OK: $example/messaging-tail built against the installed package"
+
+worker=$work/ai-worker
+rm -rf "$worker"
+step "Building examples/ai-worker against $prefix only"
+cmake -S "$here/ai-worker" -B "$worker" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >/dev/null
+cmake --build "$worker" -j "$jobs"
+"$worker/messaging-ai-worker" --help 2>&1 | head -n 1
+"$worker/messaging-ai-worker" --target 127.0.0.1:1 2>/dev/null && fail "missing --token was accepted"
+echo "OK: $worker/messaging-ai-worker built against the installed package"
