@@ -25,9 +25,11 @@ int main(int argc, char** argv) {
   }
   if (mode == "fanout") return bench::RunFanout(flags);
   if (mode == "idle") return bench::RunIdle(flags);
+  if (mode == "ai-throughput" || mode == "ai-latency") return bench::RunAiQueue(mode, flags);
   std::fprintf(stderr,
                "usage: messaging-bench "
-               "health|create|list|list-conversations|get-conversation|fanout|idle "
+               "health|create|list|list-conversations|get-conversation|fanout|idle|ai-throughput|"
+               "ai-latency "
                "--target=127.0.0.1:PORT [--fixture=FILE] [flags]\n"
                "see bench/README.md\n");
   return 2;

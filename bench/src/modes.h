@@ -13,5 +13,7 @@ int RunUnary(const std::string& mode, Flags& flags);
 int RunFanout(Flags& flags);
 // Idle: open N streams and hold them; server RSS and threads.
 int RunIdle(Flags& flags);
+// ai-throughput | ai-latency: the AI work queue (claim + complete; long-poll latency).
+int RunAiQueue(const std::string& mode, Flags& flags);
 
 }  // namespace bench
