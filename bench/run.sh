@@ -12,9 +12,10 @@
 #   bench/run.sh notify     pgbench of the write: change-log cost, wake-up cost (32, 64 clients)
 #   bench/run.sh growth     List latency at 100k vs 10M messages, deep pages, EXPLAIN
 #   bench/run.sh fairness   distributor B's GetConversation alone vs while A floods (64 ListMessages of 8 MB)
+#   bench/run.sh ai-queue   AI work queue: claim+complete vs pgbench; create->claim with long-poll; dead tuples
 #   bench/run.sh smoke      every scenario in seconds with tiny counts (ctest: bench_smoke)
 #   bench/run.sh trace      the statements PostgreSQL receives per call, service vs pgbench
-#   bench/run.sh all        create list health fanout idle notify growth fairness
+#   bench/run.sh all        create list health fanout idle notify growth fairness ai-queue
 #
 # Options: --server=BIN --bench=BIN --bench-sql=BIN (default: build them in
 # $BUILD_DIR, Release). Knobs (environment): DURATION (s per measured run, 15),
@@ -22,7 +23,8 @@
 # POOL_SIZE (server connections, 32), SYNC_COMMIT (on), FANOUT_SUBSCRIBERS (1000),
 # FANOUT_RATE (500), FANOUT_WIDE (0.1), IDLE_STREAMS (10000), GROWTH_LARGE
 # (10000000), GROWTH_SMALL (100000), FAIRNESS_SECONDS (8), FAIRNESS_ROUNDS (3),
-# FAIRNESS_FLOOD (64), FAIRNESS_CONCURRENCY (4). See bench/README.md.
+# FAIRNESS_FLOOD (64), FAIRNESS_CONCURRENCY (4), AI_WORKERS (16), AI_FILL (60000),
+# AI_RATE (200), AI_COUNT (3000). See bench/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,7 +51,7 @@ for arg in "$@"; do
   esac
 done
 
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 say() { printf '%s\n' "$*"; }
 # Other work on this machine skews every figure: print the load with them.
 load() { say "machine load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"; }
@@ -761,6 +763,82 @@ scenario_fairness() {
     "(targets: B refused 0, B p99 <= 10x alone): $verdict"
 }
 
+# ai_fill N: N inbound text messages waiting for AI processing, spread over
+# the fixture's conversations; the messages' trigger enqueues one work item each.
+ai_fill() {
+  psql_db -c "INSERT INTO messages (conversation_id, distributor_id, direction, message_type,
+                                    content, delivery_status, ai_processing_status)
+              SELECT format('a0000000-0000-4000-8000-%s', lpad(((g % 1000) + 1)::text, 12, '0'))::uuid,
+                     format('d0000000-0000-4000-8000-%s', lpad((((g % 1000) % 10) + 1)::text, 12, '0'))::uuid,
+                     'inbound', 'text', 'ai bench ' || g || ' where is my order?', 'received', 'pending'
+                FROM generate_series(1, $1) g" >/dev/null
+}
+# The work table's churn: dead and live rows, autovacuum runs, size.
+ai_table_stats() {
+  psql_db -Atc "SELECT 'dead ' || n_dead_tup || ', live ' || n_live_tup || ', autovacuum runs ' ||
+                       autovacuum_count || ', size ' || pg_size_pretty(pg_total_relation_size(relid))
+                  FROM pg_stat_user_tables WHERE relname = 'ai_work_items'"
+}
+ai_table_dead() {
+  psql_db -Atc "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'ai_work_items'"
+}
+
+# AI work queue: AI_WORKERS (16) workers, each claiming one item and completing
+# it in a closed loop, through the service and through pgbench of the same
+# statements (alternating rounds over a queue filled before each); then
+# create->claim latency with claims waiting on the server (long-poll) while
+# AI_RATE (200) messages/s arrive, AI_COUNT (3000) in all.
+scenario_ai_queue() {
+  local workers=${AI_WORKERS:-16} fill=${AI_FILL:-60000} rate=${AI_RATE:-200} count=${AI_COUNT:-3000}
+  step "AI work queue: $workers workers (claim 1 + complete) vs pgbench of the same statements; pool $POOL_SIZE"
+  start_postgres
+  seed 10 1000 20000
+  start_server
+  local token
+  token=$(MESSAGING_JWT_SECRET=$SECRET "$SERVER_BIN" mint-token --worker bench --ttl 86400)
+  "$SQL_BIN" pgbench ai-queue >"$WORK/ai.pgbench"
+  local ai_vars=(-D worker=bench -D max_items=1 -D lease_ms=60000 -D leased_cap=1000
+    -D max_attempts=5)
+  psql_db -c "DELETE FROM ai_work_items" >/dev/null
+  ai_fill "$fill"
+  psql_db -c "VACUUM (ANALYZE) ai_work_items" >/dev/null
+  local dead0 stats0
+  dead0=$(ai_table_dead) stats0=$(ai_table_stats)
+  # Warm both paths.
+  bench ai-throughput --worker-token="$token" --concurrency="$workers" --duration=1 --warmup=0 >/dev/null
+  pgbench_run warmup "$WORK/ai.pgbench" "$workers" 1 "${ai_vars[@]}" >/dev/null
+  local svc=() pgb=() r
+  for r in $(seq 1 "$ROUNDS"); do
+    ai_fill "$fill"
+    bench ai-throughput --worker-token="$token" --concurrency="$workers" --duration="$DURATION" \
+      --warmup="$WARMUP" --pg-pid="$PG_PID"
+    svc+=("$LAST_RATE")
+    ai_fill "$fill"
+    pgbench_run ai-queue "$WORK/ai.pgbench" "$workers" "$DURATION" "${ai_vars[@]}"
+    pgb+=("$LAST_RATE")
+  done
+  SVC_MEAN=$(printf '%s\n' "${svc[@]}" | mean)
+  PGB_MEAN=$(printf '%s\n' "${pgb[@]}" | mean)
+  say "rounds: service ${svc[*]} claim+complete/s; pgbench ${pgb[*]} tps"
+  local dead1 stats1 churn
+  dead1=$(ai_table_dead) stats1=$(ai_table_stats)
+  churn="work table before: $stats0; after: $stats1"
+  say "$churn"
+
+  step "create->claim with long-poll: $workers workers waiting, $rate messages/s, $count messages"
+  psql_db -c "DELETE FROM ai_work_items" >/dev/null
+  bench ai-latency --worker-token="$token" --workers="$workers" --rate="$rate" --count="$count"
+  local lat=$LAST_RESULT
+  check_server_log
+  say "ai-latency: create->claim p50 $(field p50_ms "$lat") ms, p99 $(field p99_ms "$lat") ms," \
+    "max $(field max_ms "$lat") ms (target p99 < 50 ms); lost $(field lost "$lat")," \
+    "duplicated $(field duplicated "$lat")"
+  final "ai-queue: claim+complete service $SVC_MEAN/s vs pgbench $PGB_MEAN tps of the same statements" \
+    "= $(ratio "$SVC_MEAN" "$PGB_MEAN")x (target >= 0.85x); create->claim p99 <=" \
+    "$(field p99_ms "$lat") ms, lost $(field lost "$lat"), duplicated $(field duplicated "$lat");" \
+    "dead tuples $dead0 -> $dead1"
+}
+
 scenario_smoke() {
   # Seconds, tiny counts: every mode and script runs; any error fails. Targets are not checked.
   local t0=$SECONDS
@@ -844,9 +922,14 @@ case "$scenario" in
     load
     "scenario_$scenario"
     ;;
+  ai-queue)
+    build
+    load
+    scenario_ai_queue
+    ;;
   all)
     build
-    for s in create list health fanout idle notify growth fairness; do
+    for s in create list health fanout idle notify growth fairness ai-queue; do
       "$0" "$s" --server="$SERVER_BIN" --bench="$BENCH_BIN" --bench-sql="$SQL_BIN"
     done
     ;;
