@@ -164,6 +164,22 @@ int RunCli(int argc, char** argv) {
       ->envname("MESSAGING_EVENT_RETENTION_HOURS")
       ->capture_default_str();
   serve
+      ->add_option("--ai-max-attempts", config.ai_work.max_attempts,
+                   "AI work: attempts before an item is dead-lettered")
+      ->envname("MESSAGING_AI_MAX_ATTEMPTS")
+      ->capture_default_str();
+  serve
+      ->add_option("--ai-leased-cap", config.ai_work.leased_cap,
+                   "AI work: items of one distributor leased at once")
+      ->envname("MESSAGING_AI_LEASED_CAP")
+      ->capture_default_str();
+  int64_t dead_letter_hours = 24 * 7;
+  serve
+      ->add_option("--ai-dead-letter-retention-hours", dead_letter_hours,
+                   "AI work: how long dead-lettered items are kept")
+      ->envname("MESSAGING_AI_DEAD_LETTER_RETENTION_HOURS")
+      ->capture_default_str();
+  serve
       ->add_option("--heartbeat-seconds", heartbeat_seconds,
                    "heartbeat on idle streams; 0 disables")
       ->envname("MESSAGING_HEARTBEAT_SECONDS")
@@ -234,10 +250,14 @@ int RunCli(int argc, char** argv) {
                           "read *.sql from this directory instead of the built-in files");
 
   std::string distributor;
+  std::string worker;
   int64_t ttl_seconds = 3600;
   auth::JwtOptions mint_jwt;
-  auto* mint = app.add_subcommand("mint-token", "Print a signed token for a distributor");
-  mint->add_option("--distributor", distributor, "distributor UUID")->required();
+  auto* mint =
+      app.add_subcommand("mint-token", "Print a signed token for a distributor or an AI worker");
+  mint->add_option("--distributor", distributor,
+                   "distributor UUID (required; with --worker: restricts the worker to it)");
+  mint->add_option("--worker", worker, "AI worker name: mint a worker token");
   mint->add_option("--ttl", ttl_seconds, "lifetime in seconds")->capture_default_str();
   mint->add_option("--jwt-secret", mint_jwt.secret, "HS256 secret")
       ->envname("MESSAGING_JWT_SECRET");
@@ -269,7 +289,10 @@ int RunCli(int argc, char** argv) {
   }
 
   if (mint->parsed()) {
-    auto token = auth::MintToken(mint_jwt, distributor, absl::Seconds(ttl_seconds), absl::Now());
+    auto token = worker.empty() ? auth::MintToken(mint_jwt, distributor, absl::Seconds(ttl_seconds),
+                                                  absl::Now())
+                                : auth::MintWorkerToken(mint_jwt, worker, distributor,
+                                                        absl::Seconds(ttl_seconds), absl::Now());
     if (!token.ok()) {
       std::cerr << "messaging-server: " << token.status().message() << "\n";
       return 1;
@@ -286,6 +309,7 @@ int RunCli(int argc, char** argv) {
   config.jwt.leeway = absl::Seconds(leeway_seconds);
   config.jwt.max_lifetime = absl::Seconds(std::max<int64_t>(0, max_lifetime_seconds));
   config.event_retention = absl::Hours(retention_hours);
+  config.ai_work.dead_letter_retention = absl::Hours(dead_letter_hours);
   config.default_deadline = absl::Seconds(std::max<int64_t>(1, default_deadline_seconds));
   config.max_receive_message_bytes =
       static_cast<int>(std::clamp<int64_t>(max_receive_bytes, 64 * 1024, 64 * 1024 * 1024));

@@ -16,6 +16,7 @@
 #include "common/executor.h"
 #include "common/logging.h"
 #include "common/periodic_task.h"
+#include "domain/ai_work_service.h"
 #include "domain/conversation_service.h"
 #include "domain/message_service.h"
 #include "domain/page_token.h"
@@ -28,6 +29,7 @@
 #include "repository/database_probe.h"
 #include "repository/event_listener.h"
 #include "repository/login_role_check.h"
+#include "repository/pg_ai_work_repository.h"
 #include "repository/pg_conversation_repository.h"
 #include "repository/pg_event_repository.h"
 #include "repository/pg_message_repository.h"
@@ -76,6 +78,7 @@ std::vector<repository::PreparedStatement> AllStatements() {
   for (auto& s : repository::PgConversationRepository::Statements()) all.push_back(std::move(s));
   for (auto& s : repository::PgMessageRepository::Statements()) all.push_back(std::move(s));
   for (auto& s : repository::PgEventRepository::Statements()) all.push_back(std::move(s));
+  for (auto& s : repository::PgAiWorkRepository::Statements()) all.push_back(std::move(s));
   return all;
 }
 
@@ -124,6 +127,12 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.serving_threads < 0 || config.serving_threads > 256) {
     return absl::InvalidArgumentError("MESSAGING_SERVING_THREADS: must be between 0 and 256");
   }
+  if (config.ai_work.max_attempts < 1 || config.ai_work.leased_cap < 1 ||
+      config.ai_work.dead_letter_retention < absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        "MESSAGING_AI_MAX_ATTEMPTS and MESSAGING_AI_LEASED_CAP must be >= 1, "
+        "MESSAGING_AI_DEAD_LETTER_RETENTION_HOURS >= 1");
+  }
   if (config.stream_executor_threads < 1 || config.stream_queue_capacity < 1) {
     return absl::InvalidArgumentError("stream executor threads and queue capacity must be >= 1");
   }
@@ -137,6 +146,7 @@ struct MessagingServer::Components {
         conversation_repository(transactions, [this] { listener.Announce(); }),
         message_repository(transactions, [this] { listener.Announce(); }),
         event_repository(transactions),
+        ai_work_repository(transactions, [this] { listener.Announce(); }),
         stream_pool(PoolOptionsFor(config, config.stream_executor_threads), AllStatements()),
         stream_transactions(stream_pool, {config.app_role}),
         stream_events(stream_transactions),
@@ -146,6 +156,7 @@ struct MessagingServer::Components {
         cursors(sealer, config.event_retention),
         conversations(conversation_repository, page_tokens, cursors, config.limits),
         messages(message_repository, page_tokens, cursors, config.limits),
+        ai_work(ai_work_repository, sealer, config.ai_work),
         verifier(config.jwt),
         rate_limiter(config.rate_limit),
         calls(verifier, rate_limiter, metrics, {config.default_deadline}),
@@ -156,7 +167,7 @@ struct MessagingServer::Components {
              static_cast<std::size_t>(config.tenant_queue_limit)}),
         executor(config.stream_executor_threads),
         hub(stream_events, stream_conversations, executor, {}),
-        messaging_service(conversations, messages),
+        messaging_service(conversations, messages, ai_work),
         methods({&calls, &workers, &refusing}),
         probe(config.database_url, config.health_interval,
               [this](bool reachable) { health.SetServing(reachable); }),
@@ -190,6 +201,7 @@ struct MessagingServer::Components {
   repository::PgConversationRepository conversation_repository;
   repository::PgMessageRepository message_repository;
   repository::PgEventRepository event_repository;
+  repository::PgAiWorkRepository ai_work_repository;
   // Stream reads have connections of their own (one per stream executor
   // thread): they never queue behind unary calls for the main pool.
   repository::ConnectionPool stream_pool;
@@ -201,6 +213,7 @@ struct MessagingServer::Components {
   domain::StreamCursorCodec cursors;
   domain::ConversationService conversations;
   domain::MessageService messages;
+  domain::AiWorkService ai_work;
   auth::TokenVerifier verifier;
   domain::RateLimiter rate_limiter;
   observability::Metrics metrics;
@@ -257,6 +270,13 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
           log::Warn("pruning stream events failed: {}", pruned.status().message());
         } else if (*pruned > 0) {
           log::Info("pruned {} stream events", *pruned);
+        }
+        // Dead letters past their retention, on the same schedule.
+        auto dead = raw->ai_work_repository.Prune(raw->ai_work.settings().dead_letter_retention);
+        if (!dead.ok()) {
+          log::Warn("pruning AI work dead letters failed: {}", dead.status().message());
+        } else if (*dead > 0) {
+          log::Info("pruned {} AI work dead letters and completion records", *dead);
         }
       });
 

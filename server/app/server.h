@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "auth/jwt.h"
+#include "domain/ai_work_service.h"
 #include "domain/rate_limiter.h"
 #include "domain/validation.h"
 
@@ -72,6 +73,10 @@ struct ServerConfig {
   absl::Duration prune_interval = absl::Minutes(10);
   int stream_executor_threads = 4;
   int stream_queue_capacity = 64;
+
+  // The AI work queue: attempts before an item is dead-lettered, leased
+  // items per distributor at once, and how long dead letters are kept.
+  domain::AiWorkSettings ai_work;
 };
 
 // INVALID_ARGUMENT naming the setting that is missing or wrong.

@@ -124,8 +124,30 @@ absl::Status ValidateSecret(absl::string_view secret) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateWorkerName(absl::string_view name) {
+  const bool valid =
+      !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+               c == ':' || c == '@' || c == '-';
+      });
+  if (valid) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "worker name: must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -");
+}
+
 absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view authorization,
                                                         absl::Time now) const {
+  auto principal = AuthenticatePrincipal(authorization, now);
+  if (!principal.ok()) return principal.status();
+  if (principal->is_worker()) {
+    return absl::PermissionDeniedError(
+        "authorization: an AI worker token cannot call this method (it needs a distributor token)");
+  }
+  return std::move(principal->distributor_id);
+}
+
+absl::StatusOr<Principal> TokenVerifier::AuthenticatePrincipal(absl::string_view authorization,
+                                                               absl::Time now) const {
   if (authorization.empty()) return Unauthenticated("missing bearer token");
   constexpr absl::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size() ||
@@ -141,14 +163,14 @@ absl::StatusOr<std::string> TokenVerifier::Authenticate(absl::string_view author
   }
   auto verified = Verify(token);
   if (!verified.ok()) return verified.status();
-  auto distributor = CheckTime(*verified, now);
-  if (distributor.ok()) {
+  auto principal = CheckTime(*verified, now);
+  if (principal.ok()) {
     std::lock_guard<std::mutex> lock(cache_mu_);
     // Bounded: a flood of distinct valid tokens only ever costs a full verify.
     if (cache_.size() >= cache_capacity_) cache_.clear();
     cache_.emplace(std::string(token), *std::move(verified));
   }
-  return distributor;
+  return principal;
 }
 
 absl::StatusOr<TokenVerifier::Verified> TokenVerifier::Verify(absl::string_view token) const {
@@ -195,7 +217,21 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::Verify(absl::string_view 
       return Unauthenticated("token is not from the expected issuer");
     }
   }
+  // Only the worker role is ours; any other `role` (e.g. Supabase's) leaves
+  // a distributor token as it was.
+  const auto role = payload->find("role");
+  const bool worker = role != payload->end() && role->is_string() &&
+                      role->get_ref<const std::string&>() == kWorkerRole;
+  if (worker) {
+    const auto sub = payload->find("sub");
+    if (sub == payload->end() || !sub->is_string() ||
+        !ValidateWorkerName(sub->get_ref<const std::string&>()).ok()) {
+      return Unauthenticated("worker token has no valid sub claim (the worker's name)");
+    }
+    verified.principal.worker_name = sub->get<std::string>();
+  }
   const auto claim = payload->find(options_.claim);
+  if (worker && claim == payload->end()) return verified;  // An unrestricted worker.
   if (claim == payload->end() || !claim->is_string()) {
     return Unauthenticated(absl::StrCat("token has no ", options_.claim, " claim"));
   }
@@ -203,11 +239,11 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::Verify(absl::string_view 
   if (!distributor.ok()) {
     return Unauthenticated(absl::StrCat(options_.claim, " claim is not a UUID"));
   }
-  verified.distributor_id = *std::move(distributor);
+  verified.principal.distributor_id = *std::move(distributor);
   return verified;
 }
 
-absl::StatusOr<std::string> TokenVerifier::CheckTime(const Verified& claims, absl::Time now) const {
+absl::StatusOr<Principal> TokenVerifier::CheckTime(const Verified& claims, absl::Time now) const {
   const int64_t now_s = absl::ToUnixSeconds(now);
   const int64_t leeway_s = absl::ToInt64Seconds(options_.leeway);
   if (now_s > claims.exp + leeway_s) return Unauthenticated("token expired");
@@ -216,18 +252,31 @@ absl::StatusOr<std::string> TokenVerifier::CheckTime(const Verified& claims, abs
       claims.exp - now_s > absl::ToInt64Seconds(options_.max_lifetime) + leeway_s) {
     return Unauthenticated("token lifetime exceeds the allowed maximum");
   }
-  return claims.distributor_id;
+  return claims.principal;
 }
 
-absl::StatusOr<std::string> MintToken(const JwtOptions& options, absl::string_view distributor_id,
-                                      absl::Duration ttl, absl::Time now) {
+namespace {
+
+// Signs a token for `worker` (a worker token when not empty) and
+// `distributor_id` (omitted when empty).
+absl::StatusOr<std::string> Mint(const JwtOptions& options, absl::string_view worker,
+                                 absl::string_view distributor_id, absl::Duration ttl,
+                                 absl::Time now) {
   if (auto st = ValidateSecret(options.secret); !st.ok()) return st;
-  auto distributor = domain::ParseUuid(distributor_id, "--distributor");
-  if (!distributor.ok()) return distributor.status();
+  std::string distributor;
+  if (worker.empty() || !distributor_id.empty()) {
+    auto parsed = domain::ParseUuid(distributor_id, "--distributor");
+    if (!parsed.ok()) return parsed.status();
+    distributor = *std::move(parsed);
+  }
   if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("--ttl: must be positive");
   try {
     jwt::jwt_object token{jwt::params::algorithm("HS256"), jwt::params::secret(options.secret)};
-    token.add_claim(options.claim, *distributor);
+    if (!worker.empty()) {
+      token.add_claim("role", kWorkerRole);
+      token.add_claim("sub", std::string(worker));
+    }
+    if (!distributor.empty()) token.add_claim(options.claim, distributor);
     token.add_claim("iat", absl::ToUnixSeconds(now));
     token.add_claim("exp", absl::ToUnixSeconds(now + ttl));
     if (!options.audience.empty()) token.add_claim("aud", options.audience);
@@ -236,6 +285,20 @@ absl::StatusOr<std::string> MintToken(const JwtOptions& options, absl::string_vi
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("cannot sign token: ", e.what()));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> MintToken(const JwtOptions& options, absl::string_view distributor_id,
+                                      absl::Duration ttl, absl::Time now) {
+  return Mint(options, "", distributor_id, ttl, now);
+}
+
+absl::StatusOr<std::string> MintWorkerToken(const JwtOptions& options, absl::string_view worker,
+                                            absl::string_view distributor_id, absl::Duration ttl,
+                                            absl::Time now) {
+  if (auto st = ValidateWorkerName(worker); !st.ok()) return st;
+  return Mint(options, worker, distributor_id, ttl, now);
 }
 
 }  // namespace messaging::auth

@@ -1,8 +1,9 @@
 #pragma once
 
-// Per-distributor authentication: `authorization: Bearer <JWT>`,
-// HS256 only, signed with the server's secret, carrying the distributor's UUID
-// in a configurable claim and an `exp`.
+// Authentication: `authorization: Bearer <JWT>`, HS256 only, signed with the
+// server's secret, with an `exp`. A distributor's token carries its UUID in a
+// configurable claim; an AI worker's token says "role": "ai_worker", names the
+// worker in `sub`, and may restrict it to one distributor with that claim.
 
 #include <cstdint>
 #include <mutex>
@@ -31,6 +32,20 @@ struct JwtOptions {
   absl::Duration max_lifetime = absl::ZeroDuration();
 };
 
+// Who a verified token speaks for.
+struct Principal {
+  // A distributor token: its distributor. A worker token: the one distributor
+  // the worker is restricted to, or "" (every distributor).
+  std::string distributor_id;
+  // A worker token's `sub`; empty for a distributor token.
+  std::string worker_name;
+
+  bool is_worker() const { return !worker_name.empty(); }
+};
+
+// The `role` claim value of AI worker tokens.
+inline constexpr char kWorkerRole[] = "ai_worker";
+
 // INVALID_ARGUMENT unless the secret is long enough for HS256.
 absl::Status ValidateSecret(absl::string_view secret);
 
@@ -45,21 +60,28 @@ class TokenVerifier {
   explicit TokenVerifier(JwtOptions options, std::size_t cache_capacity = 4096)
       : options_(std::move(options)), cache_capacity_(cache_capacity) {}
 
-  // The distributor's UUID (lower case) from an authorization header value, or
+  // The principal of an authorization header value (UUIDs in lower case), or
   // UNAUTHENTICATED saying why: missing, not Bearer, malformed, not HS256,
   // bad signature, expired, not yet valid, wrong audience or issuer, valid
-  // for too long, or no UUID in the claim.
+  // for too long, no UUID in the distributor claim (required for
+  // distributors, optional for workers), or a worker token without a valid
+  // `sub`.
+  absl::StatusOr<Principal> AuthenticatePrincipal(absl::string_view authorization,
+                                                  absl::Time now) const;
+
+  // The distributor's UUID, for distributor tokens only: a worker token is
+  // PERMISSION_DENIED. Otherwise as AuthenticatePrincipal().
   absl::StatusOr<std::string> Authenticate(absl::string_view authorization, absl::Time now) const;
 
  private:
   struct Verified {
-    std::string distributor_id;
+    Principal principal;
     int64_t exp = 0;
     std::optional<int64_t> nbf;
     std::optional<int64_t> iat;
   };
   absl::StatusOr<Verified> Verify(absl::string_view token) const;
-  absl::StatusOr<std::string> CheckTime(const Verified& claims, absl::Time now) const;
+  absl::StatusOr<Principal> CheckTime(const Verified& claims, absl::Time now) const;
 
   JwtOptions options_;
   const std::size_t cache_capacity_;
@@ -71,5 +93,15 @@ class TokenVerifier {
 // carrying `aud` and `iss` when the options name them.
 absl::StatusOr<std::string> MintToken(const JwtOptions& options, absl::string_view distributor_id,
                                       absl::Duration ttl, absl::Time now);
+
+// A signed HS256 AI worker token for `worker` (its `sub`), restricted to
+// `distributor_id` unless that is empty, valid for `ttl` from `now`.
+absl::StatusOr<std::string> MintWorkerToken(const JwtOptions& options, absl::string_view worker,
+                                            absl::string_view distributor_id, absl::Duration ttl,
+                                            absl::Time now);
+
+// INVALID_ARGUMENT unless `name` is a usable worker name: 1 to 128 of
+// A-Z a-z 0-9 . _ : @ - (it appears in logs and in the queue's leased_by).
+absl::Status ValidateWorkerName(absl::string_view name);
 
 }  // namespace messaging::auth

@@ -20,6 +20,7 @@ enum class Direction { kInbound, kOutbound };
 enum class MessageType { kText, kMedia, kAudio, kFile };
 enum class DeliveryStatus { kQueued, kSent, kDelivered, kRead, kFailed, kUndelivered, kReceived };
 enum class AiProcessingStatus { kPending, kProcessing, kCompleted, kFailed, kSkipped };
+enum class AiWorkState { kAvailable, kLeased, kDeadLettered };
 // message_events.event_type; a heartbeat is never stored.
 enum class EventType { kCreated, kUpdated, kDeleted, kHeartbeat };
 
@@ -82,6 +83,11 @@ inline constexpr DbSpelling<AiProcessingStatus> kAiProcessingStatusDb[] = {
     {AiProcessingStatus::kCompleted, "completed"}, {AiProcessingStatus::kFailed, "failed"},
     {AiProcessingStatus::kSkipped, "skipped"},
 };
+inline constexpr DbSpelling<AiWorkState> kAiWorkStateDb[] = {
+    {AiWorkState::kAvailable, "available"},
+    {AiWorkState::kLeased, "leased"},
+    {AiWorkState::kDeadLettered, "dead_lettered"},
+};
 inline constexpr DbSpelling<EventType> kEventTypeDb[] = {
     {EventType::kCreated, "created"},
     {EventType::kUpdated, "updated"},
@@ -95,6 +101,7 @@ constexpr const auto& DbSpellings(Direction) { return kDirectionDb; }
 constexpr const auto& DbSpellings(MessageType) { return kMessageTypeDb; }
 constexpr const auto& DbSpellings(DeliveryStatus) { return kDeliveryStatusDb; }
 constexpr const auto& DbSpellings(AiProcessingStatus) { return kAiProcessingStatusDb; }
+constexpr const auto& DbSpellings(AiWorkState) { return kAiWorkStateDb; }
 constexpr const auto& DbSpellings(EventType) { return kEventTypeDb; }
 
 // Database text of a value ("" for one that is never stored).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -18,8 +19,18 @@ using Micros = std::int64_t;
 
 // Who is calling and until when: every repository call runs as this tenant.
 struct RequestContext {
-  std::string distributor_id;  // Canonical lower-case UUID from the caller's token.
+  RequestContext() = default;
+  RequestContext(std::string distributor, absl::Time until)
+      : distributor_id(std::move(distributor)), deadline(until) {}
+
+  // Canonical lower-case UUID from the caller's token. For an AI worker: the
+  // distributor it is restricted to, or "" (no tenant: a transaction run with
+  // it sees no rows).
+  std::string distributor_id;
   absl::Time deadline = absl::InfiniteFuture();
+  std::string worker_name;  // An AI worker's name (its token's sub); "" for a distributor.
+
+  bool is_worker() const { return !worker_name.empty(); }
 };
 
 struct Conversation {

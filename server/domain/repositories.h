@@ -4,10 +4,15 @@
 // implementations live in repository/; unit tests substitute gMock doubles.
 // Every method runs as ctx.distributor_id: another tenant's row is NOT_FOUND.
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "domain/ai_work.h"
 #include "domain/model.h"
 #include "domain/stream.h"
 
@@ -73,6 +78,39 @@ class EventRepository {
   virtual absl::StatusOr<EventHeads> Heads(std::uint64_t from_xid) = 0;
   // Deletes events older than `retention` (all tenants). Returns rows deleted.
   virtual absl::StatusOr<std::int64_t> Prune(absl::Duration retention) = 0;
+};
+
+// The AI work queue (docs/ai-work-queue.md). Calls on a lease run as the
+// lease's tenant (ctx.distributor_id) and write nothing unless `lease` is the
+// item's current, unexpired lease: FAILED_PRECONDITION.
+class AiWorkRepository {
+ public:
+  virtual ~AiWorkRepository() = default;
+
+  // Leases claimable items across distributors (only ctx.distributor_id's
+  // when set), each with its message, conversation and context messages.
+  virtual absl::StatusOr<std::vector<AiWorkItem>> Claim(const RequestContext& ctx,
+                                                        const AiWorkClaim& claim) = 0;
+  virtual absl::StatusOr<AiWorkItem> Extend(const RequestContext& ctx, const AiWorkLease& lease,
+                                            absl::Duration lease_duration) = 0;
+  // Writes the results to the message and removes the item, in one
+  // transaction. A repeat with the same lease returns the message again.
+  virtual absl::StatusOr<Message> Complete(const RequestContext& ctx, const AiWorkLease& lease,
+                                           const AiWorkResult& result) = 0;
+  virtual absl::StatusOr<AiWorkItem> Fail(const RequestContext& ctx, const AiWorkLease& lease,
+                                          const AiWorkFailure& failure) = 0;
+  // A distributor's items; for a worker (ctx.worker_name set) those of every
+  // distributor, or of the one it is restricted to.
+  virtual absl::StatusOr<Page<AiWorkItem>> List(const RequestContext& ctx,
+                                                const AiWorkQuery& query) = 0;
+  // Claimable now, attempts reset, the message PENDING again.
+  virtual absl::StatusOr<AiWorkItem> Requeue(const RequestContext& ctx, const std::string& id) = 0;
+  // When the next item becomes claimable (nullopt: none is queued).
+  virtual absl::StatusOr<std::optional<Micros>> NextAvailable(const RequestContext& ctx) = 0;
+  // Removes dead letters older than `retention` (every tenant). Rows removed.
+  virtual absl::StatusOr<std::int64_t> Prune(absl::Duration retention) = 0;
+  // Items per state (every tenant).
+  virtual absl::StatusOr<std::vector<std::pair<AiWorkState, std::int64_t>>> Depth() = 0;
 };
 
 }  // namespace messaging::domain

@@ -51,9 +51,23 @@ struct UnaryEnvironment {
 };
 
 enum class Admission {
-  kDistributor,  // Bearer token, rate limit, tenant context, call log; body on the workers.
-  kPublic,       // No token, no log; body inline on the queue thread (must not block).
+  kDistributor,          // Bearer token, rate limit, tenant context, call log; body on the workers.
+  kWorker,               // The same with an AI worker token.
+  kDistributorOrWorker,  // The same with either kind of token.
+  kPublic,               // No token, no log; body inline on the queue thread (must not block).
 };
+
+// The tokens an authenticated admission takes.
+constexpr Callers CallersOf(Admission admission) {
+  switch (admission) {
+    case Admission::kWorker:
+      return Callers::kWorkers;
+    case Admission::kDistributorOrWorker:
+      return Callers::kEither;
+    default:
+      return Callers::kDistributors;
+  }
+}
 
 // The request and response types of a body
 // (const RequestContext&, const Request&, Response*) -> absl::Status.
@@ -126,9 +140,9 @@ class UnaryMethod final : public AsyncMethod {
 
   void Start(Call* call) {
     call->start_ = absl::Now();
-    if (admission_ == Admission::kDistributor) {
+    if (admission_ != Admission::kPublic) {
       call->request_id_ = CallHandler::AssignRequestId(&call->context_);
-      auto ctx = env_.calls->Admit(&call->context_);
+      auto ctx = env_.calls->Admit(&call->context_, CallersOf(admission_));
       if (!ctx.ok()) {
         Complete(call, ctx.status());
         return;
@@ -146,7 +160,7 @@ class UnaryMethod final : public AsyncMethod {
     }
     // Queued per distributor: the worker threads take one call of each in
     // turn, so a distributor's backlog delays only itself.
-    const bool queued = env_.workers->Post(call->ctx_.distributor_id, [this, call] {
+    const bool queued = env_.workers->Post(CallHandler::FairnessKey(call->ctx_), [this, call] {
       if (env_.refusing->load()) {
         Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
       } else if (absl::Now() >= call->ctx_.deadline) {

@@ -38,15 +38,32 @@ std::string CallHandler::AssignRequestId(grpc::ServerContextBase* context) {
   return id;
 }
 
-absl::StatusOr<domain::RequestContext> CallHandler::Admit(grpc::ServerContextBase* context) const {
+std::string CallHandler::FairnessKey(const domain::RequestContext& ctx) {
+  if (!ctx.is_worker() || !ctx.distributor_id.empty()) return ctx.distributor_id;
+  return absl::StrCat("worker:", ctx.worker_name);
+}
+
+absl::StatusOr<domain::RequestContext> CallHandler::Admit(grpc::ServerContextBase* context,
+                                                          Callers callers) const {
   // Two credentials on one call are ambiguous (a proxy may check one and we
   // the other): refuse rather than pick.
   if (context->client_metadata().count("authorization") > 1) {
     return absl::UnauthenticatedError("authorization: more than one authorization header");
   }
-  auto distributor = verifier_.Authenticate(Metadata(context, "authorization"), absl::Now());
-  if (!distributor.ok()) return distributor.status();
-  const absl::Duration wait = rate_limiter_.Acquire(*distributor, absl::Now());
+  auto principal = verifier_.AuthenticatePrincipal(Metadata(context, "authorization"), absl::Now());
+  if (!principal.ok()) return principal.status();
+  if (principal->is_worker() && callers == Callers::kDistributors) {
+    return absl::PermissionDeniedError(
+        "authorization: an AI worker token cannot call this method (it needs a distributor token)");
+  }
+  if (!principal->is_worker() && callers == Callers::kWorkers) {
+    return absl::PermissionDeniedError(
+        "authorization: this method is for AI workers (it needs a worker token)");
+  }
+  domain::RequestContext ctx;
+  ctx.distributor_id = std::move(principal->distributor_id);
+  ctx.worker_name = std::move(principal->worker_name);
+  const absl::Duration wait = rate_limiter_.Acquire(FairnessKey(ctx), absl::Now());
   if (wait > absl::ZeroDuration()) {
     metrics_.AddRateLimited();
     absl::Status limited = absl::ResourceExhaustedError(
@@ -56,8 +73,6 @@ absl::StatusOr<domain::RequestContext> CallHandler::Admit(grpc::ServerContextBas
                        absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(wait) + 1)));
     return limited;
   }
-  domain::RequestContext ctx;
-  ctx.distributor_id = *std::move(distributor);
   const absl::Time client_deadline = absl::FromChrono(context->deadline());
   ctx.deadline = std::min(client_deadline, absl::Now() + options_.default_deadline);
   return ctx;

@@ -23,14 +23,28 @@ struct CallOptions {
   absl::Duration default_deadline = absl::Seconds(30);
 };
 
+// Which tokens a method takes; any other kind is PERMISSION_DENIED.
+enum class Callers {
+  kDistributors,  // Distributor tokens.
+  kWorkers,       // AI worker tokens.
+  kEither,
+};
+
 class CallHandler {
  public:
   CallHandler(const auth::TokenVerifier& verifier, domain::RateLimiter& rate_limiter,
               observability::Metrics& metrics, CallOptions options)
       : verifier_(verifier), rate_limiter_(rate_limiter), metrics_(metrics), options_(options) {}
 
-  // Authentication, rate limit and the call's context (tenant, deadline).
-  absl::StatusOr<domain::RequestContext> Admit(grpc::ServerContextBase* context) const;
+  // Authentication, rate limit and the call's context (tenant or worker,
+  // deadline).
+  absl::StatusOr<domain::RequestContext> Admit(grpc::ServerContextBase* context,
+                                               Callers callers = Callers::kDistributors) const;
+
+  // The key a call is queued and rate-limited under: the distributor, or for
+  // an AI worker its distributor or else a key of its own, so workers share
+  // the pool fairly with tenants.
+  static std::string FairnessKey(const domain::RequestContext& ctx);
 
   // The caller's x-request-id or a new one, echoed in the response metadata.
   static std::string AssignRequestId(grpc::ServerContextBase* context);

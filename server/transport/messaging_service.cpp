@@ -152,6 +152,90 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                    [this](const RequestContext& ctx, const v1::DeleteMessageRequest& request,
                           Empty* /*response*/) { return messages_.Delete(ctx, request.id()); });
 
+  // ---- AI work queue ----
+  constexpr Admission kWorker = Admission::kWorker;
+  constexpr Admission kEither = Admission::kDistributorOrWorker;
+
+  methods.AddUnary(
+      &service_, "ClaimAiWork", kWorker,
+      [this](const RequestContext& ctx, const v1::ClaimAiWorkRequest& request,
+             v1::ClaimAiWorkResponse* response) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            auto claim,
+            ai_work_.PrepareClaim(
+                request.max_items(),
+                DurationFromProto(request.has_lease_duration(), request.lease_duration()),
+                DurationFromProto(request.has_wait_duration(), request.wait_duration())));
+        ASSIGN_OR_RETURN(auto items, ai_work_.Claim(ctx, claim));
+        response->mutable_items()->Reserve(static_cast<int>(items.size()));
+        for (auto& item : items) ToProto(std::move(item), response->add_items());
+        return absl::OkStatus();
+      });
+
+  methods.AddUnary(&service_, "ExtendAiWorkLease", kWorker,
+                   [this](const RequestContext& ctx, const v1::ExtendAiWorkLeaseRequest& request,
+                          v1::AiWorkItem* response) -> absl::Status {
+                     ASSIGN_OR_RETURN(
+                         auto item, ai_work_.Extend(ctx, request.id(), request.lease_token(),
+                                                    DurationFromProto(request.has_lease_duration(),
+                                                                      request.lease_duration())));
+                     ToProto(std::move(item), response);
+                     return absl::OkStatus();
+                   });
+
+  methods.AddUnary(
+      &service_, "CompleteAiWork", kWorker,
+      [this](const RequestContext& ctx, const v1::CompleteAiWorkRequest& request,
+             v1::Message* response) -> absl::Status {
+        domain::AiWorkResult result;
+        result.ai_summary = request.ai_summary();
+        result.ai_intent = request.ai_intent();
+        result.ai_sentiment = request.ai_sentiment();
+        if (request.has_ai_extracted_data()) {
+          ASSIGN_OR_RETURN(result.ai_extracted_data_json,
+                           StructToJson(request.ai_extracted_data(), "ai_extracted_data"));
+        }
+        if (request.has_conversation_ai_context_summary()) {
+          result.conversation_ai_context_summary = request.conversation_ai_context_summary();
+        }
+        ASSIGN_OR_RETURN(auto message, ai_work_.Complete(ctx, request.id(), request.lease_token(),
+                                                         std::move(result)));
+        ToProto(message, response);
+        return absl::OkStatus();
+      });
+
+  methods.AddUnary(
+      &service_, "FailAiWork", kWorker,
+      [this](const RequestContext& ctx, const v1::FailAiWorkRequest& request,
+             v1::AiWorkItem* response) -> absl::Status {
+        const auto delay = DurationFromProto(request.has_retry_delay(), request.retry_delay());
+        ASSIGN_OR_RETURN(auto item, ai_work_.Fail(ctx, request.id(), request.lease_token(),
+                                                  request.error_message(), request.retryable(),
+                                                  delay.value_or(absl::ZeroDuration())));
+        ToProto(std::move(item), response);
+        return absl::OkStatus();
+      });
+
+  methods.AddUnary(&service_, "ListAiWork", kEither,
+                   [this](const RequestContext& ctx, const v1::ListAiWorkRequest& request,
+                          v1::ListAiWorkResponse* response) -> absl::Status {
+                     ASSIGN_OR_RETURN(auto state, FromProto(request.state(), "state"));
+                     ASSIGN_OR_RETURN(auto list, ai_work_.List(ctx, state, request.page_size(),
+                                                               request.page_token()));
+                     response->mutable_items()->Reserve(static_cast<int>(list.items.size()));
+                     for (auto& item : list.items) ToProto(std::move(item), response->add_items());
+                     response->set_next_page_token(std::move(list.next_page_token));
+                     return absl::OkStatus();
+                   });
+
+  methods.AddUnary(&service_, "RequeueAiWork", kEither,
+                   [this](const RequestContext& ctx, const v1::RequeueAiWorkRequest& request,
+                          v1::AiWorkItem* response) -> absl::Status {
+                     ASSIGN_OR_RETURN(auto item, ai_work_.Requeue(ctx, request.id()));
+                     ToProto(std::move(item), response);
+                     return absl::OkStatus();
+                   });
+
   methods.Add(std::make_unique<StreamMessagesMethod>(
       RequestStreamOf(&service_, MethodIndexOrDie<MessagingRawService>("StreamMessages")), calls,
       hub, cursors, stream_options));

@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "domain/ai_work_service.h"
 #include "domain/conversation_service.h"
 #include "domain/message_service.h"
 #include "domain/stream_cursor_codec.h"
@@ -26,8 +27,9 @@ using MessagingRawService = RawService<v1::MessagingService::Service, v1::Messag
 
 class MessagingService {
  public:
-  MessagingService(domain::ConversationService& conversations, domain::MessageService& messages)
-      : conversations_(conversations), messages_(messages) {}
+  MessagingService(domain::ConversationService& conversations, domain::MessageService& messages,
+                   domain::AiWorkService& ai_work)
+      : conversations_(conversations), messages_(messages), ai_work_(ai_work) {}
 
   // For grpc::ServerBuilder::RegisterService.
   grpc::Service* service() { return &service_; }
@@ -41,6 +43,7 @@ class MessagingService {
   MessagingRawService service_;
   domain::ConversationService& conversations_;
   domain::MessageService& messages_;
+  domain::AiWorkService& ai_work_;
 };
 
 }  // namespace messaging::transport

@@ -63,6 +63,11 @@ constexpr ProtoSpelling<domain::AiProcessingStatus, v1::AiProcessingStatus>
         {domain::AiProcessingStatus::kFailed, v1::AI_PROCESSING_STATUS_FAILED},
         {domain::AiProcessingStatus::kSkipped, v1::AI_PROCESSING_STATUS_SKIPPED},
 };
+constexpr ProtoSpelling<domain::AiWorkState, v1::AiWorkState> kAiWorkStateProto[] = {
+    {domain::AiWorkState::kAvailable, v1::AI_WORK_STATE_AVAILABLE},
+    {domain::AiWorkState::kLeased, v1::AI_WORK_STATE_LEASED},
+    {domain::AiWorkState::kDeadLettered, v1::AI_WORK_STATE_DEAD_LETTERED},
+};
 constexpr ProtoSpelling<domain::EventType, v1::MessageEventType> kEventTypeProto[] = {
     {domain::EventType::kCreated, v1::MESSAGE_EVENT_TYPE_CREATED},
     {domain::EventType::kUpdated, v1::MESSAGE_EVENT_TYPE_UPDATED},
@@ -117,7 +122,38 @@ absl::StatusOr<std::optional<domain::AiProcessingStatus>> FromProto(v1::AiProces
   return DomainOf(kAiProcessingStatusProto, v, field);
 }
 
+absl::StatusOr<std::optional<domain::AiWorkState>> FromProto(v1::AiWorkState v,
+                                                             absl::string_view field) {
+  return DomainOf(kAiWorkStateProto, v, field);
+}
+
 v1::MessageEventType ToProto(domain::EventType type) { return ProtoOf(kEventTypeProto, type); }
+
+std::optional<absl::Duration> DurationFromProto(bool has, const google::protobuf::Duration& d) {
+  if (!has) return std::nullopt;
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+void ToProto(domain::AiWorkItem&& from, v1::AiWorkItem* to) {
+  to->set_id(std::move(from.id));
+  to->set_distributor_id(std::move(from.distributor_id));
+  to->set_state(ProtoOf(kAiWorkStateProto, from.state));
+  to->set_attempt(from.attempt);
+  to->set_lease_token(std::move(from.sealed_lease_token));
+  if (from.state == domain::AiWorkState::kLeased && from.lease_expire_time) {
+    SetTime(*from.lease_expire_time, to->mutable_lease_expire_time());
+  }
+  if (from.state == domain::AiWorkState::kAvailable) {
+    SetTime(from.available_at, to->mutable_available_time());
+  }
+  to->set_last_error(std::move(from.last_error));
+  if (from.message) ToProto(*std::move(from.message), to->mutable_message());
+  if (from.conversation) ToProto(*std::move(from.conversation), to->mutable_conversation());
+  to->mutable_context_messages()->Reserve(static_cast<int>(from.context_messages.size()));
+  for (auto& message : from.context_messages) {
+    ToProto(std::move(message), to->add_context_messages());
+  }
+}
 
 namespace {
 

@@ -3,6 +3,7 @@
 // Protobuf <-> domain conversion for the messaging.v1 API. Handlers use these
 // and nothing below the transport layer sees a protobuf type.
 
+#include <google/protobuf/duration.pb.h>
 #include <google/protobuf/struct.pb.h>
 
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "domain/ai_work.h"
 #include "domain/model.h"
 #include "messaging/v1/messaging.pb.h"
 
@@ -36,6 +38,12 @@ absl::StatusOr<std::optional<domain::DeliveryStatus>> FromProto(v1::DeliveryStat
                                                                 absl::string_view field);
 absl::StatusOr<std::optional<domain::AiProcessingStatus>> FromProto(v1::AiProcessingStatus v,
                                                                     absl::string_view field);
+absl::StatusOr<std::optional<domain::AiWorkState>> FromProto(v1::AiWorkState v,
+                                                             absl::string_view field);
+// A Duration field: nullopt when unset.
+std::optional<absl::Duration> DurationFromProto(bool has, const google::protobuf::Duration& d);
+// A work item (its lease token only if the item carries one: the holder's).
+void ToProto(domain::AiWorkItem&& from, v1::AiWorkItem* to);
 // The API value of a stream event's type.
 v1::MessageEventType ToProto(domain::EventType type);
 

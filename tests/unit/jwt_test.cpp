@@ -536,5 +536,74 @@ TEST(MintTokenTest, RejectsBadInput) {
               StatusIs(absl::StatusCode::kInvalidArgument, "MESSAGING_JWT_SECRET"));
 }
 
+// ---- AI worker tokens ---------------------------------------------------------
+
+TEST_F(JwtTest, WorkerTokensAuthenticateAsWorkersWithAnOptionalDistributor) {
+  const TokenVerifier verifier(options_);
+  const auto unrestricted = MintWorkerToken(options_, "summarizer-1", "", absl::Hours(1), now_);
+  ASSERT_THAT(unrestricted, IsOk());
+  const auto anyone = verifier.AuthenticatePrincipal("Bearer " + *unrestricted, now_);
+  ASSERT_THAT(anyone, IsOk());
+  EXPECT_TRUE(anyone->is_worker());
+  EXPECT_EQ(anyone->worker_name, "summarizer-1");
+  EXPECT_EQ(anyone->distributor_id, "");
+
+  const auto restricted = MintWorkerToken(
+      options_, "summarizer-2", absl::AsciiStrToUpper(kDistributor), absl::Hours(1), now_);
+  ASSERT_THAT(restricted, IsOk());
+  const auto one = verifier.AuthenticatePrincipal("Bearer " + *restricted, now_);
+  ASSERT_THAT(one, IsOk());
+  EXPECT_EQ(one->worker_name, "summarizer-2");
+  EXPECT_EQ(one->distributor_id, kDistributor);
+  // Twice: the second answer comes from the cache and must be the same.
+  EXPECT_EQ(verifier.AuthenticatePrincipal("Bearer " + *restricted, now_)->worker_name,
+            "summarizer-2");
+
+  // A worker token is no distributor token.
+  EXPECT_THAT(verifier.Authenticate("Bearer " + *restricted, now_),
+              StatusIs(absl::StatusCode::kPermissionDenied, "worker"));
+  const auto distributor = verifier.AuthenticatePrincipal(
+      "Bearer " + *MintToken(options_, kDistributor, absl::Hours(1), now_), now_);
+  ASSERT_THAT(distributor, IsOk());
+  EXPECT_FALSE(distributor->is_worker());
+}
+
+TEST_F(JwtTest, WorkerTokensNeedAValidSubAndAUuidWhenRestricted) {
+  auto claims = nlohmann::json{{"role", "ai_worker"}, {"exp", now_s_ + 600}};
+  EXPECT_THAT(Auth(BuildJwt(Header(), claims)), StatusIs(kUnauthenticated, "sub"));
+  for (const nlohmann::json& sub :
+       {nlohmann::json(""), nlohmann::json(7), nlohmann::json("has space"),
+        nlohmann::json(std::string(129, 'w'))}) {
+    claims["sub"] = sub;
+    EXPECT_THAT(
+        TokenVerifier(options_).AuthenticatePrincipal("Bearer " + BuildJwt(Header(), claims), now_),
+        StatusIs(kUnauthenticated, "sub"))
+        << sub.dump();
+  }
+  claims["sub"] = "w";
+  claims["distributor_id"] = "not-a-uuid";
+  EXPECT_THAT(
+      TokenVerifier(options_).AuthenticatePrincipal("Bearer " + BuildJwt(Header(), claims), now_),
+      StatusIs(kUnauthenticated, "UUID"));
+  // Another role (e.g. Supabase's "authenticated") leaves a distributor token as it was.
+  auto supabase = Claims();
+  supabase["role"] = "authenticated";
+  EXPECT_THAT(Auth(BuildJwt(Header(), supabase)), IsOk());
+}
+
+TEST(MintWorkerTokenTest, RejectsBadInput) {
+  JwtOptions options;
+  options.secret = kSecret;
+  const absl::Time now = absl::Now();
+  EXPECT_THAT(MintWorkerToken(options, "", "", absl::Hours(1), now),
+              StatusIs(absl::StatusCode::kInvalidArgument, "worker name"));
+  EXPECT_THAT(MintWorkerToken(options, "a b", "", absl::Hours(1), now),
+              StatusIs(absl::StatusCode::kInvalidArgument, "worker name"));
+  EXPECT_THAT(MintWorkerToken(options, "w", "nope", absl::Hours(1), now),
+              StatusIs(absl::StatusCode::kInvalidArgument, "--distributor"));
+  EXPECT_THAT(MintWorkerToken(options, "w", "", absl::ZeroDuration(), now),
+              StatusIs(absl::StatusCode::kInvalidArgument, "--ttl"));
+}
+
 }  // namespace
 }  // namespace messaging::auth

@@ -1,0 +1,357 @@
+#include "repository/pg_ai_work_repository.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "domain/not_found.h"
+#include "repository/row_mapping.h"
+#include "repository/sql/ai_work_sql.h"
+#include "repository/sql/conversation_sql.h"
+#include "repository/sql/message_sql.h"
+
+namespace messaging::repository {
+namespace {
+
+using domain::AiWorkItem;
+
+// The fields of a work item by the names of sql::kAiWorkColumns.
+inline constexpr auto kAiWorkFields = std::make_tuple(
+    ReadColumn("id", &AiWorkItem::id), ReadColumn("distributor_id", &AiWorkItem::distributor_id),
+    ReadColumn("message_id", &AiWorkItem::message_id), ReadColumn("state", &AiWorkItem::state),
+    ReadColumn("attempt", &AiWorkItem::attempt),
+    ReadColumn("lease_token", &AiWorkItem::lease_token),
+    ReadColumn("lease_expire_time", &AiWorkItem::lease_expire_time),
+    ReadColumn("available_at", &AiWorkItem::available_at),
+    ReadColumn("last_error", &AiWorkItem::last_error));
+using AiWorkItemReader = RowReader<AiWorkItem, kAiWorkFields>;
+
+absl::Status StaleLease() {
+  return absl::FailedPreconditionError(
+      "lease_token: not the current lease of this item (expired, claimed again, completed or "
+      "requeued)");
+}
+
+std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d)); }
+
+// The same caller, acting in `distributor_id`'s tenant.
+domain::RequestContext AsTenant(const domain::RequestContext& ctx,
+                                const std::string& distributor_id) {
+  domain::RequestContext tenant(distributor_id, ctx.deadline);
+  tenant.worker_name = ctx.worker_name;
+  return tenant;
+}
+
+}  // namespace
+
+std::vector<PreparedStatement> PgAiWorkRepository::Statements() {
+  return {
+      sql::kClaimAiWork.Prepared(),
+      sql::kNextAvailableAiWork.Prepared(),
+      sql::kSelectAiWork.Prepared(),
+      sql::kAiWorkContext.Prepared(),
+      sql::kExtendAiWork.Prepared(),
+      sql::kLockAiWorkLease.Prepared(),
+      sql::kRetryAiWork.Prepared(),
+      sql::kDeadLetterAiWork.Prepared(),
+      sql::kSetAiStatus.Prepared(),
+      sql::kFinishAiWork.Prepared(),
+      sql::kWriteAiResults.Prepared(),
+      sql::kWriteAiContextSummary.Prepared(),
+      sql::kRecordAiCompletion.Prepared(),
+      sql::kFindAiCompletion.Prepared(),
+      sql::kRequeueAiWork.Prepared(),
+      sql::kRequeueMessage.Prepared(),
+      sql::kLocateAiWork.Prepared(),
+      sql::kListAiWork.Prepared(),
+      sql::kListAiWorkAcrossTenants.Prepared(),
+      sql::kPruneAiWork.Prepared(),
+      sql::kAiWorkDepth.Prepared(),
+  };
+}
+
+absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
+    const domain::RequestContext& ctx, const domain::AiWorkClaim& claim) {
+  auto claimed = transactions_.Run<std::vector<AiWorkItem>>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::vector<AiWorkItem>> {
+        const auto rows = Params(sql::kClaimAiWork)
+                              .Set("max_items", absl::StrCat(claim.max_items))
+                              .Set("lease_ms", Millis(claim.lease))
+                              .Set("worker", ctx.worker_name)
+                              .Set("only_distributor", ctx.distributor_id)
+                              .Set("leased_cap", absl::StrCat(claim.leased_cap))
+                              .Set("max_attempts", absl::StrCat(claim.max_attempts))
+                              .Exec(tx);
+        std::vector<AiWorkItem> items;
+        items.reserve(rows.size());
+        const AiWorkItemReader read(rows);
+        for (const auto& row : rows) items.push_back(read(row));
+        return items;
+      });
+  if (!claimed.ok() || claimed->empty()) return claimed;
+  // Dead-lettering in the claim may have changed messages: wake the streams.
+  return Announced(WithMessages(ctx, *std::move(claimed), /*with_context=*/true));
+}
+
+absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::WithMessages(
+    const domain::RequestContext& ctx, std::vector<AiWorkItem> items, bool with_context) const {
+  std::map<std::string, std::vector<AiWorkItem*>> by_tenant;
+  for (auto& item : items) by_tenant[item.distributor_id].push_back(&item);
+  for (auto& [tenant, tenant_items] : by_tenant) {
+    auto read = transactions_.Run<bool>(
+        AsTenant(ctx, tenant),
+        [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
+          for (AiWorkItem* item : tenant_items) {
+            item->message = FirstRow<MessageReader>(
+                Params(sql::kSelectMessage).Set("id", item->message_id).Exec(tx));
+            if (!item->message || !with_context) continue;
+            item->conversation =
+                FirstRow<ConversationReader>(Params(sql::kSelectConversation)
+                                                 .Set("id", item->message->conversation_id)
+                                                 .Exec(tx));
+            const auto context =
+                Params(sql::kAiWorkContext).Set("message_id", item->message_id).Exec(tx);
+            item->context_messages.clear();
+            const MessageReader read_message(context);
+            for (const auto& row : context) item->context_messages.push_back(read_message(row));
+          }
+          return true;
+        },
+        TransactionMode::kSnapshotRead);
+    if (!read.ok()) return read.status();
+  }
+  // A message deleted since the claim took its item with it.
+  items.erase(std::remove_if(items.begin(), items.end(),
+                             [](const AiWorkItem& item) { return !item.message.has_value(); }),
+              items.end());
+  return items;
+}
+
+absl::StatusOr<AiWorkItem> PgAiWorkRepository::Extend(const domain::RequestContext& ctx,
+                                                      const domain::AiWorkLease& lease,
+                                                      absl::Duration lease_duration) {
+  auto extended = transactions_.Run<AiWorkItem>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<AiWorkItem> {
+        auto item = FirstRow<AiWorkItemReader>(Params(sql::kExtendAiWork)
+                                                   .Set("id", lease.item_id)
+                                                   .Set("fence", absl::StrCat(lease.fence))
+                                                   .Set("lease_ms", Millis(lease_duration))
+                                                   .Exec(tx));
+        if (!item) return StaleLease();
+        item->message = FirstRow<MessageReader>(
+            Params(sql::kSelectMessage).Set("id", item->message_id).Exec(tx));
+        return *std::move(item);
+      });
+  return extended;
+}
+
+absl::StatusOr<domain::Message> PgAiWorkRepository::Complete(const domain::RequestContext& ctx,
+                                                             const domain::AiWorkLease& lease,
+                                                             const domain::AiWorkResult& result) {
+  bool wrote = false;
+  auto message = transactions_.Run<domain::Message>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Message> {
+        wrote = false;
+        const std::string fence = absl::StrCat(lease.fence);
+        const auto finished =
+            Params(sql::kFinishAiWork).Set("id", lease.item_id).Set("fence", fence).Exec(tx);
+        std::string message_id;
+        if (finished.empty()) {
+          // A repeat of a completion with the same lease returns its message.
+          const auto done =
+              Params(sql::kFindAiCompletion).Set("id", lease.item_id).Set("fence", fence).Exec(tx);
+          if (done.empty()) return StaleLease();
+          message_id = done[0][0].as<std::string>();
+        } else {
+          message_id = finished[0][0].as<std::string>();
+          const auto written = Params(sql::kWriteAiResults)
+                                   .Set("message_id", message_id)
+                                   .Set("ai_summary", result.ai_summary)
+                                   .Set("ai_intent", result.ai_intent)
+                                   .Set("ai_sentiment", result.ai_sentiment)
+                                   .Set("ai_extracted_data", result.ai_extracted_data_json)
+                                   .Exec(tx);
+          if (written.empty()) return domain::NotFound("message", message_id);
+          if (result.conversation_ai_context_summary) {
+            Params(sql::kWriteAiContextSummary)
+                .Set("conversation_id", written[0][0].as<std::string>())
+                .Set("summary", *result.conversation_ai_context_summary)
+                .Exec(tx);
+          }
+          Params(sql::kRecordAiCompletion)
+              .Set("id", lease.item_id)
+              .Set("fence", fence)
+              .Set("message_id", message_id)
+              .Exec(tx);
+          wrote = true;
+        }
+        return SingleRow<MessageReader>(Params(sql::kSelectMessage).Set("id", message_id).Exec(tx),
+                                        "message", message_id);
+      });
+  return wrote ? Announced(std::move(message)) : message;
+}
+
+absl::StatusOr<AiWorkItem> PgAiWorkRepository::Fail(const domain::RequestContext& ctx,
+                                                    const domain::AiWorkLease& lease,
+                                                    const domain::AiWorkFailure& failure) {
+  return Announced(transactions_.Run<AiWorkItem>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<AiWorkItem> {
+        auto locked = FirstRow<AiWorkItemReader>(Params(sql::kLockAiWorkLease)
+                                                     .Set("id", lease.item_id)
+                                                     .Set("fence", absl::StrCat(lease.fence))
+                                                     .Exec(tx));
+        if (!locked) return StaleLease();
+        const bool retry = failure.retryable && locked->attempt < failure.max_attempts;
+        std::optional<AiWorkItem> item;
+        if (retry) {
+          item = FirstRow<AiWorkItemReader>(
+              Params(sql::kRetryAiWork)
+                  .Set("id", lease.item_id)
+                  .Set("delay_ms", Millis(failure.retry_delay(locked->attempt)))
+                  .Set("error", failure.error_message)
+                  .Exec(tx));
+        } else {
+          item = FirstRow<AiWorkItemReader>(Params(sql::kDeadLetterAiWork)
+                                                .Set("id", lease.item_id)
+                                                .Set("error", failure.error_message)
+                                                .Exec(tx));
+          Params(sql::kSetAiStatus)
+              .Set("message_id", locked->message_id)
+              .Set("status", domain::AiProcessingStatus::kFailed)
+              .Exec(tx);
+        }
+        if (!item) return StaleLease();
+        item->message = FirstRow<MessageReader>(
+            Params(sql::kSelectMessage).Set("id", item->message_id).Exec(tx));
+        return *std::move(item);
+      }));
+}
+
+absl::StatusOr<domain::Page<AiWorkItem>> PgAiWorkRepository::List(
+    const domain::RequestContext& ctx, const domain::AiWorkQuery& query) {
+  const std::string state(query.state ? domain::ToDb(*query.state) : "");
+  if (!ctx.is_worker()) {
+    return transactions_.Run<domain::Page<AiWorkItem>>(
+        ctx,
+        [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<AiWorkItem>> {
+          auto page = ToPage<AiWorkItemReader>(Params(sql::kListAiWork)
+                                                   .Set("state", state)
+                                                   .Set("after_id", query.after_id)
+                                                   .Set("limit", absl::StrCat(query.limit + 1))
+                                                   .Exec(tx),
+                                               query.limit, "");
+          for (auto& item : page.items) {
+            item.message = FirstRow<MessageReader>(
+                Params(sql::kSelectMessage).Set("id", item.message_id).Exec(tx));
+          }
+          return page;
+        },
+        TransactionMode::kSnapshotRead);
+  }
+  // A worker: ids across tenants, then each tenant's items under its RLS.
+  auto ids = transactions_.Run<std::vector<std::pair<std::string, std::string>>>(
+      ctx,
+      [&](pqxx::transaction_base& tx)
+          -> absl::StatusOr<std::vector<std::pair<std::string, std::string>>> {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& row : Params(sql::kListAiWorkAcrossTenants)
+                                   .Set("state", state)
+                                   .Set("after_id", query.after_id)
+                                   .Set("limit", absl::StrCat(query.limit + 1))
+                                   .Set("only_distributor", ctx.distributor_id)
+                                   .Exec(tx)) {
+          out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+        }
+        return out;
+      },
+      TransactionMode::kSnapshotRead);
+  if (!ids.ok()) return ids.status();
+  domain::Page<AiWorkItem> page;
+  page.has_more = static_cast<int>(ids->size()) > query.limit;
+  if (page.has_more) ids->resize(static_cast<std::size_t>(query.limit));
+  for (const auto& [id, tenant] : *ids) {
+    auto item = transactions_.Run<std::optional<AiWorkItem>>(
+        AsTenant(ctx, tenant),
+        [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::optional<AiWorkItem>> {
+          auto found =
+              FirstRow<AiWorkItemReader>(Params(sql::kSelectAiWork).Set("id", id).Exec(tx));
+          if (found) {
+            found->message = FirstRow<MessageReader>(
+                Params(sql::kSelectMessage).Set("id", found->message_id).Exec(tx));
+          }
+          return found;
+        },
+        TransactionMode::kSnapshotRead);
+    if (!item.ok()) return item.status();
+    if (*item) page.items.push_back(**std::move(item));  // Gone since: completed or deleted.
+  }
+  if (page.has_more && page.items.empty()) page.has_more = false;
+  return page;
+}
+
+absl::StatusOr<AiWorkItem> PgAiWorkRepository::Requeue(const domain::RequestContext& ctx,
+                                                       const std::string& id) {
+  domain::RequestContext tenant = ctx;
+  if (ctx.is_worker()) {
+    // Which tenant the item belongs to; a restricted worker only its own.
+    auto located = transactions_.Run<std::string>(
+        ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::string> {
+          const auto r = Params(sql::kLocateAiWork).Set("id", id).Exec(tx);
+          if (r.empty() || r[0][0].is_null()) return domain::NotFound("ai work item", id);
+          return r[0][0].as<std::string>();
+        });
+    if (!located.ok()) return located.status();
+    if (!ctx.distributor_id.empty() && *located != ctx.distributor_id) {
+      return domain::NotFound("ai work item", id);
+    }
+    tenant = AsTenant(ctx, *located);
+  }
+  return Announced(transactions_.Run<AiWorkItem>(
+      tenant, [&](pqxx::transaction_base& tx) -> absl::StatusOr<AiWorkItem> {
+        auto item = FirstRow<AiWorkItemReader>(Params(sql::kRequeueAiWork).Set("id", id).Exec(tx));
+        if (!item) return domain::NotFound("ai work item", id);
+        // Its trigger sees the status move back to pending and resets the item again: harmless.
+        Params(sql::kRequeueMessage).Set("message_id", item->message_id).Exec(tx);
+        item->message = FirstRow<MessageReader>(
+            Params(sql::kSelectMessage).Set("id", item->message_id).Exec(tx));
+        return *std::move(item);
+      }));
+}
+
+absl::StatusOr<std::optional<domain::Micros>> PgAiWorkRepository::NextAvailable(
+    const domain::RequestContext& ctx) {
+  return transactions_.Run<std::optional<domain::Micros>>(
+      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::optional<domain::Micros>> {
+        const auto r =
+            Params(sql::kNextAvailableAiWork).Set("only_distributor", ctx.distributor_id).Exec(tx);
+        if (r.empty() || r[0][0].is_null()) return std::optional<domain::Micros>();
+        return std::optional<domain::Micros>(r[0][0].as<domain::Micros>());
+      });
+}
+
+absl::StatusOr<std::int64_t> PgAiWorkRepository::Prune(absl::Duration retention) {
+  return transactions_.Run<std::int64_t>(
+      domain::RequestContext(), [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::int64_t> {
+        return Params(sql::kPruneAiWork)
+            .Set("retention_s", absl::StrCat(absl::ToInt64Seconds(retention)))
+            .Exec(tx)
+            .at(0)[0]
+            .as<std::int64_t>();
+      });
+}
+
+absl::StatusOr<std::vector<std::pair<domain::AiWorkState, std::int64_t>>>
+PgAiWorkRepository::Depth() {
+  using Depths = std::vector<std::pair<domain::AiWorkState, std::int64_t>>;
+  return transactions_.Run<Depths>(
+      domain::RequestContext(), [&](pqxx::transaction_base& tx) -> absl::StatusOr<Depths> {
+        Depths depths;
+        for (const auto& row : Params(sql::kAiWorkDepth).Exec(tx)) {
+          const auto state = domain::FromDb<domain::AiWorkState>(row[0].c_str());
+          if (state) depths.emplace_back(*state, row[1].as<std::int64_t>());
+        }
+        return depths;
+      });
+}
+
+}  // namespace messaging::repository
