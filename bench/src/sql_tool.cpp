@@ -3,7 +3,7 @@
 // pooled connection (the repositories' Statements() lists), so the baseline
 // can never drift from the service's SQL.
 //
-//   messaging-bench-sql pgbench create|list|list-conversations|heads
+//   messaging-bench-sql pgbench create|list|list-conversations|heads|ai-queue
 //   messaging-bench-sql prepare        PREPARE ... for EXPLAIN (psql)
 //   messaging-bench-sql show NAME      one statement's SQL
 //
@@ -21,9 +21,13 @@
 #include <string>
 #include <vector>
 
+#include "repository/pg_ai_work_repository.h"
 #include "repository/pg_conversation_repository.h"
 #include "repository/pg_event_repository.h"
 #include "repository/pg_message_repository.h"
+#include "repository/sql/ai_work_sql.h"
+#include "repository/sql/conversation_sql.h"
+#include "repository/sql/message_sql.h"
 #include "repository/transaction.h"
 
 namespace {
@@ -36,6 +40,7 @@ std::map<std::string, std::string> AllStatements() {
   for (auto& s : messaging::repository::PgConversationRepository::Statements()) all.push_back(s);
   for (auto& s : messaging::repository::PgMessageRepository::Statements()) all.push_back(s);
   for (auto& s : messaging::repository::PgEventRepository::Statements()) all.push_back(s);
+  for (auto& s : messaging::repository::PgAiWorkRepository::Statements()) all.push_back(s);
   std::map<std::string, std::string> by_name;
   for (const auto& s : all) by_name[s.name] = s.sql;
   return by_name;
@@ -153,6 +158,69 @@ void PgbenchHeads() {
             << "COMMIT;\n";
 }
 
+namespace sql = messaging::repository::sql;
+
+// A Statement with its named parameters bound to pgbench expressions.
+std::string BindNamed(const messaging::repository::Statement& statement,
+                      const std::map<std::string, std::string>& values) {
+  std::map<int, std::string> by_number;
+  const auto& names = statement.parameters();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto it = values.find(names[i]);
+    if (it == values.end()) {
+      std::cerr << "messaging-bench-sql: no binding for :" << names[i] << " in " << statement.name()
+                << "\n";
+      std::exit(2);
+    }
+    by_number[static_cast<int>(i) + 1] = it->second;
+  }
+  return Bind(Sql(statement.name()), by_number);
+}
+
+std::string TenantSetupOf(const std::string& distributor) {
+  return Bind(Sql("tenant_setup"), {{1, ":role"}, {2, distributor}, {3, ":timeout"}}) + ";\n";
+}
+
+// A worker's ClaimAiWork of one item, then its CompleteAiWork, as
+// PgAiWorkRepository runs them: the claim (an unrestricted worker: no tenant),
+// the item's message, conversation and context read as its tenant, then the
+// completion. \gset carries the claimed item into the next statements, as the
+// worker carries it from one call to the next. Start with -D worker=...
+// -D max_items=1 -D lease_ms=... -D leased_cap=... -D max_attempts=...
+void PgbenchAiQueue() {
+  std::cout << "-- ClaimAiWork (1 item) + CompleteAiWork: the server's transactions.\n"
+            << "BEGIN;\n"
+            << TenantSetupOf("''")
+            << "SELECT c.id AS item, c.distributor_id AS tenant, c.message_id AS message, "
+               "c.lease_token AS fence FROM ("
+            << BindNamed(sql::kClaimAiWork, {{"max_items", ":max_items"},
+                                             {"lease_ms", ":lease_ms"},
+                                             {"worker", ":worker"},
+                                             {"only_distributor", "''"},
+                                             {"leased_cap", ":leased_cap"},
+                                             {"max_attempts", ":max_attempts"}})
+            << ") c\n\\gset\nCOMMIT;\n"
+            << kBeginSnapshot << TenantSetupOf(":tenant")
+            << "SELECT m.conversation_id AS conversation FROM ("
+            << BindNamed(sql::kSelectMessage, {{"id", ":message"}}) << ") m\n\\gset\n"
+            << BindNamed(sql::kSelectConversation, {{"id", ":conversation"}}) << ";\n"
+            << BindNamed(sql::kAiWorkContext, {{"message_id", ":message"}}) << ";\n"
+            << "COMMIT;\n"
+            << "BEGIN;\n"
+            << TenantSetupOf(":tenant")
+            << BindNamed(sql::kFinishAiWork, {{"id", ":item"}, {"fence", ":fence"}}) << ";\n"
+            << BindNamed(sql::kWriteAiResults, {{"message_id", ":message"},
+                                                {"ai_summary", "'bench summary'"},
+                                                {"ai_intent", "'bench'"},
+                                                {"ai_sentiment", "'neutral'"},
+                                                {"ai_extracted_data", "NULL"}})
+            << ";\n"
+            << BindNamed(sql::kRecordAiCompletion,
+                         {{"id", ":item"}, {"fence", ":fence"}, {"message_id", ":message"}})
+            << ";\n"
+            << BindNamed(sql::kSelectMessage, {{"id", ":message"}}) << ";\nCOMMIT;\n";
+}
+
 void Prepare() {
   for (const char* name : {"tenant_setup", "message_conversation_visible", "message_list_asc",
                            "message_list_asc_k", "message_list_desc", "conversation_list_----",
@@ -174,14 +242,17 @@ int main(int argc, char** argv) {
     PgbenchListConversations();
   } else if (cmd == "pgbench" && what == "heads") {
     PgbenchHeads();
+  } else if (cmd == "pgbench" && what == "ai-queue") {
+    PgbenchAiQueue();
   } else if (cmd == "prepare") {
     Prepare();
   } else if (cmd == "show" && !what.empty()) {
     std::cout << Sql(what) << "\n";
   } else {
-    std::cerr << "usage: messaging-bench-sql pgbench create|list|list-conversations|heads\n"
-                 "       messaging-bench-sql prepare\n"
-                 "       messaging-bench-sql show STATEMENT_NAME\n";
+    std::cerr
+        << "usage: messaging-bench-sql pgbench create|list|list-conversations|heads|ai-queue\n"
+           "       messaging-bench-sql prepare\n"
+           "       messaging-bench-sql show STATEMENT_NAME\n";
     return 2;
   }
   return 0;
