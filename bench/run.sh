@@ -763,13 +763,15 @@ scenario_fairness() {
     "(targets: B refused 0, B p99 <= 10x alone): $verdict"
 }
 
-# ai_fill N: N inbound text messages waiting for AI processing, spread over
-# the fixture's conversations; the messages' trigger enqueues one work item each.
+# ai_fill N [CONVERSATIONS DISTRIBUTORS]: N inbound text messages waiting for
+# AI processing, spread over the fixture's conversations (default 1000 of 10);
+# the messages' trigger enqueues one work item each.
 ai_fill() {
+  local convs=${2:-1000} dists=${3:-10}
   psql_db -c "INSERT INTO messages (conversation_id, distributor_id, direction, message_type,
                                     content, delivery_status, ai_processing_status)
-              SELECT format('a0000000-0000-4000-8000-%s', lpad(((g % 1000) + 1)::text, 12, '0'))::uuid,
-                     format('d0000000-0000-4000-8000-%s', lpad((((g % 1000) % 10) + 1)::text, 12, '0'))::uuid,
+              SELECT format('a0000000-0000-4000-8000-%s', lpad(((g % $convs) + 1)::text, 12, '0'))::uuid,
+                     format('d0000000-0000-4000-8000-%s', lpad((((g % $convs) % $dists) + 1)::text, 12, '0'))::uuid,
                      'inbound', 'text', 'ai bench ' || g || ' where is my order?', 'received', 'pending'
                 FROM generate_series(1, $1) g" >/dev/null
 }
@@ -876,6 +878,16 @@ scenario_smoke() {
   bench idle --streams=60 --baseline-streams=10 --hold=0.3 --settle=0.3 --ready-file="$WORK/smoke.ready"
   [[ -e $WORK/smoke.ready ]] || die "idle: no ready file"
   explain_plans "a0000000-0000-4000-8000-000000000002" "" "d0000000-0000-4000-8000-000000000002" >/dev/null
+  # The AI work queue: a few items through the service, through pgbench, and long-poll claims.
+  local token
+  token=$(MESSAGING_JWT_SECRET=$SECRET "$SERVER_BIN" mint-token --worker smoke --ttl 600)
+  "$SQL_BIN" pgbench ai-queue >"$WORK/ai.pgbench"
+  ai_fill 300 20 2
+  bench ai-throughput --worker-token="$token" --concurrency=2 --duration=1 --warmup=0.3
+  pgbench_run ai-queue "$WORK/ai.pgbench" 2 -t20 -D worker=smoke -D max_items=1 -D lease_ms=60000 \
+    -D leased_cap=1000 -D max_attempts=5
+  psql_db -c "DELETE FROM ai_work_items" >/dev/null
+  bench ai-latency --worker-token="$token" --workers=2 --rate=50 --count=20 --wait-ms=2000
   check_server_log
   final "smoke: every scenario ran without error in $((SECONDS - t0)) s"
 }
