@@ -182,7 +182,9 @@ class UnaryMethod final : public AsyncMethod {
     call->status_ = status;  // A reference-count bump, not a copy of the message.
     Log(*call);
     if (call->status_.ok()) {
-      call->responder_.Finish(SerializeResponse(call->response_), grpc::Status::OK, call);
+      grpc::ByteBuffer bytes = SerializeResponse(call->response_);
+      Response().Swap(&call->response_);  // Only the bytes stay while the client reads.
+      call->responder_.Finish(bytes, grpc::Status::OK, call);
     } else {
       call->responder_.FinishWithError(CallHandler::ToGrpc(call->status_), call);
     }

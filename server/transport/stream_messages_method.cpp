@@ -21,8 +21,8 @@ class StreamCall final : public streaming::EventSink {
   }
 
   // EventSink: called by the Subscription, from any thread, one event at a time.
-  void Write(const streaming::OutgoingEvent& event) override {
-    pending_ = &event;
+  void Write(streaming::OutgoingEvent event) override {
+    pending_ = std::move(event);
     if (CompletionQueues::OnThreadOf(cq_)) {
       StartWrite();
     } else {
@@ -37,6 +37,9 @@ class StreamCall final : public streaming::EventSink {
     finishing_ = true;
     writer_.Finish(CallHandler::ToGrpc(status), &finish_tag_);
   }
+
+  // The pending write then completes with ok = false, freeing its buffers.
+  void Abort() override { context_.TryCancel(); }
 
  private:
   enum class Event { kRequest, kDone, kAlarm, kWrite, kFinish };
@@ -73,7 +76,7 @@ class StreamCall final : public streaming::EventSink {
       case Event::kWrite:
         subscription_->WriteDone(ok);
         if (ok && subscription_->mode() == streaming::Subscription::Mode::kCatchUp) {
-          method_->hub_.ResumeCatchUp(subscription_, method_->options_.queue_capacity);
+          method_->hub_.ResumeCatchUp(subscription_);
         }
         break;
       case Event::kFinish:
@@ -108,14 +111,17 @@ class StreamCall final : public streaming::EventSink {
       cursor = *std::move(decoded);
     }
     subscription_ = std::make_shared<streaming::Subscription>(
-        ctx->distributor_id, *conversation_id, method_->options_.queue_capacity, method_->cursors_);
+        ctx->distributor_id, *conversation_id, method_->options_.queue, method_->hub_.memory(),
+        method_->cursors_);
     subscription_->Attach(this);
     method_->hub_.Subscribe(subscription_, std::move(cursor));
   }
 
   void StartWrite() {
-    const streaming::OutgoingEvent& event = *pending_;
-    // `event` may be replaced as soon as the write completes: read it first.
+    // Taken out of pending_ (and freed once serialized): the serialized copy
+    // is the only one left while the write is in flight.
+    const streaming::OutgoingEvent event = std::move(pending_);
+    pending_ = streaming::OutgoingEvent{};
     if (event.type != domain::EventType::kHeartbeat)
       method_->calls_.metrics().AddEventsDelivered(1);
     v1::MessageEvent out;
@@ -166,7 +172,7 @@ class StreamCall final : public streaming::EventSink {
   std::atomic<int> refs_{1};  // The pending request.
   std::atomic<bool> finishing_{false};
   std::shared_ptr<streaming::Subscription> subscription_;
-  const streaming::OutgoingEvent* pending_ = nullptr;
+  streaming::OutgoingEvent pending_;  // Handed over by Write, until StartWrite.
   std::string request_id_;
   std::string distributor_id_;
   absl::Time started_;
