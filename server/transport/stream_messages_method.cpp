@@ -27,7 +27,7 @@ class StreamCall final : public streaming::EventSink {
       StartWrite();
     } else {
       Acquire();
-      alarm_.Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &alarm_tag_);
+      Begin([this] { alarm_.Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &alarm_tag_); });
     }
   }
 
@@ -35,7 +35,7 @@ class StreamCall final : public streaming::EventSink {
     final_status_ = status;
     Acquire();  // Before finishing_ (see Release).
     finishing_ = true;
-    writer_.Finish(CallHandler::ToGrpc(status), &finish_tag_);
+    Begin([this] { writer_.Finish(CallHandler::ToGrpc(final_status_), &finish_tag_); });
   }
 
   // The pending write then completes with ok = false, freeing its buffers.
@@ -139,7 +139,17 @@ class StreamCall final : public streaming::EventSink {
     }
     Acquire();
     // Serialized now, so an idle stream keeps no copy of its last event.
-    writer_.Write(SerializeResponse(out), &write_tag_);
+    grpc::ByteBuffer bytes = SerializeResponse(out);
+    Begin([this, &bytes] { writer_.Write(bytes, &write_tag_); });
+  }
+
+  // Begins an operation counted by a preceding Acquire(). On a queue already
+  // shut down (the server is stopping) nothing begins: the call is over, and
+  // freed once nothing else of it is outstanding. May free `this`.
+  void Begin(absl::FunctionRef<void()> start) {
+    if (CompletionQueues::StartOperation(cq_, start)) return;
+    finishing_ = true;
+    Release();
   }
 
   void Acquire() { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -179,6 +189,8 @@ class StreamCall final : public streaming::EventSink {
   absl::Status final_status_;
 };
 
-void StreamMessagesMethod::Listen(grpc::ServerCompletionQueue* cq) { new StreamCall(this, cq); }
+void StreamMessagesMethod::Listen(grpc::ServerCompletionQueue* cq) {
+  CompletionQueues::StartOperation(cq, [this, cq] { new StreamCall(this, cq); });
+}
 
 }  // namespace messaging::transport

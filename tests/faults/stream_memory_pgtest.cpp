@@ -102,11 +102,13 @@ TEST(StreamMemoryTest, StreamsThatNeverReadCannotMakeTheServerHoldWhatATenantWri
   const std::string asan_options =
       absl::StrCat(asan != nullptr ? asan : "", asan ? ":" : "",
                    "quarantine_size_mb=0:thread_local_quarantine_size_kb=0");
+  // A short stall time keeps the test quick; not so short that a client that
+  // does read, on a machine slowed by sanitizers, passes for a stalled one.
   ServerProcess server(kBinary, db.server_url(),
                        {{"MESSAGING_STREAM_MEMORY_BYTES", std::to_string(48 << 20)},
                         {"MESSAGING_STREAM_QUEUE_BYTES", std::to_string(512 << 10)},
                         {"MESSAGING_STREAM_READ_BYTES", std::to_string(2 << 20)},
-                        {"MESSAGING_STREAM_STALL_SECONDS", "1"},
+                        {"MESSAGING_STREAM_STALL_SECONDS", "3"},
                         {"MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR", "1000"},
                         {"ASAN_OPTIONS", asan_options}});
   std::vector<std::unique_ptr<v1::MessagingService::Stub>> stubs;
@@ -196,7 +198,8 @@ TEST(StreamMemoryTest, StreamsThatNeverReadCannotMakeTheServerHoldWhatATenantWri
   EXPECT_TRUE(bystander_stream.WaitForChanges(static_cast<std::size_t>(bystander_created),
                                               std::chrono::seconds(60)))
       << "the bystander's stream received " << bystander_stream.Changes().size() << " of "
-      << bystander_created;
+      << bystander_created << "; stream status: "
+      << bystander_stream.WaitDone(std::chrono::milliseconds(0)).error_message();
 
   // Nothing lost: every stalled stream yields every message once, in order.
   const auto log = faults::CreatedInLogOrder(db.url(), attacker);
