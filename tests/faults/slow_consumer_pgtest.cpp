@@ -20,7 +20,6 @@
 namespace messaging::testing {
 namespace {
 
-using faults::WaitUntil;
 
 constexpr char kBinary[] = MESSAGING_SERVER_BINARY;
 
