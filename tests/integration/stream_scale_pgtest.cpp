@@ -97,7 +97,9 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
     }
   };
   open(10);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // The baseline: ten live streams (each got its first heartbeat).
+  ASSERT_TRUE(WaitUntil([&] { return ready.load() == 10; }, std::chrono::seconds(30)))
+      << ready.load() << " of 10 streams went live";
   const int threads_with_10 = server.Threads();
   const long rss_with_10 = server.RssKiB();
   open(1990);
