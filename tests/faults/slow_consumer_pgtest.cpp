@@ -21,6 +21,7 @@
 namespace messaging::testing {
 namespace {
 
+using faults::WaitUntil;
 
 constexpr char kBinary[] = MESSAGING_SERVER_BINARY;
 

@@ -34,7 +34,11 @@ constexpr int kMessages = 30;
 constexpr int kStalledStreams = 200;
 constexpr int kMessages = 60;
 #endif
+// The attacker's connections; the bystander has its own, as another tenant's
+// service would (a client that never reads can stall its own connection's
+// HTTP/2 window, which says nothing about the server).
 constexpr int kChannels = 10;
+constexpr int kBystanderChannels = 3;
 constexpr long kMiB = 1024;  // In KiB, as /proc reports.
 // The server's budgets below allow about 48 MiB of queued events, 2 MiB per
 // read (4 readers), 1 MiB per List page; with the process itself and gRPC's
@@ -126,9 +130,13 @@ TEST(StreamMemoryTest, StreamsThatNeverReadCannotMakeTheServerHoldWhatATenantWri
   for (int i = 0; i < kChannels; ++i) {
     stubs.push_back(v1::MessagingService::NewStub(faults::Connect(server.address())));
   }
+  std::vector<std::unique_ptr<v1::MessagingService::Stub>> bystander_stubs;
+  for (int i = 0; i < kBystanderChannels; ++i) {
+    bystander_stubs.push_back(v1::MessagingService::NewStub(faults::Connect(server.address())));
+  }
 
   // The bystander: a stream that reads, and unary calls throughout.
-  StreamCollector bystander_stream(*stubs[0], bystander, v1::StreamMessagesRequest());
+  StreamCollector bystander_stream(*bystander_stubs[0], bystander, v1::StreamMessagesRequest());
   ASSERT_TRUE(bystander_stream.WaitLive());
 
   // The attacker's streams, live (each read its first heartbeat), then idle.
@@ -177,7 +185,7 @@ TEST(StreamMemoryTest, StreamsThatNeverReadCannotMakeTheServerHoldWhatATenantWri
       create.mutable_message()->set_content(absl::StrCat("bystander ", i));
       v1::Message created;
       auto context = faults::ContextFor(bystander, absl::Seconds(30));
-      grpc::Status status = stubs[1]->CreateMessage(context.get(), create, &created);
+      grpc::Status status = bystander_stubs[1]->CreateMessage(context.get(), create, &created);
       if (status.ok()) {
         v1::ListMessagesRequest list;
         list.set_conversation_id(bystander_conversation);
@@ -185,7 +193,7 @@ TEST(StreamMemoryTest, StreamsThatNeverReadCannotMakeTheServerHoldWhatATenantWri
         list.set_order_by("create_time desc");
         v1::ListMessagesResponse page;
         auto list_context = faults::ContextFor(bystander, absl::Seconds(30));
-        status = stubs[2]->ListMessages(list_context.get(), list, &page);
+        status = bystander_stubs[2]->ListMessages(list_context.get(), list, &page);
       }
       ++bystander_calls;
       if (!status.ok()) {
