@@ -187,9 +187,11 @@ start_server_once() {
   stop_server
   SERVER_PORT=$("$root/scripts/pg.sh" free-port)
   : >"$WORK/server.log"
+  # The scale scenarios hold more streams per distributor than the default cap.
   DATABASE_URL=$(serve_url) MESSAGING_JWT_SECRET=$SECRET MESSAGING_LISTEN="127.0.0.1:$SERVER_PORT" \
     MESSAGING_POOL_SIZE=$POOL_SIZE MESSAGING_LOG_LEVEL=warn MESSAGING_DRAIN_TIMEOUT_SECONDS=5 \
-    MESSAGING_MAX_CONNECTION_AGE_SECONDS=0 env "$@" "$SERVER_BIN" serve >>"$WORK/server.log" 2>&1 &
+    MESSAGING_MAX_CONNECTION_AGE_SECONDS=0 MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR=100000 \
+    env "$@" "$SERVER_BIN" serve >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   local i
   for i in $(seq 1 50); do
@@ -565,12 +567,13 @@ explain_plans() {
                         ORDER BY created_at, id OFFSET 49949 LIMIT 1")
   fi
   local explain="EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE"
+  local page_bytes=1048576 # The server's default MESSAGING_MAX_PAGE_BYTES.
   local -a statements=(
-    "ListConversations, first page|\"bench_conversation_list_----\"(51)"
+    "ListConversations, first page|\"bench_conversation_list_----\"(51, $page_bytes)"
     "ListMessages, conversation visibility check|\"bench_message_conversation_visible\"('$conv')"
-    "ListMessages, first page|\"bench_message_list_asc\"('$conv', 51)")
+    "ListMessages, first page|\"bench_message_list_asc\"('$conv', 51, $page_bytes)")
   if [[ -n $key ]]; then
-    statements+=("ListMessages, page 1,000 of the deep conversation (keyset after message 49,950)|\"bench_message_list_asc_k\"('$deep', 51, '${key%%|*}', '${key##*|}')")
+    statements+=("ListMessages, page 1,000 of the deep conversation (keyset after message 49,950)|\"bench_message_list_asc_k\"('$deep', 51, '${key%%|*}', '${key##*|}', $page_bytes)")
   fi
   {
     cat "$WORK/prepare.sql"

@@ -70,9 +70,10 @@ if [[ "${MESSAGING_SKIP_SANITIZERS:-0}" != 1 ]]; then
   run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DMESSAGING_SANITIZE=address,undefined
 
   # Only the tests of our own concurrency (ctest label `concurrency`: executor,
-  # subscriptions, stream hub, connection pool), which reach no gRPC: Debian's
-  # gRPC, protobuf and Abseil are not built with TSan, so it cannot see their
-  # synchronisation and reports races through them that are not there.
+  # subscriptions, stream hub, stream memory budget, connection pool), which
+  # reach no gRPC: Debian's gRPC, protobuf and Abseil are not built with TSan,
+  # so it cannot see their synchronisation and reports races through them that
+  # are not there.
   step "Building build/tsan (ThreadSanitizer, concurrency tests only)"
   cmake -S "$root" -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMESSAGING_SANITIZE=thread -DMESSAGING_BUILD_BENCH=OFF >/dev/null

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/validation.h"
 #include "repository/pg_ai_work_repository.h"
 #include "repository/pg_conversation_repository.h"
 #include "repository/pg_event_repository.h"
@@ -125,13 +126,17 @@ void PgbenchCreate() {
 // ("BEGIN; SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").
 constexpr char kBeginSnapshot[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n";
 
+// The server's default byte budget of a List page.
+std::string PageBytes() { return std::to_string(messaging::domain::Limits{}.max_page_bytes); }
+
 // PgMessageRepository::List (first page, create_time order): snapshot
 // transaction; tenant; visibility check; page; snapshot for the cursor.
 void PgbenchList() {
   std::cout << "-- ListMessages (first page): the server's transaction, statement for statement.\n"
             << kPickConversation << kBeginSnapshot << TenantSetup()
             << Bind(Sql("message_conversation_visible"), {{1, kConversation}}) << ";\n"
-            << Bind(Sql("message_list_asc"), {{1, kConversation}, {2, ":limit"}}) << ";\n"
+            << Bind(Sql("message_list_asc"), {{1, kConversation}, {2, ":limit"}, {3, PageBytes()}})
+            << ";\n"
             << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
 }
 
@@ -140,7 +145,7 @@ void PgbenchListConversations() {
   std::cout << "-- ListConversations (first page): the server's transaction.\n"
             << "\\set d random(1, :distributors)\n"
             << kBeginSnapshot << TenantSetup()
-            << Bind(Sql("conversation_list_----"), {{1, ":limit"}}) << ";\n"
+            << Bind(Sql("conversation_list_----"), {{1, ":limit"}, {2, PageBytes()}}) << ";\n"
             << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
 }
 

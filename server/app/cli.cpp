@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,7 @@ int RunCli(int argc, char** argv) {
   int64_t max_content_bytes = static_cast<int64_t>(config.limits.max_content_bytes);
   int64_t retention_hours = 24 * 7, heartbeat_seconds = 30, poll_ms = 25, notify_ms = 5;
   int64_t default_deadline_seconds = 30, max_receive_bytes = config.max_receive_message_bytes;
+  int64_t max_send_bytes = config.max_send_message_bytes, stall_seconds = 10;
   auto* serve = app.add_subcommand("serve", "Serve the gRPC API (default)");
   serve
       ->add_option("--database-url", config.database_url,
@@ -215,6 +217,42 @@ int RunCli(int argc, char** argv) {
       ->envname("MESSAGING_MAX_RECEIVE_BYTES")
       ->capture_default_str();
   serve
+      ->add_option("--max-send-bytes", max_send_bytes,
+                   "largest response or stream event sent (gRPC max send message size)")
+      ->envname("MESSAGING_MAX_SEND_BYTES")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-page-bytes", config.limits.max_page_bytes,
+                   "List pages stop adding rows at this many bytes (at least one row)")
+      ->envname("MESSAGING_MAX_PAGE_BYTES")
+      ->capture_default_str();
+  serve
+      ->add_option("--stream-queue-bytes", config.stream_queue_bytes,
+                   "bytes of events one stream may hold before it reads from the log instead")
+      ->envname("MESSAGING_STREAM_QUEUE_BYTES")
+      ->capture_default_str();
+  serve
+      ->add_option("--stream-memory-bytes", config.stream_memory_bytes,
+                   "bytes of events all streams together may hold")
+      ->envname("MESSAGING_STREAM_MEMORY_BYTES")
+      ->capture_default_str();
+  serve
+      ->add_option("--stream-read-bytes", config.stream_read_bytes,
+                   "bytes of events one read of the change log may hold")
+      ->envname("MESSAGING_STREAM_READ_BYTES")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-streams-per-distributor", config.max_streams_per_distributor,
+                   "open StreamMessages calls per distributor on this server")
+      ->envname("MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR")
+      ->capture_default_str();
+  serve
+      ->add_option("--stream-stall-seconds", stall_seconds,
+                   "when stream memory runs out, end streams whose client has not taken an "
+                   "event for this long")
+      ->envname("MESSAGING_STREAM_STALL_SECONDS")
+      ->capture_default_str();
+  serve
       ->add_option("--max-concurrent-streams", config.max_concurrent_streams,
                    "HTTP/2 streams per client connection")
       ->envname("MESSAGING_MAX_CONCURRENT_STREAMS")
@@ -313,6 +351,9 @@ int RunCli(int argc, char** argv) {
   config.default_deadline = absl::Seconds(std::max<int64_t>(1, default_deadline_seconds));
   config.max_receive_message_bytes =
       static_cast<int>(std::clamp<int64_t>(max_receive_bytes, 64 * 1024, 64 * 1024 * 1024));
+  config.max_send_message_bytes =
+      static_cast<int>(std::clamp<int64_t>(max_send_bytes, 0, std::numeric_limits<int>::max()));
+  config.stream_stall_timeout = absl::Seconds(stall_seconds);
   config.heartbeat_interval = absl::Seconds(heartbeat_seconds);
   config.stream_poll_interval = absl::Milliseconds(std::clamp<int64_t>(poll_ms, 5, 60'000));
   config.stream_notify_interval = absl::Milliseconds(std::clamp<int64_t>(notify_ms, 1, 1'000));

@@ -82,6 +82,14 @@ std::vector<repository::PreparedStatement> AllStatements() {
   return all;
 }
 
+// The largest message a response or stream event can carry on the wire: a
+// JSON value of tiny elements ("[0,0,...]", 2 bytes each) grows to about 11
+// bytes each as a google.protobuf.Struct.
+std::size_t LargestMessageOnTheWire(const domain::Limits& limits) {
+  return limits.max_content_bytes + 2 * 6 * limits.max_json_bytes + limits.max_summary_bytes +
+         8 * limits.max_text_field_bytes + 4096;
+}
+
 // Every pooled connection refuses a login role that could get around RLS.
 repository::PoolOptions PoolOptionsFor(const ServerConfig& config, int size) {
   repository::PoolOptions options;
@@ -136,8 +144,46 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   if (config.stream_executor_threads < 1 || config.stream_queue_capacity < 1) {
     return absl::InvalidArgumentError("stream executor threads and queue capacity must be >= 1");
   }
+  if (config.max_send_message_bytes < 0 || static_cast<std::size_t>(config.max_send_message_bytes) <
+                                               LargestMessageOnTheWire(config.limits)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "MESSAGING_MAX_SEND_BYTES: must be at least ", LargestMessageOnTheWire(config.limits),
+        " (the largest message the content and JSON limits allow)"));
+  }
+  if (config.limits.max_page_bytes < 1024 || config.stream_queue_bytes < 1024 ||
+      config.stream_read_bytes < 1024) {
+    return absl::InvalidArgumentError(
+        "MESSAGING_MAX_PAGE_BYTES, MESSAGING_STREAM_QUEUE_BYTES and MESSAGING_STREAM_READ_BYTES: "
+        "must be at least 1024");
+  }
+  // Every event must fit the budget on its own, or its streams could never take it.
+  if (config.stream_memory_bytes <
+      std::max(config.stream_queue_bytes, LargestMessageOnTheWire(config.limits))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "MESSAGING_STREAM_MEMORY_BYTES: must be at least MESSAGING_STREAM_QUEUE_BYTES and ",
+        LargestMessageOnTheWire(config.limits), " (the largest message the limits allow)"));
+  }
+  if (config.max_streams_per_distributor < 1) {
+    return absl::InvalidArgumentError("MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR: must be >= 1");
+  }
+  if (config.stream_stall_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("MESSAGING_STREAM_STALL_SECONDS: must be at least 1");
+  }
   return absl::OkStatus();
 }
+
+namespace {
+
+streaming::HubOptions HubOptionsOf(const ServerConfig& config) {
+  streaming::HubOptions options;
+  options.read_bytes = static_cast<std::int64_t>(config.stream_read_bytes);
+  options.memory_bytes = config.stream_memory_bytes;
+  options.max_streams_per_distributor = config.max_streams_per_distributor;
+  options.stall_timeout = config.stream_stall_timeout;
+  return options;
+}
+
+}  // namespace
 
 struct MessagingServer::Components {
   explicit Components(const ServerConfig& config)
@@ -166,7 +212,7 @@ struct MessagingServer::Components {
                                            : std::max(1, config.pool_size / 2),
              static_cast<std::size_t>(config.tenant_queue_limit)}),
         executor(config.stream_executor_threads),
-        hub(stream_events, stream_conversations, executor, {}),
+        hub(stream_events, stream_conversations, executor, HubOptionsOf(config)),
         messaging_service(conversations, messages, ai_work),
         methods({&calls, &workers, &refusing}),
         probe(config.database_url, config.health_interval,
@@ -189,10 +235,20 @@ struct MessagingServer::Components {
                      [this] { return listener.connected() ? 1 : 0; });
     metrics.AddGauge("messaging_stream_executor_queued", "Stream reads waiting for a thread.",
                      [this] { return static_cast<double>(executor.queued()); });
+    metrics.AddGauge("messaging_stream_memory_bytes",
+                     "Bytes of events queued in or being written to streams.",
+                     [this] { return static_cast<double>(hub.memory().used()); });
+    metrics.AddGauge("messaging_stream_memory_limit_bytes", "The stream memory budget.",
+                     [this] { return static_cast<double>(hub.memory().limit()); });
+    metrics.AddGauge("messaging_streams_ended_stalled",
+                     "Streams ended since start because their client stopped reading while "
+                     "stream memory was exhausted.",
+                     [this] { return static_cast<double>(hub.stalled_streams_ended()); });
     metrics.AddGauge("messaging_database_reachable", "1 while the database answers.",
                      [this] { return probe.reachable() ? 1 : 0; });
-    messaging_service.Register(methods, calls, hub, cursors,
-                               {static_cast<std::size_t>(config.stream_queue_capacity)});
+    messaging_service.Register(
+        methods, calls, hub, cursors,
+        {{static_cast<std::size_t>(config.stream_queue_capacity), config.stream_queue_bytes}});
     health.Register(methods);
   }
 
@@ -286,6 +342,7 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
   builder.RegisterService(c->messaging_service.service());
   builder.RegisterService(c->health.service());
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_send_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                              static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_time)));

@@ -74,6 +74,14 @@ struct ServerConfig {
   int stream_executor_threads = 4;
   int stream_queue_capacity = 64;
 
+  // Memory budgets (docs/operations.md, "Memory"). List pages are bounded by
+  // limits.max_page_bytes.
+  int max_send_message_bytes = 4 * 1024 * 1024;             // Any one response or stream event.
+  std::size_t stream_queue_bytes = 1024 * 1024;             // Held per stream.
+  std::size_t stream_memory_bytes = 128 * 1024 * 1024;      // Held by all streams.
+  std::size_t stream_read_bytes = 4 * 1024 * 1024;          // One read of the change log.
+  std::size_t max_streams_per_distributor = 1000;           // Open streams per server.
+  absl::Duration stream_stall_timeout = absl::Seconds(10);  // See StreamHub.
   // The AI work queue: attempts before an item is dead-lettered, leased
   // items per distributor at once, and how long dead letters are kept.
   domain::AiWorkSettings ai_work;

@@ -38,6 +38,7 @@ absl::StatusOr<ConversationList> ConversationService::List(const RequestContext&
   }
   ConversationQuery query;
   ASSIGN_OR_RETURN(query.limit, EffectivePageSize(page_size));
+  query.max_bytes = PageByteBudget(limits_.max_page_bytes);
   if (!page_token.empty()) {
     ASSIGN_OR_RETURN(query.after,
                      page_tokens_.DecodeConversations(ctx.distributor_id, filter, page_token));

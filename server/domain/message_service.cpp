@@ -57,6 +57,7 @@ absl::StatusOr<MessageList> MessageService::List(const RequestContext& ctx,
   ASSIGN_OR_RETURN(query.conversation_id, ParseUuid(conversation_id, "conversation_id"));
   ASSIGN_OR_RETURN(query.descending, ParseMessageOrder(order_by));
   ASSIGN_OR_RETURN(query.limit, EffectivePageSize(page_size));
+  query.max_bytes = PageByteBudget(limits_.max_page_bytes);
   if (!page_token.empty()) {
     ASSIGN_OR_RETURN(query.after,
                      page_tokens_.DecodeMessages(ctx.distributor_id, query.conversation_id,

@@ -5,6 +5,7 @@
 // since the Unix epoch (PostgreSQL's precision, so keyset tokens are exact).
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -104,10 +105,15 @@ struct ConversationKey {
   std::string id;
 };
 
+// A page holds at most `limit` rows and stops adding rows once their text
+// would pass `max_bytes` (it always holds one, so paging makes progress).
+inline constexpr std::int64_t kNoByteLimit = std::numeric_limits<std::int64_t>::max();
+
 struct ConversationQuery {
   ConversationFilter filter;
   std::optional<ConversationKey> after;
   int limit = 50;
+  std::int64_t max_bytes = kNoByteLimit;
 };
 
 // Enum fields left unset are required (direction) or defaulted by the service
@@ -154,6 +160,7 @@ struct MessageQuery {
   bool descending = false;
   std::optional<MessageKey> after;
   int limit = 50;
+  std::int64_t max_bytes = kNoByteLimit;
 };
 
 // Identifies a message for UpdateDeliveryStatus.

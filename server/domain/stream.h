@@ -51,6 +51,9 @@ struct StreamEvent {
 struct EventQuery {
   StreamCursor after;
   int limit = 256;
+  // Events follow while they start within this many bytes of row text: a
+  // read holds at most this much plus one event.
+  std::int64_t max_bytes = kNoByteLimit;
 };
 
 struct EventBatch {
@@ -58,7 +61,7 @@ struct EventBatch {
   // The horizon the read used: every event of a transaction older than it has
   // been returned (when `complete`) or comes after the last returned one.
   std::uint64_t horizon = 0;
-  bool complete = false;  // Fewer than `limit` events: nothing more below the horizon.
+  bool complete = false;  // Nothing more below the horizon (not cut by limit or max_bytes).
   Micros read_at = 0;     // Database clock when read.
   // The log's low-water mark, read in the same snapshot: the highest position
   // pruning has deleted ({0, 0} before the first prune).

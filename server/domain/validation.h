@@ -19,6 +19,8 @@ struct Limits {
   std::size_t max_summary_bytes = 16 * 1024;    // ai_summary, ai_context_summary
   std::size_t max_json_bytes = 64 * 1024;       // metadata, ai_extracted_data
   std::size_t preview_chars = 120;              // last_message_preview length
+  // List pages stop adding rows at this many bytes of row text (one row at least).
+  std::size_t max_page_bytes = 1024 * 1024;
 };
 
 // A canonical UUID (8-4-4-4-12 hex digits), returned in lower case.

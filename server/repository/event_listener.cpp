@@ -42,7 +42,7 @@ int ToPollTimeoutMs(absl::Duration d) {
 
 }  // namespace
 
-EventListener::EventListener(std::string database_url, EventListenerOptions options,
+EventListener::EventListener(const std::string& database_url, EventListenerOptions options,
                              OnHeads on_heads)
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(5))),
       options_(std::move(options)),

@@ -46,7 +46,7 @@ class EventListener {
  public:
   using OnHeads = std::function<void(const domain::EventHeads& heads, bool everything)>;
 
-  EventListener(std::string database_url, EventListenerOptions options, OnHeads on_heads);
+  EventListener(const std::string& database_url, EventListenerOptions options, OnHeads on_heads);
   ~EventListener();
   EventListener(const EventListener&) = delete;
   EventListener& operator=(const EventListener&) = delete;

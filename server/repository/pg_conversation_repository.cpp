@@ -97,7 +97,7 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
       ctx,
       [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Conversation>> {
         Params params(sql::kListConversations[shape.Index()]);
-        params.Set("limit", absl::StrCat(q.limit + 1));
+        params.Set("limit", absl::StrCat(q.limit + 1)).Set("max_bytes", absl::StrCat(q.max_bytes));
         if (q.after) {
           params.Set("after_inbox_at", MicrosToTimestampText(q.after->inbox_at))
               .Set("after_id", q.after->id);
@@ -105,7 +105,8 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
         if (q.filter.customer_id) params.Set("customer_id", *q.filter.customer_id);
         if (q.filter.channel) params.Set("channel", *q.filter.channel);
         if (q.filter.status) params.Set("status", *q.filter.status);
-        return ToPage<ConversationReader>(params.Exec(tx), q.limit, CurrentSnapshot(tx));
+        return ToPage<ConversationReader>(params.Exec(tx), q.limit, q.max_bytes,
+                                          CurrentSnapshot(tx));
       },
       TransactionMode::kSnapshotRead);
 }

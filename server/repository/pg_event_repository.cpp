@@ -40,7 +40,8 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
         params.Set("after_xid", absl::StrCat(q.after.position.xid))
             .Set("after_seq", absl::StrCat(q.after.position.seq))
             .Set("snapshot", q.after.snapshot)
-            .Set("limit", absl::StrCat(q.limit));
+            .Set("limit", absl::StrCat(q.limit))
+            .Set("max_bytes", absl::StrCat(q.max_bytes));
         if (by_conversation) params.Set("conversation_id", conversation_id);
         const pqxx::result r = params.Exec(tx);
         domain::EventBatch batch;
@@ -49,11 +50,16 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
         batch.pruned_through = {r.at(0)[ColumnNumber(r, "pruned_xid")].as<std::uint64_t>(),
                                 r.at(0)[ColumnNumber(r, "pruned_seq")].as<std::int64_t>()};
         const StreamEventReader read(r);
+        const ColumnIndex bytes = ColumnNumber(r, "bytes_through");
+        std::int64_t bytes_through = 0;
         for (const auto& row : r) {
           if (!read.HasEvent(row)) break;  // The LEFT JOIN's "no event" row.
           batch.events.push_back(read(row));
+          bytes_through = row[bytes].as<std::int64_t>();
         }
-        batch.complete = static_cast<int>(batch.events.size()) < q.limit;
+        // Past the budget, later events may have been left out: not complete.
+        batch.complete =
+            static_cast<int>(batch.events.size()) < q.limit && bytes_through <= q.max_bytes;
         return batch;
       });
 }

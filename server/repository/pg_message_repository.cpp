@@ -87,12 +87,14 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
           return domain::NotFound("conversation", q.conversation_id);
         }
         Params page(sql::ListMessages(q.descending, q.after.has_value()));
-        page.Set("conversation_id", q.conversation_id).Set("limit", absl::StrCat(q.limit + 1));
+        page.Set("conversation_id", q.conversation_id)
+            .Set("limit", absl::StrCat(q.limit + 1))
+            .Set("max_bytes", absl::StrCat(q.max_bytes));
         if (q.after) {
           page.Set("after_created_at", MicrosToTimestampText(q.after->created_at))
               .Set("after_id", q.after->id);
         }
-        return ToPage<MessageReader>(page.Exec(tx), q.limit, CurrentSnapshot(tx));
+        return ToPage<MessageReader>(page.Exec(tx), q.limit, q.max_bytes, CurrentSnapshot(tx));
       },
       TransactionMode::kSnapshotRead);
 }

@@ -7,7 +7,6 @@
 // field to its own column. A column missing from the result throws
 // std::logic_error naming it, on the statement's first use.
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -17,8 +16,10 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "domain/model.h"
+#include "domain/pagination.h"
 #include "domain/stream.h"
 
 namespace messaging::repository {
@@ -181,21 +182,26 @@ auto FirstRow(const pqxx::result& result)
 // Exact timestamptz literal for a keyset parameter ("2026-01-02T03:04:05.123456Z").
 std::string MicrosToTimestampText(domain::Micros micros);
 
-// A page from rows fetched with LIMIT limit + 1: the extra row only says that
-// more rows follow. `snapshot` is the pg_snapshot the rows were read in.
+// A page from rows fetched with LIMIT limit + 1 and a byte budget
+// (sql::BudgetedPageSql, whose rows end with bytes_through): rows beyond the
+// page only say that more rows follow. `snapshot` is the pg_snapshot the rows
+// were read in.
 template <typename Reader>
-auto ToPage(const pqxx::result& rows, int limit, const std::string& snapshot)
+auto ToPage(const pqxx::result& rows, int limit, std::int64_t max_bytes,
+            const std::string& snapshot)
     -> domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> {
   domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> page;
-  page.items.reserve(std::min(rows.size(), static_cast<std::size_t>(std::max(0, limit))));
+  std::vector<std::int64_t> bytes_through;
+  bytes_through.reserve(rows.size());
+  const ColumnIndex bytes = ColumnNumber(rows, "bytes_through");
+  for (const auto& row : rows) bytes_through.push_back(row[bytes].as<std::int64_t>());
+  const std::size_t taken = domain::RowsInPage(bytes_through, limit, max_bytes);
+  page.items.reserve(taken);
   const Reader read(rows);
-  for (const auto& row : rows) {
-    if (static_cast<int>(page.items.size()) == limit) {
-      page.has_more = true;
-      break;
-    }
-    page.items.push_back(read(row));
+  for (std::size_t i = 0; i < taken; ++i) {
+    page.items.push_back(read(rows[static_cast<pqxx::result::size_type>(i)]));
   }
+  page.has_more = taken < rows.size();
   page.snapshot = snapshot;
   return page;
 }

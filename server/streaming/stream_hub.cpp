@@ -2,13 +2,18 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 
 namespace messaging::streaming {
 
 StreamHub::StreamHub(domain::EventRepository& events, domain::ConversationRepository& conversations,
                      Executor& executor, HubOptions options)
-    : events_(events), conversations_(conversations), executor_(executor), options_(options) {}
+    : events_(events),
+      conversations_(conversations),
+      executor_(executor),
+      options_(options),
+      memory_(options.memory_bytes) {}
 
 domain::RequestContext StreamHub::ContextFor(const std::string& distributor_id) const {
   domain::RequestContext ctx;
@@ -44,6 +49,12 @@ void StreamHub::Subscribe(const std::shared_ptr<Subscription>& s,
     auto& group = groups_[s->distributor_id()];
     if (!group) group = std::make_shared<Group>();
     std::lock_guard<std::mutex> group_lock(group->mu);
+    if (group->members.size() >= options_.max_streams_per_distributor) {
+      s->Close(absl::ResourceExhaustedError(
+          absl::StrCat("too many open streams for this distributor (at most ",
+                       options_.max_streams_per_distributor, " per server); close one and retry")));
+      return;
+    }
     group->members.insert(s);
   }
   executor_.Post([this, s, cursor = std::move(cursor)] { StartSubscription(s, cursor); });
@@ -85,39 +96,58 @@ void StreamHub::StartSubscription(const std::shared_ptr<Subscription>& s,
   ScheduleCatchUp(s);
 }
 
-void StreamHub::ResumeCatchUp(const std::shared_ptr<Subscription>& s, std::size_t capacity) {
-  ScheduleCatchUp(s, std::max<std::size_t>(1, capacity / 2));
+void StreamHub::ResumeCatchUp(const std::shared_ptr<Subscription>& s) {
+  ScheduleCatchUp(s, std::max<std::size_t>(1, s->limits().max_events / 2),
+                  std::max<std::size_t>(1, s->limits().max_bytes / 2));
 }
 
-void StreamHub::ScheduleCatchUp(const std::shared_ptr<Subscription>& s, std::size_t min_free) {
-  if (!s->ClaimCatchUp(min_free)) return;
+void StreamHub::ScheduleCatchUp(const std::shared_ptr<Subscription>& s, std::size_t min_free_events,
+                                std::size_t min_free_bytes) {
+  if (!s->ClaimCatchUp(min_free_events, min_free_bytes)) return;
   executor_.Post([this, s] { CatchUp(s); });
 }
 
 void StreamHub::CatchUp(const std::shared_ptr<Subscription>& s) {
   const std::size_t room = s->free_capacity();
-  if (s->closed() || room == 0) {
+  const std::size_t byte_room = s->free_bytes();
+  if (s->closed() || room == 0 || byte_room == 0) {
+    s->ReleaseCatchUp();
+    return;
+  }
+  // The read holds no more than the memory reserved for what it returns (plus
+  // one event), and it needs room for the event the previous one stopped at.
+  const std::size_t want =
+      std::max(s->next_event_bytes(),
+               std::min(byte_room,
+                        static_cast<std::size_t>(std::max<std::int64_t>(1, options_.read_bytes))));
+  const std::size_t reserved =
+      memory_.ReserveUpTo(want, std::max<std::size_t>(1, s->next_event_bytes()));
+  if (reserved == 0) {
+    // The next wake-up retries; meanwhile RelieveMemoryPressure frees memory.
     s->ReleaseCatchUp();
     return;
   }
   domain::EventQuery query;
   query.after = s->cursor();
   query.limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
+  query.max_bytes = static_cast<std::int64_t>(reserved);
   auto batch = events_.Read(ContextFor(s->distributor_id()), query, s->conversation_id());
   if (!batch.ok()) {
     // Transient (e.g. the database restarts): the next wake-up retries.
     log::Debug("stream catch-up read failed: {}", batch.status().message());
+    memory_.Release(reserved);
     s->ReleaseCatchUp();
     return;
   }
   if (auto pruned = domain::CheckNotPruned(query.after, *batch); !pruned.ok()) {
+    memory_.Release(reserved);
     s->Close(pruned);
     s->ReleaseCatchUp();
     return;
   }
-  s->AppendCatchUp(*batch);
+  const bool took_all = s->AppendCatchUp(*batch, reserved);
   bool live = false;
-  if (batch->complete) {
+  if (took_all && batch->complete) {
     if (auto group = FindGroup(s->distributor_id())) {
       std::lock_guard<std::mutex> lock(group->mu);
       if (!group->head) {
@@ -132,10 +162,39 @@ void StreamHub::CatchUp(const std::shared_ptr<Subscription>& s) {
     }
   }
   s->ReleaseCatchUp();
-  if (!live && !batch->complete) ScheduleCatchUp(s);  // More to read right away.
+  // More to read right away. A batch not taken whole waits for room instead
+  // (its writes draining, or the next wake-up).
+  if (!live && took_all && !batch->complete) ScheduleCatchUp(s);
+}
+
+void StreamHub::RelieveMemoryPressure() {
+  if (!memory_.TakeRefusals()) return;
+  const auto stalled_before =
+      Subscription::Clock::now() - absl::ToChronoNanoseconds(options_.stall_timeout);
+  std::vector<std::shared_ptr<Subscription>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, group] : groups_) {
+      std::lock_guard<std::mutex> group_lock(group->mu);
+      all.insert(all.end(), group->members.begin(), group->members.end());
+    }
+  }
+  const absl::Status status = absl::ResourceExhaustedError(
+      "stream ended: its client stopped reading while the server's stream memory was "
+      "exhausted; resume from the last cursor");
+  std::uint64_t ended = 0;
+  for (const auto& s : all) ended += s->AbortIfStalled(stalled_before, status) ? 1 : 0;
+  if (ended > 0) {
+    stalled_ended_ += ended;
+    log::Warn(
+        "stream memory exhausted ({} of {} bytes): ended {} streams whose clients stopped "
+        "reading",
+        memory_.used(), memory_.limit(), ended);
+  }
 }
 
 void StreamHub::OnHeads(const domain::EventHeads& heads, bool everything) {
+  RelieveMemoryPressure();
   std::vector<std::pair<std::string, std::shared_ptr<Group>>> groups;
   std::uint64_t from = 0;
   {
@@ -199,6 +258,7 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
     query.after.position = *group->head;
   }
   query.limit = options_.batch_size;
+  query.max_bytes = options_.read_bytes;
   auto batch = events_.Read(ContextFor(distributor_id), query, /*conversation_id=*/"");
   if (batch.ok()) {
     if (auto pruned = domain::CheckNotPruned(query.after, *batch); !pruned.ok()) {

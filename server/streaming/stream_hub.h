@@ -10,7 +10,15 @@
 // fall behind, read for themselves (catch-up) until they reach the group's
 // head and join it. All database reads run on the executor, never on a gRPC
 // thread; no subscription holds a thread or a connection of its own.
+//
+// Memory is bounded by configuration: a read holds at most `read_bytes` of
+// events (plus one), every event a subscription holds is reserved from the
+// hub's StreamMemoryBudget, and a distributor has at most
+// `max_streams_per_distributor` streams. When the budget runs out, streams
+// that take no more events fall back to catch-up, and streams whose client
+// stopped reading are ended (docs/streaming.md, "Memory").
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,13 +30,22 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "domain/repositories.h"
+#include "streaming/stream_memory_budget.h"
 #include "streaming/subscription.h"
 
 namespace messaging::streaming {
 
 struct HubOptions {
-  int batch_size = 256;  // Events per group read.
+  int batch_size = 256;  // Events per read.
+  // Bytes of events per read (row text; one event more at most).
+  std::int64_t read_bytes = 4 * 1024 * 1024;
   absl::Duration read_timeout = absl::Seconds(10);
+  // Server-wide: events queued in, or being written to, all streams.
+  std::size_t memory_bytes = 128 * 1024 * 1024;
+  std::size_t max_streams_per_distributor = 1000;
+  // Once the memory budget refused someone, a stream whose write has not
+  // completed for this long (its client stopped reading) is ended.
+  absl::Duration stall_timeout = absl::Seconds(10);
 };
 
 class StreamHub {
@@ -38,6 +55,7 @@ class StreamHub {
 
   // Starts delivery: checks the conversation filter (NOT_FOUND if not the
   // tenant's), then streams from `cursor`, or live when there is none.
+  // RESOURCE_EXHAUSTED when the distributor already has the most streams allowed.
   void Subscribe(const std::shared_ptr<Subscription>& subscription,
                  std::optional<domain::StreamCursor> cursor);
   void Unsubscribe(const std::shared_ptr<Subscription>& subscription);
@@ -47,13 +65,20 @@ class StreamHub {
   void OnHeads(const domain::EventHeads& heads, bool everything);
   // A subscription's queue drained; if it is catching up, read more once half
   // the queue is free (one read per half-queue, not per event).
-  void ResumeCatchUp(const std::shared_ptr<Subscription>& subscription, std::size_t capacity);
+  void ResumeCatchUp(const std::shared_ptr<Subscription>& subscription);
+  // If the memory budget refused a reservation since the last call, ends the
+  // streams whose write has been in flight for longer than the stall timeout
+  // (RESOURCE_EXHAUSTED; they free what they held). Runs on every wake-up.
+  void RelieveMemoryPressure();
   // Sends a heartbeat on every idle stream.
   void Heartbeat();
   // Ends every stream with `status` and refuses new ones.
   void Shutdown(const absl::Status& status);
 
   std::size_t subscriptions() const;
+  StreamMemoryBudget& memory() { return memory_; }
+  // Streams ended by RelieveMemoryPressure so far.
+  std::uint64_t stalled_streams_ended() const { return stalled_ended_.load(); }
 
  private:
   struct Group {
@@ -68,8 +93,9 @@ class StreamHub {
   std::shared_ptr<Group> FindGroup(const std::string& distributor_id);
   void StartSubscription(const std::shared_ptr<Subscription>& s,
                          std::optional<domain::StreamCursor> cursor);
-  // Reads for `s` once at least `min_free` events fit in its queue.
-  void ScheduleCatchUp(const std::shared_ptr<Subscription>& s, std::size_t min_free = 1);
+  // Reads for `s` once at least `min_free_events` (and `min_free_bytes`) fit in its queue.
+  void ScheduleCatchUp(const std::shared_ptr<Subscription>& s, std::size_t min_free_events = 1,
+                       std::size_t min_free_bytes = 1);
   void ForgetGroupIfEmpty(const std::string& distributor_id);
   void CatchUp(const std::shared_ptr<Subscription>& s);
   void ScheduleGroupRead(const std::string& distributor_id, const std::shared_ptr<Group>& group);
@@ -87,6 +113,8 @@ class StreamHub {
   domain::ConversationRepository& conversations_;
   Executor& executor_;
   const HubOptions options_;
+  StreamMemoryBudget memory_;
+  std::atomic<std::uint64_t> stalled_ended_{0};
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Group>> groups_;

@@ -97,7 +97,9 @@ class UnaryMethod final : public AsyncMethod {
         body_(std::move(body)),
         env_(env) {}
 
-  void Listen(grpc::ServerCompletionQueue* cq) override { new Call(this, cq); }
+  void Listen(grpc::ServerCompletionQueue* cq) override {
+    CompletionQueues::StartOperation(cq, [this, cq] { new Call(this, cq); });
+  }
 
  private:
   class Call final : public CompletionTag {
@@ -195,11 +197,18 @@ class UnaryMethod final : public AsyncMethod {
   void Complete(Call* call, const absl::Status& status) {
     call->status_ = status;  // A reference-count bump, not a copy of the message.
     Log(*call);
+    bool started = false;
     if (call->status_.ok()) {
-      call->responder_.Finish(SerializeResponse(call->response_), grpc::Status::OK, call);
+      grpc::ByteBuffer bytes = SerializeResponse(call->response_);
+      Response().Swap(&call->response_);  // Only the bytes stay while the client reads.
+      started = CompletionQueues::StartOperation(
+          call->cq_, [&] { call->responder_.Finish(bytes, grpc::Status::OK, call); });
     } else {
-      call->responder_.FinishWithError(CallHandler::ToGrpc(call->status_), call);
+      started = CompletionQueues::StartOperation(call->cq_, [&] {
+        call->responder_.FinishWithError(CallHandler::ToGrpc(call->status_), call);
+      });
     }
+    if (!started) delete call;  // The server is stopping: no answer can be sent.
   }
 
   void Log(Call& call) const {

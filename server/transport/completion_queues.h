@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+
 namespace messaging::transport {
 
 // The receiver of one asynchronous operation's completion. `ok` is gRPC's:
@@ -46,6 +48,14 @@ class CompletionQueues {
   // True on the thread that polls `cq`: an operation started there needs no
   // hop to the queue's thread.
   static bool OnThreadOf(const grpc::CompletionQueue* cq);
+
+  // Runs `start`, which begins one operation on `cq`, unless `cq` is shut
+  // down: then returns false and the caller's call is over. gRPC aborts the
+  // process when an operation begins on a queue that is shut down, and the
+  // completions drained at shutdown would otherwise begin the next one (a
+  // write failing, then Finish; a request matched just before, then the next
+  // request). `start` must not call StartOperation itself.
+  static bool StartOperation(const grpc::CompletionQueue* cq, absl::FunctionRef<void()> start);
 
  private:
   static void Poll(grpc::ServerCompletionQueue* cq);

@@ -15,7 +15,9 @@ class UnimplementedWatch final : public AsyncMethod {
  public:
   explicit UnimplementedWatch(StreamingRequest request) : request_(std::move(request)) {}
 
-  void Listen(grpc::ServerCompletionQueue* cq) override { new Call(this, cq); }
+  void Listen(grpc::ServerCompletionQueue* cq) override {
+    CompletionQueues::StartOperation(cq, [this, cq] { new Call(this, cq); });
+  }
 
  private:
   class Call final : public CompletionTag {
@@ -28,8 +30,11 @@ class UnimplementedWatch final : public AsyncMethod {
       if (ok && !finishing_) {
         finishing_ = true;
         method_->Listen(cq_);
-        writer_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "use Check"), this);
-        return;
+        if (CompletionQueues::StartOperation(cq_, [this] {
+              writer_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "use Check"), this);
+            })) {
+          return;
+        }
       }
       delete this;
     }

@@ -21,13 +21,13 @@ class StreamCall final : public streaming::EventSink {
   }
 
   // EventSink: called by the Subscription, from any thread, one event at a time.
-  void Write(const streaming::OutgoingEvent& event) override {
-    pending_ = &event;
+  void Write(streaming::OutgoingEvent event) override {
+    pending_ = std::move(event);
     if (CompletionQueues::OnThreadOf(cq_)) {
       StartWrite();
     } else {
       Acquire();
-      alarm_.Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &alarm_tag_);
+      Begin([this] { alarm_.Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &alarm_tag_); });
     }
   }
 
@@ -35,8 +35,11 @@ class StreamCall final : public streaming::EventSink {
     final_status_ = status;
     Acquire();  // Before finishing_ (see Release).
     finishing_ = true;
-    writer_.Finish(CallHandler::ToGrpc(status), &finish_tag_);
+    Begin([this] { writer_.Finish(CallHandler::ToGrpc(final_status_), &finish_tag_); });
   }
+
+  // The pending write then completes with ok = false, freeing its buffers.
+  void Abort() override { context_.TryCancel(); }
 
  private:
   enum class Event { kRequest, kDone, kAlarm, kWrite, kFinish };
@@ -73,7 +76,7 @@ class StreamCall final : public streaming::EventSink {
       case Event::kWrite:
         subscription_->WriteDone(ok);
         if (ok && subscription_->mode() == streaming::Subscription::Mode::kCatchUp) {
-          method_->hub_.ResumeCatchUp(subscription_, method_->options_.queue_capacity);
+          method_->hub_.ResumeCatchUp(subscription_);
         }
         break;
       case Event::kFinish:
@@ -108,14 +111,17 @@ class StreamCall final : public streaming::EventSink {
       cursor = *std::move(decoded);
     }
     subscription_ = std::make_shared<streaming::Subscription>(
-        ctx->distributor_id, *conversation_id, method_->options_.queue_capacity, method_->cursors_);
+        ctx->distributor_id, *conversation_id, method_->options_.queue, method_->hub_.memory(),
+        method_->cursors_);
     subscription_->Attach(this);
     method_->hub_.Subscribe(subscription_, std::move(cursor));
   }
 
   void StartWrite() {
-    const streaming::OutgoingEvent& event = *pending_;
-    // `event` may be replaced as soon as the write completes: read it first.
+    // Taken out of pending_ (and freed once serialized): the serialized copy
+    // is the only one left while the write is in flight.
+    const streaming::OutgoingEvent event = std::move(pending_);
+    pending_ = streaming::OutgoingEvent{};
     if (event.type != domain::EventType::kHeartbeat)
       method_->calls_.metrics().AddEventsDelivered(1);
     v1::MessageEvent out;
@@ -133,7 +139,17 @@ class StreamCall final : public streaming::EventSink {
     }
     Acquire();
     // Serialized now, so an idle stream keeps no copy of its last event.
-    writer_.Write(SerializeResponse(out), &write_tag_);
+    grpc::ByteBuffer bytes = SerializeResponse(out);
+    Begin([this, &bytes] { writer_.Write(bytes, &write_tag_); });
+  }
+
+  // Begins an operation counted by a preceding Acquire(). On a queue already
+  // shut down (the server is stopping) nothing begins: the call is over, and
+  // freed once nothing else of it is outstanding. May free `this`.
+  void Begin(absl::FunctionRef<void()> start) {
+    if (CompletionQueues::StartOperation(cq_, start)) return;
+    finishing_ = true;
+    Release();
   }
 
   void Acquire() { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -166,13 +182,15 @@ class StreamCall final : public streaming::EventSink {
   std::atomic<int> refs_{1};  // The pending request.
   std::atomic<bool> finishing_{false};
   std::shared_ptr<streaming::Subscription> subscription_;
-  const streaming::OutgoingEvent* pending_ = nullptr;
+  streaming::OutgoingEvent pending_;  // Handed over by Write, until StartWrite.
   std::string request_id_;
   std::string distributor_id_;
   absl::Time started_;
   absl::Status final_status_;
 };
 
-void StreamMessagesMethod::Listen(grpc::ServerCompletionQueue* cq) { new StreamCall(this, cq); }
+void StreamMessagesMethod::Listen(grpc::ServerCompletionQueue* cq) {
+  CompletionQueues::StartOperation(cq, [this, cq] { new StreamCall(this, cq); });
+}
 
 }  // namespace messaging::transport

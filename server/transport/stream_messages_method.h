@@ -23,7 +23,7 @@ namespace messaging::transport {
 class StreamMessagesMethod final : public AsyncMethod {
  public:
   struct Options {
-    std::size_t queue_capacity = 64;  // Events buffered per stream before it catches up.
+    streaming::QueueLimits queue;  // Held per stream before it catches up.
   };
 
   StreamMessagesMethod(StreamingRequest request, const CallHandler& calls,

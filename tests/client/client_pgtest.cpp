@@ -232,7 +232,11 @@ TEST_F(ClientApiTest, IdempotentCallsRetryUntilALateServerComesUp) {
 
   std::unique_ptr<TestServer> late;
   std::thread starter([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    // Up only once the client has tried and is retrying (or, if it never
+    // retries, after 10 s: the count below then fails the test).
+    for (int i = 0; i < 1000 && counter->count("GetOrCreateConversation") < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // Polling.
+    }
     late = std::make_unique<TestServer>(
         db().server_url(), [&](app::ServerConfig& config) { config.listen = address; });
   });

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -43,6 +44,14 @@ class EventLog {
     return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] {
       return events_.size() >= count || !done_.empty();
     }) && events_.size() >= count;
+  }
+  // Waits until `event` ("<type>:<message id>") was delivered.
+  bool WaitForEvent(const std::string& event, absl::Duration timeout = absl::Seconds(30)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto seen = [&] { return std::find(events_.begin(), events_.end(), event) != events_.end(); };
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] {
+      return seen() || !done_.empty();
+    }) && seen();
   }
   std::vector<std::string> events() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -132,14 +141,16 @@ TEST_F(SubscriptionApiTest, EveryEventExactlyOnceAcrossAServerRestart) {
   update.mutable_update_mask()->add_paths("ai_intent");
   ASSERT_TRUE(writer_->UpdateMessage(update).ok());
   expected.push_back("MESSAGE_EVENT_TYPE_UPDATED:" + update.message().id());
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Some failed reconnects.
+  // Down for a while on purpose, so the reader's reconnects fail meanwhile.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
   replica = std::make_unique<TestServer>(db().server_url(), listen_there);
   for (int i = 0; i < 5; ++i) {
     expected.push_back("MESSAGE_EVENT_TYPE_CREATED:" + Write("after " + std::to_string(i)));
   }
-  ASSERT_TRUE(log.WaitFor(expected.size())) << log.events().size();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Duplicates would show now.
+  // Written last: a duplicate would arrive before it.
+  expected.push_back("MESSAGE_EVENT_TYPE_CREATED:" + Write("marker"));
+  ASSERT_TRUE(log.WaitForEvent(expected.back())) << log.events().size();
   EXPECT_EQ(log.events(), expected);
   EXPECT_TRUE(log.done().empty()) << log.done()[0];
   EXPECT_FALSE(subscription->last_cursor().empty());
@@ -165,9 +176,10 @@ TEST_F(SubscriptionApiTest, ResumesFromASavedCursorInANewSubscription) {
   options.resume_cursor = saved;
   EventLog second;
   auto resumed = reader.Subscribe(options, second.OnEvent());
-  ASSERT_TRUE(second.WaitFor(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(second.events(), std::vector<std::string>{"MESSAGE_EVENT_TYPE_CREATED:" + b});
+  const std::string c = Write("c");  // Written last: a repeat of a would arrive before it.
+  ASSERT_TRUE(second.WaitForEvent("MESSAGE_EVENT_TYPE_CREATED:" + c));
+  EXPECT_EQ(second.events(), (std::vector<std::string>{"MESSAGE_EVENT_TYPE_CREATED:" + b,
+                                                       "MESSAGE_EVENT_TYPE_CREATED:" + c}));
 }
 
 TEST_F(SubscriptionApiTest, ABadCursorEndsTheSubscriptionWithoutRetrying) {

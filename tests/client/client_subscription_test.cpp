@@ -275,11 +275,16 @@ TEST(SubscriptionTest, NoCallbackRunsAfterStopReturns) {
   stopper.join();
   stopped = true;
   const int count = delivered;
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string cursor = subscription->last_cursor();
+  // Every thread of the subscription holds the connection: once only this
+  // test does, no thread is left that could still run a callback.
+  subscription.reset();
+  ASSERT_TRUE(Eventually([&] { return connection.use_count() == 1; }))
+      << "a thread of the subscription is still running";
   EXPECT_EQ(delivered, count);
   EXPECT_EQ(after_stop, 0);
   // The cursor is the last event the callback finished, none of the dropped ones.
-  EXPECT_EQ(subscription->last_cursor(), last_delivered);
+  EXPECT_EQ(cursor, last_delivered);
 }
 
 TEST(SubscriptionTest, StopFromInsideTheCallbackEndsAfterThatCallback) {

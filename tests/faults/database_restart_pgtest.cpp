@@ -70,7 +70,16 @@ TEST(DatabaseRestartTest, WritesSurviveAndStreamsContinueAcrossRestartAndCrash) 
                   absl::Seconds(5)))
         << "health did not report NOT_SERVING while the database was down";
     const int acked_when_down = load.acknowledged_count();
-    absl::SleepFor(absl::Seconds(1));  // The load keeps hitting the dead database.
+    // The load keeps hitting the dead database: every thread fails twice.
+    const absl::Time down = absl::Now();
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          int failed = 0;
+          for (const auto& f : load.Failures()) failed += f.start > down;
+          return failed >= 2 * options.threads;
+        },
+        absl::Seconds(15)))
+        << "the load did not notice the database was down";
     EXPECT_LE(load.acknowledged_count(), acked_when_down + options.threads /* in flight */)
         << "writes were acknowledged while the database was down";
     cluster.Start();
@@ -162,9 +171,13 @@ TEST(DatabaseRestartTest, WritesSurviveAndStreamsContinueAcrossRestartAndCrash) 
 
   // The stream: every committed message once, in log order, with no gap. If
   // the stream ended, a client resumes from its last cursor.
-  const auto log = faults::CreatedInLogOrder(url, distributor);
+  auto log = faults::CreatedInLogOrder(url, distributor);
   ASSERT_EQ(log.size(), stored.size());
-  stream.WaitForChanges(log.size(), std::chrono::seconds(20));
+  // Written last: once a stream has it, a skipped or repeated event would
+  // have shown before it.
+  const std::string marker = faults::InsertMessage(url, distributor, conversation, "marker");
+  log.push_back(marker);
+  stream.WaitForMessage(marker, std::chrono::seconds(20));
   std::vector<std::string> streamed = faults::CreatedIds(stream.Changes());
   const grpc::Status ended = stream.WaitDone(std::chrono::milliseconds(1));
   if (ended.error_code() != StatusCode::DEADLINE_EXCEEDED /* still open */) {
@@ -174,10 +187,9 @@ TEST(DatabaseRestartTest, WritesSurviveAndStreamsContinueAcrossRestartAndCrash) 
     v1::StreamMessagesRequest resume;
     resume.set_resume_cursor(stream.LastCursor());
     StreamCollector resumed(*stub, distributor, resume);
-    resumed.WaitForChanges(log.size() - streamed.size(), std::chrono::seconds(20));
+    EXPECT_TRUE(resumed.WaitForMessage(marker, std::chrono::seconds(20)));
     for (const auto& id : faults::CreatedIds(resumed.Changes())) streamed.push_back(id);
   }
-  absl::SleepFor(absl::Milliseconds(300));  // A duplicate would show up now.
   EXPECT_EQ(streamed.size(), log.size());
   EXPECT_EQ(streamed, log) << "the stream skipped, repeated or reordered events";
 

@@ -112,6 +112,8 @@ TEST_F(DbPrivilegesTest, TheSetupReallyRunsAsTheAppRole) {
 }
 
 TEST_F(DbPrivilegesTest, CannotChangeTheSchema) {
+  // Some statements are split over lines on purpose (adjacent literals).
+  // NOLINTNEXTLINE(bugprone-suspicious-missing-comma)
   const char* statements[] = {
       "ALTER TABLE conversations ADD COLUMN pwned int",
       "ALTER TABLE messages DROP COLUMN content",

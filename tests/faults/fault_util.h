@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "messaging/v1/messaging.grpc.pb.h"
+#include "support/test_database.h"
 #include "support/test_server.h"
 
 namespace messaging::testing::faults {
@@ -329,6 +330,23 @@ inline std::string InsertConversation(const std::string& url, const std::string&
   return id;
 }
 
+// A message written directly in the database (no server needed), e.g. a
+// marker that follows an action in log order.
+inline std::string InsertMessage(const std::string& url, const std::string& distributor,
+                                 const std::string& conversation_id, const std::string& content) {
+  pqxx::connection conn(url);
+  pqxx::work tx(conn);
+  auto id = tx.exec_params(
+                  "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+                  "delivery_status) VALUES ($1, $2, 'inbound', $3, 'received') RETURNING id::text",
+                  conversation_id, distributor, content)
+                .at(0)
+                .at(0)
+                .as<std::string>();
+  tx.commit();
+  return id;
+}
+
 inline std::string InsertRow(const std::string& url, const std::string& table) {
   return AdminExec(url, "INSERT INTO " + table + " DEFAULT VALUES RETURNING id::text")
       .at(0)
@@ -344,6 +362,19 @@ inline long long BlockedBy(const std::string& admin_url, pqxx::connection& holde
   return tx
       .exec_params("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
                    holder.backendpid())
+      .at(0)
+      .at(0)
+      .as<long long>();
+}
+
+// Backends the servers under test (kServerLoginRole) have in `database`:
+// once there are none, nothing a server started there can still commit.
+inline long long ServerBackends(const std::string& admin_url, const std::string& database) {
+  pqxx::connection conn(admin_url);
+  pqxx::nontransaction tx(conn);
+  return tx
+      .exec_params("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename = $2",
+                   database, std::string(kServerLoginRole))
       .at(0)
       .at(0)
       .as<long long>();

@@ -15,6 +15,7 @@
 //   pg_stat_activity; the write is not applied after the lock goes.
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <future>
 
@@ -401,8 +402,10 @@ class DeadlineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_ = std::make_unique<TestDatabase>("deadline");
-    server_ = std::make_unique<TestServer>(db_->server_url(),
-                                           [](app::ServerConfig& c) { c.pool_size = 2; });
+    server_ = std::make_unique<TestServer>(db_->server_url(), [](app::ServerConfig& c) {
+      c.pool_size = 2;
+      c.metrics_listen = "127.0.0.1:0";
+    });
     distributor_ = db_->NewDistributor();
     conversation_ = faults::InsertConversation(db_->url(), distributor_, db_->NewCustomer());
     db_->Exec("UPDATE conversations SET unread_count = 5 WHERE id = '" + conversation_ + "'");
@@ -422,6 +425,29 @@ class DeadlineTest : public ::testing::Test {
         .at(0)
         .at(0)
         .as<long long>();
+  }
+
+  // Calls of `method` the server has finished (body returned, answer sent),
+  // from its /metrics. A client's deadline ends the call for the client only.
+  int Finished(const std::string& method) {
+    httplib::Client http("127.0.0.1", server_->server().metrics_port());
+    const auto response = http.Get("/metrics");
+    if (!response || response->status != 200) return -1;
+    const std::string prefix = "messaging_rpc_requests_total{method=\"" + method + "\",";
+    int n = 0;
+    for (std::size_t at = response->body.find(prefix); at != std::string::npos;
+         at = response->body.find(prefix, at + 1)) {
+      n += std::atoi(response->body.c_str() + response->body.find("} ", at) + 2);
+    }
+    return n;
+  }
+
+  // The write of a call that ended without applying it must not land later:
+  // once the lock is gone and the server has finished the call, it cannot.
+  void ExpectNotAppliedLater(const std::string& method, int calls) {
+    EXPECT_TRUE(WaitUntil([&] { return Finished(method) >= calls; }, absl::Seconds(10)))
+        << "the server never finished the call";
+    EXPECT_EQ(Row(), "active/5") << "the cancelled call's write was applied after all";
   }
 
   std::string Row() {
@@ -465,8 +491,7 @@ TEST_F(DeadlineTest, FiftyMillisecondDeadlineLeavesNothingRunningInPostgres) {
         << Lingering(locker.backendpid()) << " backend(s) still working for a call that ended";
     EXPECT_EQ(faults::BlockedBy(AdminUrl(), locker), 0);
     lock_tx.commit();
-    absl::SleepFor(absl::Milliseconds(200));
-    EXPECT_EQ(Row(), "active/5") << "the cancelled call's write was applied after all";
+    ExpectNotAppliedLater(which == 0 ? "UpdateConversation" : "MarkConversationRead", 1);
   }
 
   // The pool's connections are clean and usable afterwards.
@@ -493,8 +518,7 @@ TEST_F(DeadlineTest, TheBackendQueryIsCancelledWhenTheDeadlinePasses) {
   EXPECT_TRUE(WaitUntil([&] { return Lingering(locker.backendpid()) == 0; },
                         absl::Milliseconds(500), absl::Milliseconds(10)));
   lock_tx.commit();
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_EQ(Row(), "active/5");
+  ExpectNotAppliedLater("MarkConversationRead", 1);
 }
 
 }  // namespace

@@ -91,7 +91,20 @@ TEST(SigtermDrainTest, InFlightCallsFinishStreamsEndResumablyAndTheProcessExitsZ
 
   const absl::Time term = absl::Now();
   auto exit_code = std::async(std::launch::async, [&server] { return server.Terminate(); });
-  absl::SleepFor(absl::Seconds(1));
+  // Draining: streams were ended (the first step of shutdown) and new calls
+  // are refused. Only then may the in-flight call finish.
+  const grpc::Status stream_status = stream.WaitDone(std::chrono::seconds(10));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (const auto& f : load.Failures()) {
+          if (f.start > term) return true;
+        }
+        return false;
+      },
+      absl::Seconds(10)))
+      << "new calls were still accepted after SIGTERM";
+  EXPECT_EQ(exit_code.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "exited while a call was still in flight";
   lock_tx.commit();  // The in-flight call can finish now, inside the drain window.
 
   ASSERT_EQ(exit_code.wait_for(std::chrono::seconds(20)), std::future_status::ready)
@@ -128,7 +141,6 @@ TEST(SigtermDrainTest, InFlightCallsFinishStreamsEndResumablyAndTheProcessExitsZ
   EXPECT_GT(load.Failures().size(), 0u) << "the load never noticed the shutdown";
 
   // The stream ended with a status a client resumes after.
-  const grpc::Status stream_status = stream.WaitDone(std::chrono::seconds(5));
   EXPECT_EQ(stream_status.error_code(), StatusCode::UNAVAILABLE) << stream_status.error_message();
 
   const auto acked = load.Acknowledged();
@@ -150,11 +162,14 @@ TEST(SigtermDrainTest, InFlightCallsFinishStreamsEndResumablyAndTheProcessExitsZ
   v1::StreamMessagesRequest resume;
   resume.set_resume_cursor(stream.LastCursor());
   StreamCollector resumed(*stub2, distributor, resume);
-  resumed.WaitForChanges(log.size() - std::min(log.size(), streamed.size()),
-                         std::chrono::seconds(20));
-  absl::SleepFor(absl::Milliseconds(300));
+  // Nothing is written any more but this marker: once it arrived, a skipped
+  // or repeated event would have shown before it.
+  const std::string marker = faults::InsertMessage(db.url(), distributor, conversation, "marker");
+  ASSERT_TRUE(resumed.WaitForMessage(marker)) << "the resumed stream stalled";
   for (const auto& id : faults::CreatedIds(resumed.Changes())) streamed.push_back(id);
-  EXPECT_EQ(streamed, log);
+  auto expected = log;
+  expected.push_back(marker);
+  EXPECT_EQ(streamed, expected);
   resumed.Cancel();
 
   std::printf("exit after %s; acknowledged %zu; failures:",
@@ -201,8 +216,11 @@ TEST(SigtermDrainTest, DrainDeadlineBoundsShutdownEvenWhenACallIsStuckInTheDatab
   std::printf("process exited after %s; the stuck call ended after %s with %s: %s\n",
               absl::FormatDuration(exit_after).c_str(), absl::FormatDuration(r.elapsed).c_str(),
               faults::CodeName(r.status.error_code()).c_str(), r.status.error_message().c_str());
-  // Not applied afterwards: the transaction died with its connection.
-  absl::SleepFor(absl::Milliseconds(500));
+  // Not applied afterwards: the transaction died with its connection. Once
+  // no backend of the server is left, nothing of it can commit any more.
+  EXPECT_TRUE(WaitUntil([&] { return faults::ServerBackends(AdminUrl(), db.name()) == 0; },
+                        absl::Seconds(20)))
+      << "backends of the exited server are still there";
   EXPECT_EQ(ConversationStatus(db, locked), "active");
 }
 

@@ -9,6 +9,7 @@
 // reads, it gets all 5,000 events once, in log order.
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <cstdlib>
 
@@ -35,6 +36,17 @@ void InsertMessages(TestDatabase& db, const std::string& distributor,
                    from, ", ", from + count - 1, ") g"));
 }
 
+// StreamMessages calls open on the server, from its /metrics.
+int OpenStreams(int metrics_port) {
+  httplib::Client http("127.0.0.1", metrics_port);
+  const auto response = http.Get("/metrics");
+  if (!response || response->status != 200) return -1;
+  const std::string name = "\nmessaging_streams_open ";
+  const auto at = response->body.find(name);
+  if (at == std::string::npos) return -1;
+  return std::atoi(response->body.c_str() + at + name.size());
+}
+
 TEST(SlowConsumerTest, AStreamThatNeverReadsKeepsServerMemoryAndTheNotifyQueueBounded) {
   TestDatabase db("slow_consumer");
   const std::string distributor = db.NewDistributor();
@@ -47,9 +59,20 @@ TEST(SlowConsumerTest, AStreamThatNeverReadsKeepsServerMemoryAndTheNotifyQueueBo
   const std::string asan_options =
       absl::StrCat(asan != nullptr ? asan : "", asan ? ":" : "",
                    "quarantine_size_mb=0:thread_local_quarantine_size_kb=0");
+  const int metrics_port = FreePort();
   ServerProcess server(kBinary, db.server_url(),
-                       {{"MESSAGING_STREAM_POLL_MS", "100"}, {"ASAN_OPTIONS", asan_options}});
+                       {{"MESSAGING_STREAM_POLL_MS", "100"},
+                        {"ASAN_OPTIONS", asan_options},
+                        {"MESSAGING_METRICS_LISTEN", absl::StrCat("127.0.0.1:", metrics_port)}});
   auto stub = v1::MessagingService::NewStub(faults::Connect(server.address()));
+  // Marker messages go to a conversation of their own, watched by a stream
+  // filtered to it: it shares the distributor's group (one log read offers a
+  // batch to every member), so the marker's arrival proves that every earlier
+  // write was offered to the slow stream too, without reading 40 MiB.
+  const std::string marker_conversation =
+      faults::InsertConversation(db.url(), distributor, db.NewCustomer());
+  v1::StreamMessagesRequest marker_request;
+  marker_request.set_conversation_id(marker_conversation);
 
   // Warm-up with a stream that reads, so allocator arenas and connections
   // exist before the baseline is taken.
@@ -59,7 +82,9 @@ TEST(SlowConsumerTest, AStreamThatNeverReadsKeepsServerMemoryAndTheNotifyQueueBo
     InsertMessages(db, distributor, conversation, 1, 300);
     ASSERT_TRUE(warm.WaitForChanges(300, std::chrono::seconds(30)));
   }
-  absl::SleepFor(absl::Milliseconds(500));
+  // The warm-up stream is gone from the server before the baseline.
+  ASSERT_TRUE(WaitUntil([&] { return OpenStreams(metrics_port) == 0; }, absl::Seconds(10)))
+      << "the warm-up stream is still open: " << OpenStreams(metrics_port);
   const long rss_before = server.RssKiB();
   ASSERT_GT(rss_before, 0);
 
@@ -68,7 +93,12 @@ TEST(SlowConsumerTest, AStreamThatNeverReadsKeepsServerMemoryAndTheNotifyQueueBo
   context.AddMetadata("authorization", "Bearer " + TokenFor(distributor));
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));  // Bounds the test.
   auto reader = stub->StreamMessages(&context, v1::StreamMessagesRequest());
-  absl::SleepFor(absl::Milliseconds(300));
+  // Live once its first heartbeat arrived; from then on it reads nothing.
+  v1::MessageEvent first;
+  ASSERT_TRUE(reader->Read(&first));
+  ASSERT_EQ(first.type(), v1::MESSAGE_EVENT_TYPE_HEARTBEAT);
+  StreamCollector markers(*stub, distributor, marker_request);
+  ASSERT_TRUE(markers.WaitLive());
 
   constexpr int kMessages = 5000;
   double max_queue_usage = 0;
@@ -81,8 +111,12 @@ TEST(SlowConsumerTest, AStreamThatNeverReadsKeepsServerMemoryAndTheNotifyQueueBo
                                                     .at(0)
                                                     .as<double>());
   }
-  // Give the server every chance to buffer what it should not.
-  absl::SleepFor(absl::Seconds(2));
+  // Every write has been offered to the slow stream once the marker arrived:
+  // whatever the server buffers for it, it holds now.
+  const std::string marker =
+      faults::InsertMessage(db.url(), distributor, marker_conversation, "marker");
+  ASSERT_TRUE(markers.WaitForMessage(marker, std::chrono::seconds(60)))
+      << "the server never got through the writes";
   max_queue_usage = std::max(max_queue_usage, pqxx::nontransaction(monitor)
                                                   .exec("SELECT pg_notification_queue_usage()")
                                                   .at(0)
@@ -110,6 +144,7 @@ TEST(SlowConsumerTest, AStreamThatNeverReadsKeepsServerMemoryAndTheNotifyQueueBo
   reader->Finish();
   auto log = faults::CreatedInLogOrder(db.url(), distributor);
   log.erase(log.begin(), log.begin() + 300);  // The warm-up's.
+  log.pop_back();                             // The marker: read only up to kMessages.
   EXPECT_EQ(ids.size(), log.size());
   EXPECT_EQ(ids, log);
   EXPECT_EQ(server.Terminate(), 0);

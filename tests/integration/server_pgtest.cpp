@@ -156,11 +156,13 @@ TEST(CliTest, ServeRefusesAMissingOrShortSecret) {
 TEST(CliTest, SigtermStopsTheServerWithExitZero) {
   TestDatabase db("cli_sigterm");
   const auto result = RunCommand(absl::StrCat(
-      "DATABASE_URL=", ShellQuote(db.server_url()), " MESSAGING_JWT_SECRET=",
+      "log=$(mktemp); DATABASE_URL=", ShellQuote(db.server_url()), " MESSAGING_JWT_SECRET=",
       ShellQuote(kTestSecret), " MESSAGING_DRAIN_TIMEOUT_SECONDS=2 ", kBinary,
-      " serve --listen 127.0.0.1:0 --log-format text & pid=$!; sleep 1; kill -TERM $pid; "
-      "start=$(date +%s); wait $pid; code=$?; echo exit_code=$code elapsed=$(( $(date +%s) - start "
-      "))"));
+      " serve --listen 127.0.0.1:0 --log-format text >\"$log\" 2>&1 & pid=$!; "
+      // Signalled once it serves (its handlers are in place by then), not after a guessed pause.
+      "for i in $(seq 1 600); do grep -q ' serving ' \"$log\" && break; sleep 0.1; done; "
+      "kill -TERM $pid; start=$(date +%s); wait $pid; code=$?; cat \"$log\"; rm -f \"$log\"; "
+      "echo exit_code=$code elapsed=$(( $(date +%s) - start ))"));
   EXPECT_NE(result.output.find("exit_code=0"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("shut down"), std::string::npos) << result.output;
 }

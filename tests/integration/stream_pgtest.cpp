@@ -202,14 +202,19 @@ TEST_F(StreamTest, ResumeAfterDisconnectDeliversEveryEventOnceInOrder) {
   }
   for (auto& t : writers) t.join();
 
+  // Written last, so anything extra would arrive before it.
+  const v1::Message marker = CreateMessage(distributor_, conversation_.id(), "marker");
+
   StreamCollector resumed(server().stub(), distributor_, Request("", cursor));
-  ASSERT_TRUE(resumed.WaitForChanges(1000, std::chrono::seconds(60)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // Anything extra would show.
-  const auto ids = CreatedIds(resumed.Changes());
+  ASSERT_TRUE(resumed.WaitForMessage(marker.id(), std::chrono::seconds(60)));
+  auto ids = CreatedIds(resumed.Changes());
+  ASSERT_EQ(ids.back(), marker.id());
+  ids.pop_back();
   EXPECT_EQ(ids.size(), 1000u);
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1000u);
   auto log = LogOrder("created");
   log.erase(log.begin());  // The one seen before the disconnect.
+  log.pop_back();          // The marker.
   EXPECT_EQ(ids, log) << "events must arrive in (xid, seq) order";
 }
 
@@ -234,23 +239,32 @@ TEST_F(StreamTest, OutOfOrderCommitsAreNeitherSkippedNorRepeated) {
         .at(0)
         .as<std::string>();
   };
-  pqxx::connection c1(db().url()), c2(db().url());
-  pqxx::work t1(c1), t2(c2);
+  // T0 writes a marker before T1 and T2 (so its xid is lower than theirs) and
+  // commits after T2: the stream delivers the marker while T1 is still open,
+  // which proves it has looked past T2's commit.
+  pqxx::connection c0(db().url()), c1(db().url()), c2(db().url());
+  pqxx::work t0(c0), t1(c1), t2(c2);
+  const std::string marker = insert_as_tenant(t0, "marker, lowest transaction id");
   const std::string low = insert_as_tenant(t1, "lower sequence, commits last");
   const std::string high = insert_as_tenant(t2, "higher sequence, commits first");
   t2.commit();
+  t0.commit();
   // T1 is still open: T2's event must wait behind it, not overtake it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  EXPECT_EQ(stream.Changes().size(), 1u) << "an event overtook an uncommitted earlier one";
+  ASSERT_TRUE(stream.WaitForMessage(marker)) << "the marker, older than T1, never arrived";
+  EXPECT_EQ(CreatedIds(stream.Changes()), (std::vector<std::string>{first.id(), marker}))
+      << "an event overtook an uncommitted earlier one";
   t1.commit();
-  ASSERT_TRUE(stream.WaitForChanges(3));
-  EXPECT_EQ(CreatedIds(stream.Changes()), (std::vector<std::string>{first.id(), low, high}));
+  ASSERT_TRUE(stream.WaitForChanges(4));
+  EXPECT_EQ(CreatedIds(stream.Changes()),
+            (std::vector<std::string>{first.id(), marker, low, high}));
 
-  // Resuming from before both sees both, once.
+  // Resuming from before both sees both, once; a last marker closes the
+  // sequence, so a repeat would arrive before it.
+  const v1::Message last = CreateMessage(distributor_, conversation_.id(), "last");
   StreamCollector resumed(server().stub(), distributor_, Request("", cursor_before));
-  ASSERT_TRUE(resumed.WaitForChanges(2));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(CreatedIds(resumed.Changes()), (std::vector<std::string>{low, high}));
+  ASSERT_TRUE(resumed.WaitForMessage(last.id()));
+  EXPECT_EQ(CreatedIds(resumed.Changes()),
+            (std::vector<std::string>{marker, low, high, last.id()}));
 }
 
 // ListMessages' stream_cursor is taken in the page's snapshot: streaming from
@@ -267,7 +281,14 @@ TEST_F(StreamTest, ListThenSubscribeMissesNothingAndRepeatsNothing) {
       written.push_back(m.id());
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // List while the writer is under way.
+  for (int i = 0; i < 2000; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (written.size() >= 5) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // Polling.
+  }
   v1::ListMessagesRequest list;
   list.set_conversation_id(conversation_.id());
   list.set_page_size(500);
@@ -286,9 +307,12 @@ TEST_F(StreamTest, ListThenSubscribeMissesNothingAndRepeatsNothing) {
     all.insert(row[0].as<std::string>());
   }
   const std::size_t expected = all.size() - listed.size();
-  ASSERT_TRUE(stream.WaitForChanges(expected, std::chrono::seconds(30)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const auto streamed = CreatedIds(stream.Changes());
+  // Written last, so a repeat or an extra event would arrive before it.
+  const v1::Message marker = CreateMessage(distributor_, conversation_.id(), "marker");
+  ASSERT_TRUE(stream.WaitForMessage(marker.id(), std::chrono::seconds(30)));
+  auto streamed = CreatedIds(stream.Changes());
+  ASSERT_EQ(streamed.back(), marker.id());
+  streamed.pop_back();
   EXPECT_EQ(streamed.size(), expected);
   for (const auto& id : streamed) {
     EXPECT_EQ(listed.count(id), 0u) << "repeated: " << id;
@@ -306,12 +330,19 @@ TEST_F(StreamTest, ConversationFilterAndTenantIsolation) {
   ASSERT_TRUE(filtered.WaitLive());
   ASSERT_TRUE(strangers.WaitLive());
   CreateMessage(distributor_, other.id(), "other conversation");
+  // Written after the other conversation's message: had that one leaked into
+  // the filtered stream, it would have arrived first.
   const v1::Message mine = CreateMessage(distributor_, conversation_.id(), "this conversation");
-  ASSERT_TRUE(filtered.WaitForChanges(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(filtered.WaitForMessage(mine.id()));
   ASSERT_EQ(filtered.Changes().size(), 1u);
   EXPECT_EQ(filtered.Changes()[0].message().id(), mine.id());
-  EXPECT_TRUE(strangers.Changes().empty()) << "an event of another distributor leaked";
+  // The stranger's own marker, written after both: a leaked event would be
+  // older in the log and arrive before it.
+  const v1::Conversation strangers_own = CreateConversation(stranger, db().NewCustomer());
+  const v1::Message marker = CreateMessage(stranger, strangers_own.id(), "stranger's marker");
+  ASSERT_TRUE(strangers.WaitForMessage(marker.id()));
+  EXPECT_EQ(CreatedIds(strangers.Changes()), std::vector<std::string>{marker.id()})
+      << "an event of another distributor leaked";
 
   // Another distributor's conversation is NOT_FOUND, like every other method.
   StreamCollector intruder(server().stub(), stranger, Request(conversation_.id()));
@@ -404,13 +435,20 @@ TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
   v1::MessageEvent event;
   while (reader->Read(&event) && event.type() != v1::MESSAGE_EVENT_TYPE_HEARTBEAT) {
   }  // Live once the first heartbeat arrives.
+  // A stream of another conversation of the distributor shares its group (one
+  // log read offers each batch to every member): its marker arriving proves
+  // that all 2,000 events were offered to the stream that does not read.
+  const v1::Conversation marker_conversation = CreateConversation(distributor_, db().NewCustomer());
+  StreamCollector markers(server().stub(), distributor_, Request(marker_conversation.id()));
+  ASSERT_TRUE(markers.WaitLive());
   db().Exec(
       "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
       "delivery_status) SELECT '" +
       conversation_.id() + "', '" + distributor_ +
       "', 'inbound', "
       "repeat('x', 2000) || g, 'received' FROM generate_series(1, 2000) g");
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const v1::Message marker = CreateMessage(distributor_, marker_conversation.id(), "marker");
+  ASSERT_TRUE(markers.WaitForMessage(marker.id(), std::chrono::seconds(60)));
   std::vector<std::string> ids;
   while (ids.size() < 2000 && reader->Read(&event)) {
     if (event.type() == v1::MESSAGE_EVENT_TYPE_CREATED) ids.push_back(event.message().id());
@@ -419,7 +457,9 @@ TEST_F(StreamTest, SlowConsumerGetsEverythingOnceWhenItReadsAgain) {
   reader->Finish();
   EXPECT_EQ(ids.size(), 2000u);
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
-  EXPECT_EQ(ids, LogOrder("created"));
+  auto log = LogOrder("created");
+  log.pop_back();  // The marker.
+  EXPECT_EQ(ids, log);
 }
 
 TEST_F(StreamTest, StreamsCatchUpAfterTheDatabaseDropsEveryConnection) {
@@ -435,6 +475,7 @@ TEST_F(StreamTest, StreamsCatchUpAfterTheDatabaseDropsEveryConnection) {
   pqxx::nontransaction(admin).exec(
       absl::StrCat("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '",
                    db().name(), "' AND pid <> pg_backend_pid()"));
+  // The outage lasts a while on purpose: the server's reconnects fail meanwhile.
   std::this_thread::sleep_for(std::chrono::seconds(1));
   pqxx::nontransaction(admin).exec(
       absl::StrCat("ALTER DATABASE ", db().name(), " ALLOW_CONNECTIONS true"));

@@ -74,7 +74,10 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
           .at(0)
           .at(0)
           .as<std::string>();
-  ServerProcess server(kBinary, db.server_url(), {{"MESSAGING_HEARTBEAT_SECONDS", "1"}});
+  // One distributor holds all 2,000 streams: above the default per-distributor cap.
+  ServerProcess server(
+      kBinary, db.server_url(),
+      {{"MESSAGING_HEARTBEAT_SECONDS", "1"}, {"MESSAGING_MAX_STREAMS_PER_DISTRIBUTOR", "2000"}});
   const std::string token = TokenFor(distributor);
 
   // Streams spread over 20 connections.
@@ -94,7 +97,9 @@ TEST(StreamScaleTest, TwoThousandStreamsShareABoundedNumberOfThreads) {
     }
   };
   open(10);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // The baseline: ten live streams (each got its first heartbeat).
+  ASSERT_TRUE(WaitUntil([&] { return ready.load() == 10; }, std::chrono::seconds(30)))
+      << ready.load() << " of 10 streams went live";
   const int threads_with_10 = server.Threads();
   const long rss_with_10 = server.RssKiB();
   open(1990);

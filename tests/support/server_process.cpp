@@ -80,6 +80,8 @@ int ServerProcess::Threads() const { return static_cast<int>(ProcStatusField("Th
 
 long ServerProcess::RssKiB() const { return ProcStatusField("VmRSS"); }
 
+long ServerProcess::PeakRssKiB() const { return ProcStatusField("VmHWM"); }
+
 int ServerProcess::Terminate() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);

@@ -36,8 +36,9 @@ class ServerProcess {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // Threads of the process, from /proc.
   int Threads() const;
-  // Resident memory in KiB, from /proc.
+  // Resident memory in KiB, from /proc: now, and the most it has been.
   long RssKiB() const;
+  long PeakRssKiB() const;
   // SIGTERM, then wait; returns the exit code (-1 if killed by a signal).
   int Terminate();
   void Kill();

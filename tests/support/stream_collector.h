@@ -88,6 +88,22 @@ class StreamCollector {
         timeout);
   }
 
+  // Waits until the CREATED event of `message_id` arrived. Streams deliver in
+  // log order, so a marker written after an action proves that every event
+  // of that action which was going to arrive has arrived.
+  bool WaitForMessage(const std::string& message_id,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    return WaitFor(
+        [&message_id](const std::vector<v1::MessageEvent>& events) {
+          for (const auto& e : events) {
+            if (e.type() == v1::MESSAGE_EVENT_TYPE_CREATED && e.message().id() == message_id)
+              return true;
+          }
+          return false;
+        },
+        timeout);
+  }
+
   // Waits for the stream to end and returns its status.
   grpc::Status WaitDone(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     std::unique_lock<std::mutex> lock(mu_);

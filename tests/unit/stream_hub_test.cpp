@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -48,11 +49,13 @@ constexpr char kB[] = "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb";
 constexpr char kConversationA[] = "cccccccc-cccc-cccc-cccc-cccccccccccc";
 constexpr std::uint64_t kStart = 100;  // The horizon when the streams start.
 constexpr auto kWait = std::chrono::seconds(5);
+constexpr std::size_t kLargeContent = 10 * 1024;
 
 MATCHER_P(ForDistributor, id, "") { return arg.distributor_id == id; }
 MATCHER_P2(After, xid, seq, "") {
   return arg.after.position == (StreamPosition{static_cast<std::uint64_t>(xid), seq});
 }
+MATCHER_P(AtMostBytes, bytes, "") { return arg.max_bytes <= static_cast<std::int64_t>(bytes); }
 
 // A complete read with nothing below `horizon`.
 EventBatch Quiet(std::uint64_t horizon) {
@@ -80,25 +83,34 @@ EventHeads Heads(std::uint64_t horizon, std::vector<domain::DistributorHead> cha
   return heads;
 }
 
-// Records every write and acknowledges it at once.
+// Records every write and acknowledges it at once, like a fast client (or,
+// after HoldWrites(), never, like a client that stopped reading).
 class RecordingSink : public EventSink {
  public:
   void Bind(Subscription* subscription) { subscription_ = subscription; }
+  void HoldWrites() { hold_ = true; }
 
-  void Write(const OutgoingEvent& event) override {
+  void Write(OutgoingEvent event) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      written_.push_back(event);
+      written_.push_back(std::move(event));
     }
     changed_.notify_all();
-    subscription_->WriteDone(true);
+    if (!hold_) subscription_->WriteDone(true);
   }
   void Finish(const absl::Status& status) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      finished_ = status;
+      finished_.push_back(status);
     }
     changed_.notify_all();
+  }
+  void Abort() override { ++aborted_; }
+
+  int aborted() const { return aborted_.load(); }
+  std::vector<absl::Status> finished() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return finished_;
   }
 
   bool WaitForWrites(std::size_t n) {
@@ -112,16 +124,18 @@ class RecordingSink : public EventSink {
   // The status the stream ended with (UNKNOWN "not finished" after kWait).
   absl::Status WaitForFinish() {
     std::unique_lock<std::mutex> lock(mu_);
-    changed_.wait_for(lock, kWait, [&] { return finished_.has_value(); });
-    return finished_.value_or(absl::UnknownError("not finished"));
+    changed_.wait_for(lock, kWait, [&] { return !finished_.empty(); });
+    return finished_.empty() ? absl::UnknownError("not finished") : finished_.front();
   }
 
  private:
   Subscription* subscription_ = nullptr;
+  std::atomic<bool> hold_{false};
+  std::atomic<int> aborted_{0};
   std::mutex mu_;
   std::condition_variable changed_;
   std::vector<OutgoingEvent> written_;
-  std::optional<absl::Status> finished_;
+  std::vector<absl::Status> finished_;
 };
 
 class StreamHubTest : public ::testing::Test {
@@ -139,13 +153,18 @@ class StreamHubTest : public ::testing::Test {
   // A distributor-wide live stream of `distributor`, started at horizon kStart:
   // after it, the group's head is (kStart, 0) and nothing has been written.
   std::shared_ptr<Subscription> LiveStream(const std::string& distributor, RecordingSink& sink) {
+    return LiveStream(hub_, distributor, sink);
+  }
+  std::shared_ptr<Subscription> LiveStream(StreamHub& hub, const std::string& distributor,
+                                           RecordingSink& sink) {
     EXPECT_CALL(events_, Horizon(ForDistributor(distributor))).WillOnce(Return(kStart));
     EXPECT_CALL(events_, Read(ForDistributor(distributor), After(kStart, 0), ""))
         .WillOnce(Return(Quiet(kStart)));
-    auto subscription = std::make_shared<Subscription>(distributor, "", 64, codec_);
+    auto subscription =
+        std::make_shared<Subscription>(distributor, "", QueueLimits{}, hub.memory(), codec_);
     sink.Bind(subscription.get());
     subscription->Attach(&sink);
-    hub_.Subscribe(subscription, std::nullopt);
+    hub.Subscribe(subscription, std::nullopt);
     Settle();  // The start (Horizon), which posts the first catch-up read...
     Settle();  // ...which finds nothing and joins the group.
     EXPECT_EQ(subscription->mode(), Subscription::Mode::kLive);
@@ -159,6 +178,17 @@ class StreamHubTest : public ::testing::Test {
   const domain::StreamCursorCodec codec_{sealer_, absl::Hours(24 * 7)};
   Executor executor_{1};
   StreamHub hub_{events_, conversations_, executor_, HubOptions{}};
+  // Two streams per distributor, room for about 1.5 kLargeContent events in
+  // all, streams that stalled at all are ended under pressure.
+  static HubOptions Limited() {
+    HubOptions options;
+    options.max_streams_per_distributor = 2;
+    options.memory_bytes = kLargeContent * 3 / 2;
+    options.read_bytes = 64 * 1024;
+    options.stall_timeout = absl::ZeroDuration();
+    return options;
+  }
+  StreamHub limited_hub_{events_, conversations_, executor_, Limited()};
   RecordingSink sink_a_, sink_b_;
 };
 
@@ -265,7 +295,106 @@ TEST_F(StreamHubTest, GroupBehindThePreviousHeadsReadsInsteadOfAdvancing) {
   EXPECT_EQ(heartbeat->position, (StreamPosition{200, 0}));
 }
 
-// (e) A stream that resumes from a cursor the log was pruned past (the read's
+// (e) A distributor has at most max_streams_per_distributor streams; the next
+// one ends at once with RESOURCE_EXHAUSTED, and other distributors are not
+// affected.
+TEST_F(StreamHubTest, ADistributorsStreamsAreCappedOthersAreNot) {
+  RecordingSink first, second, third;
+  auto a1 = LiveStream(limited_hub_, kA, first);
+  auto a2 = LiveStream(limited_hub_, kA, second);
+
+  auto a3 = std::make_shared<Subscription>(kA, "", QueueLimits{}, limited_hub_.memory(), codec_);
+  third.Bind(a3.get());
+  a3->Attach(&third);
+  limited_hub_.Subscribe(a3, std::nullopt);  // No read: refused before any.
+  Settle();
+  ASSERT_EQ(third.finished().size(), 1u);
+  EXPECT_EQ(third.finished()[0].code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(third.finished()[0].message()), ::testing::HasSubstr("at most 2"));
+  EXPECT_EQ(limited_hub_.subscriptions(), 2u);
+
+  auto b = LiveStream(limited_hub_, kB, sink_b_);
+  EXPECT_EQ(limited_hub_.subscriptions(), 3u);
+  EXPECT_TRUE(first.finished().empty());
+  EXPECT_TRUE(sink_b_.finished().empty());
+
+  // A closed stream frees its place.
+  limited_hub_.Unsubscribe(a1);
+  auto a4 = LiveStream(limited_hub_, kA, third);
+  EXPECT_TRUE(third.finished().size() == 1u) << "accepted this time";
+}
+
+// (f) Every read of the log is bounded by bytes: a group read by read_bytes,
+// a catch-up read by what the stream may still hold.
+TEST_F(StreamHubTest, ReadsAreBoundedByTheReadBudget) {
+  RecordingSink sink;
+  auto a = LiveStream(limited_hub_, kA, sink);
+  EventBatch news = Quiet(110);
+  news.events = {Created(kA, {105, 1})};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), AtMostBytes(64 * 1024), "")).WillOnce(Return(news));
+  limited_hub_.OnHeads(Heads(110, {{kA, {105, 1}}}), /*everything=*/false);
+  ASSERT_TRUE(sink.WaitForWrites(1));
+  Settle();
+}
+
+// (g) When the memory budget refuses a stream, streams whose client stopped
+// reading are ended (freeing what they hold), and the refused stream then
+// gets its events from the log: nothing is lost, nothing waits forever.
+TEST_F(StreamHubTest, StalledStreamsAreEndedWhenMemoryRunsOut) {
+  RecordingSink stalled;
+  auto a = LiveStream(limited_hub_, kA, stalled);
+  auto b = LiveStream(limited_hub_, kB, sink_b_);
+  stalled.HoldWrites();
+  auto large = [](const std::string& distributor, StreamPosition at) {
+    auto event = Created(distributor, at);
+    event.message.content = std::string(kLargeContent, 'x');
+    return event;
+  };
+
+  // A's client takes one large event and then stops reading.
+  EventBatch for_a = Quiet(110);
+  for_a.events = {large(kA, {105, 1})};
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(for_a));
+  limited_hub_.OnHeads(Heads(110, {{kA, {105, 1}}}), /*everything=*/false);
+  ASSERT_TRUE(stalled.WaitForWrites(1));
+  Settle();
+  limited_hub_.RelieveMemoryPressure();
+  EXPECT_EQ(stalled.aborted(), 0) << "nobody was refused memory yet";
+
+  // B's large event does not fit what is left: B falls back to catch-up.
+  // (B's group was idle at the last heads: its head moved to 110.)
+  EventBatch for_b = Quiet(120);
+  for_b.events = {large(kB, {115, 1})};
+  EXPECT_CALL(events_, Read(ForDistributor(kB), After(110, 0), "")).WillOnce(Return(for_b));
+  limited_hub_.OnHeads(Heads(120, {{kB, {115, 1}}}), /*everything=*/false);
+  Settle();
+  ::testing::Mock::VerifyAndClearExpectations(&events_);
+  EXPECT_TRUE(sink_b_.written().empty());
+  EXPECT_EQ(b->mode(), Subscription::Mode::kCatchUp);
+
+  // The next wake-up ends A (its write has been in flight past the stall
+  // timeout); B waits for the memory A held, reading nothing meanwhile.
+  EXPECT_CALL(events_, Read(_, _, _)).Times(0);
+  limited_hub_.OnHeads(Heads(120), /*everything=*/false);
+  Settle();
+  EXPECT_EQ(stalled.aborted(), 1);
+  ::testing::Mock::VerifyAndClearExpectations(&events_);
+
+  // The cancelled write comes back: A finishes with RESOURCE_EXHAUSTED, and
+  // B reads its event from the log after its cursor.
+  a->WriteDone(false);
+  ASSERT_EQ(stalled.finished().size(), 1u);
+  EXPECT_EQ(stalled.finished()[0].code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(limited_hub_.memory().used(), 0u);
+  EXPECT_CALL(events_, Read(ForDistributor(kB), After(kStart, 0), "")).WillOnce(Return(for_b));
+  limited_hub_.OnHeads(Heads(120), /*everything=*/false);
+  ASSERT_TRUE(sink_b_.WaitForWrites(1));
+  Settle();
+  EXPECT_EQ(sink_b_.written()[0].message.content.size(), kLargeContent);
+  EXPECT_EQ(limited_hub_.stalled_streams_ended(), 1u);
+}
+
+// (h) A stream that resumes from a cursor the log was pruned past (the read's
 // low-water mark is beyond it) may have lost events: it ends with
 // OUT_OF_RANGE and writes nothing.
 TEST_F(StreamHubTest, ResumingBelowThePrunedMarkEndsWithOutOfRange) {
@@ -275,7 +404,7 @@ TEST_F(StreamHubTest, ResumingBelowThePrunedMarkEndsWithOutOfRange) {
   pruned.pruned_through = {95, 4};
   EXPECT_CALL(events_, Read(ForDistributor(kA), After(90, 1), "")).WillOnce(Return(pruned));
 
-  auto subscription = std::make_shared<Subscription>(kA, "", 64, codec_);
+  auto subscription = std::make_shared<Subscription>(kA, "", QueueLimits{}, hub_.memory(), codec_);
   sink_a_.Bind(subscription.get());
   subscription->Attach(&sink_a_);
   hub_.Subscribe(subscription, old);
@@ -286,7 +415,7 @@ TEST_F(StreamHubTest, ResumingBelowThePrunedMarkEndsWithOutOfRange) {
   EXPECT_TRUE(sink_a_.written().empty());
 }
 
-// (f) A group whose head fell below the mark (a long transaction elsewhere
+// (i) A group whose head fell below the mark (a long transaction elsewhere
 // held the horizon back for longer than the retention) ends its live streams
 // with OUT_OF_RANGE instead of skipping what was pruned.
 TEST_F(StreamHubTest, AGroupBelowThePrunedMarkEndsItsLiveStreams) {

@@ -16,8 +16,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "domain/sealed_token.h"
 #include "domain/stream_cursor_codec.h"
+#include "streaming/stream_memory_budget.h"
 
 namespace messaging::streaming {
 namespace {
@@ -65,9 +68,9 @@ EventBatch Quiet(std::uint64_t horizon) {
 }
 
 // The reactor's side. Write() hands the event over to the sink's thread (as
-// the reactor hands it to a completion-queue thread), which reads it there,
-// records it and reports WriteDone(): false ("client gone") from the
-// `fail_at`-th write on. While the gate is shut, writes wait.
+// the reactor hands it to a completion-queue thread), which records it there
+// and reports WriteDone(): false ("client gone") from the `fail_at`-th write
+// on. While the gate is shut, writes wait.
 class AsyncSink : public EventSink {
  public:
   explicit AsyncSink(Subscription& subscription, int fail_at = -1)
@@ -81,12 +84,12 @@ class AsyncSink : public EventSink {
     thread_.join();
   }
 
-  void Write(const OutgoingEvent& event) override {
+  void Write(OutgoingEvent event) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (pending_ != nullptr) ++overlapping_writes_;
+      if (pending_) ++overlapping_writes_;
       if (finishes_ > 0) ++writes_after_finish_;
-      pending_ = &event;
+      pending_ = std::move(event);
     }
     changed_.notify_all();
   }
@@ -94,11 +97,17 @@ class AsyncSink : public EventSink {
   void Finish(const absl::Status& status) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (pending_ != nullptr) ++finished_during_write_;
+      if (pending_) ++finished_during_write_;
       ++finishes_;
       finish_status_ = status;
     }
     changed_.notify_all();
+  }
+
+  // Only a stalled write is aborted, and these tests stall none for long.
+  void Abort() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++aborts_;
   }
 
   void SetGate(bool open) {
@@ -132,24 +141,20 @@ class AsyncSink : public EventSink {
     return finish_status_;
   }
   // Every protocol violation seen: overlapping writes, a write after Finish,
-  // Finish during a write.
+  // Finish during a write, an abort.
   int violations() {
     std::lock_guard<std::mutex> lock(mu_);
-    return overlapping_writes_ + writes_after_finish_ + finished_during_write_;
+    return overlapping_writes_ + writes_after_finish_ + finished_during_write_ + aborts_;
   }
 
  private:
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      changed_.wait(lock, [&] { return stop_ || (pending_ != nullptr && gate_open_); });
+      changed_.wait(lock, [&] { return stop_ || (pending_ && gate_open_); });
       if (stop_) return;
-      const OutgoingEvent* event = pending_;
-      lock.unlock();
-      OutgoingEvent copy = *event;  // Read on this thread, like the reactor's StartWrite.
-      lock.lock();
-      written_.push_back(std::move(copy));
-      pending_ = nullptr;
+      written_.push_back(std::move(*pending_));
+      pending_.reset();
       const bool ok = fail_at_ < 0 || static_cast<int>(written_.size()) < fail_at_;
       changed_.notify_all();
       lock.unlock();
@@ -162,7 +167,7 @@ class AsyncSink : public EventSink {
   const int fail_at_;
   std::mutex mu_;
   std::condition_variable changed_;
-  const OutgoingEvent* pending_ = nullptr;
+  std::optional<OutgoingEvent> pending_;
   bool gate_open_ = true;
   bool stop_ = false;
   std::vector<OutgoingEvent> written_;
@@ -171,6 +176,7 @@ class AsyncSink : public EventSink {
   int overlapping_writes_ = 0;
   int writes_after_finish_ = 0;
   int finished_during_write_ = 0;
+  int aborts_ = 0;
   std::thread thread_;  // Last: starts once everything above is initialised.
 };
 
@@ -191,9 +197,13 @@ std::vector<int> Iota(int n) {
 
 class SubscriptionConcurrencyTest : public ::testing::Test {
  protected:
-  // A distributor-wide subscription, live from just before the first event.
+  // A distributor-wide subscription, live from just before the first event,
+  // holding at most `capacity` queued events (bytes are no limit here).
   std::unique_ptr<Subscription> LiveSubscription(std::size_t capacity) {
-    auto subscription = std::make_unique<Subscription>(kDistributor, "", capacity, codec_);
+    QueueLimits limits;
+    limits.max_events = capacity;
+    limits.max_bytes = std::numeric_limits<std::size_t>::max();
+    auto subscription = std::make_unique<Subscription>(kDistributor, "", limits, memory_, codec_);
     domain::StreamCursor start;
     start.position = {kFirstXid, 0};
     start.issued_at = absl::ToUnixMicros(absl::Now());
@@ -219,6 +229,7 @@ class SubscriptionConcurrencyTest : public ::testing::Test {
 
   const domain::TokenSealer sealer_{"subscription-test-key"};
   const domain::StreamCursorCodec codec_{sealer_, absl::Hours(24 * 7)};
+  StreamMemoryBudget memory_{std::numeric_limits<std::size_t>::max()};
 };
 
 // Room for everything: live delivery alone, while the heartbeat thread keeps
@@ -294,7 +305,8 @@ TEST_F(SubscriptionConcurrencyTest, ASinkThatFallsBehindCatchesUpWithoutLossOrRe
 
   std::thread catch_up([&] {
     while (!done.load()) {
-      if (subscription->mode() != Subscription::Mode::kCatchUp || !subscription->ClaimCatchUp(1)) {
+      if (subscription->mode() != Subscription::Mode::kCatchUp ||
+          !subscription->ClaimCatchUp(1, 1)) {
         std::this_thread::yield();
         continue;
       }
@@ -314,8 +326,8 @@ TEST_F(SubscriptionConcurrencyTest, ASinkThatFallsBehindCatchesUpWithoutLossOrRe
         }
       }
       ++catch_up_reads;
-      subscription->AppendCatchUp(Batch(std::move(events), complete));
-      if (complete) {
+      // A heartbeat queued meanwhile may leave the last event for the next read.
+      if (subscription->AppendCatchUp(Batch(std::move(events), complete), 0) && complete) {
         std::lock_guard<std::mutex> lock(group.mu);
         subscription->TryGoLive(group.head);
       }

@@ -7,6 +7,7 @@
 #include <deque>
 #include <string>
 
+#include "repository/sql/byte_budget_sql.h"
 #include "repository/statement.h"
 
 namespace messaging::repository::sql {
@@ -83,7 +84,8 @@ SELECT {columns} FROM c)sql");
 
 // ListConversations: one statement per combination of filters present, so each
 // gets a plan that uses the matching index (a generic ":x IS NULL OR ..." plan
-// cannot).
+// cannot). Pages are bounded by :limit rows and :max_bytes; rows end with
+// bytes_through (byte_budget_sql.h).
 struct ConversationListShape {
   bool by_customer = false;  // :customer_id
   bool by_channel = false;   // :channel
@@ -114,9 +116,9 @@ inline const std::deque<Statement> kListConversations = [] {
     if (s.by_customer) where += " AND c.customer_id = :customer_id::uuid";
     if (s.by_channel) where += " AND c.channel = :channel";
     if (s.by_status) where += " AND c.status = :status";
-    all.emplace_back(std::move(name), kConversationColumns,
-                     "SELECT {columns} FROM conversations c " + where +
-                         " ORDER BY c.inbox_at DESC, c.id DESC LIMIT :limit");
+    all.emplace_back(
+        std::move(name), kConversationColumns,
+        BudgetedPageSql("conversations", "c", where, "ORDER BY c.inbox_at DESC, c.id DESC"));
   }
   return all;
 }();

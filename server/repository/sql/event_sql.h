@@ -18,10 +18,37 @@ WITH h AS MATERIALIZED (
   SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon,
          (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at))sql";
 
-// Events after (:after_xid, :after_seq) that :snapshot ('' = none) did not
-// see, below the horizon, with the message of each (kMessageColumns of `m`):
-// the state the event recorded (migration 003), decoded into a messages row;
-// for older events without one, the current row, if the message still exists.
+// The next readable event after position (`after_xid`, `after_seq`): below
+// the horizon, one :snapshot ('' = none) did not see, of :conversation_id if
+// `by_conversation`. With its size: the length of its recorded state as text
+// (for events older than migration 003, of the current message row). Nothing
+// is decoded. LIMIT 1 keeps each lookup an index probe, whatever the planner
+// guesses of the walk's size.
+inline std::string NextEventSql(const std::string& after_xid, const std::string& after_seq,
+                                bool by_conversation) {
+  return R"sql(
+      SELECT e.xid, e.seq,
+             coalesce(octet_length(e.message_state::text),
+                      (SELECT octet_length(c::text) FROM messages c WHERE c.id = e.message_id),
+                      0)::int8 AS row_bytes
+      FROM message_events e
+      WHERE (e.xid, e.seq) > ()sql" +
+         after_xid + ", " + after_seq + R"sql() AND e.xid < h.horizon
+        AND (:snapshot = '' OR NOT pg_visible_in_snapshot(e.xid, nullif(:snapshot, '')::pg_snapshot))
+        )sql" +
+         (by_conversation ? "AND e.conversation_id = :conversation_id::uuid" : "") + R"sql(
+      ORDER BY e.xid, e.seq
+      LIMIT 1)sql";
+}
+
+// Events after (:after_xid, :after_seq) that :snapshot did not see, below the
+// horizon: a walk through the log one event at a time (an index probe each)
+// picks them, in order, at most :limit, and only while the ones before stay
+// within :max_bytes -- so it stops early and decodes no event it does not
+// return. Then the message of each (kMessageColumns of `m`): the state the
+// event recorded (migration 003), decoded into a messages row; for older
+// events without one, the current row, if the message still exists. Each row
+// ends with bytes_through, the running total of the events' sizes.
 // Every row also carries the log's low-water mark (migration 004), read in the
 // same snapshot as the events, so the caller can tell whether pruning deleted
 // events its cursor had not seen.
@@ -31,24 +58,33 @@ SELECT h.horizon::text AS horizon, h.read_at,
        lw.pruned_xid::text AS pruned_xid, lw.pruned_seq AS pruned_seq, ev.*
 FROM h CROSS JOIN messaging_event_low_water() lw
 LEFT JOIN LATERAL (
-  SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type,
-         e.conversation_id::text AS event_conversation, e.message_id::text AS event_message,
-         e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists,
-         {columns}
-  FROM message_events e
-  LEFT JOIN LATERAL (
-    SELECT s.* FROM jsonb_populate_record(NULL::messages, e.message_state) s
-    WHERE e.message_state IS NOT NULL
+  WITH RECURSIVE walk (n, xid, seq, bytes_through) AS (
+    SELECT 1, x.xid, x.seq, x.row_bytes
+    FROM h, LATERAL ()sql" +
+         NextEventSql(":after_xid::xid8", ":after_seq::bigint", by_conversation) + R"sql(
+    ) x
     UNION ALL
-    SELECT c.* FROM messages c WHERE e.message_state IS NULL AND c.id = e.message_id
-  ) m ON true
-  WHERE (e.xid, e.seq) > (:after_xid::xid8, :after_seq::bigint) AND e.xid < h.horizon
-    AND (:snapshot = '' OR NOT pg_visible_in_snapshot(e.xid, nullif(:snapshot, '')::pg_snapshot))
-    )sql" +
-         (by_conversation ? "AND e.conversation_id = :conversation_id::uuid" : "") +
-         R"sql(
-  ORDER BY e.xid, e.seq
-  LIMIT :limit
+    SELECT w.n + 1, x.xid, x.seq, w.bytes_through + x.row_bytes
+    FROM walk w, h, LATERAL ()sql" +
+         NextEventSql("w.xid", "w.seq", by_conversation) + R"sql(
+    ) x
+    WHERE w.n < :limit AND w.bytes_through <= :max_bytes::int8)
+  SELECT x.*
+  FROM walk w CROSS JOIN LATERAL (
+    SELECT e.xid::text AS event_xid, e.seq AS event_seq, e.event_type,
+           e.conversation_id::text AS event_conversation, e.message_id::text AS event_message,
+           e.distributor_id::text AS event_distributor, m.id IS NOT NULL AS message_exists,
+           {columns}, w.bytes_through
+    FROM message_events e
+    LEFT JOIN LATERAL (
+      SELECT s.* FROM jsonb_populate_record(NULL::messages, e.message_state) s
+      WHERE e.message_state IS NOT NULL
+      UNION ALL
+      SELECT c.* FROM messages c WHERE e.message_state IS NULL AND c.id = e.message_id
+    ) m ON true
+    WHERE e.seq = w.seq
+    LIMIT 1) x
+  ORDER BY w.n
 ) ev ON true)sql";
 }
 

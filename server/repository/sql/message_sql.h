@@ -7,6 +7,7 @@
 #include <deque>
 #include <string>
 
+#include "repository/sql/byte_budget_sql.h"
 #include "repository/statement.h"
 
 namespace messaging::repository::sql {
@@ -94,6 +95,8 @@ SELECT 1 FROM conversations WHERE id = :conversation_id::uuid)sql");
 
 // ListMessages keyset pages, one statement per order and start (the first
 // page, or after (:after_created_at, :after_id)), found by ListMessages().
+// Pages are bounded by :limit rows and :max_bytes; rows end with
+// bytes_through (byte_budget_sql.h).
 inline const std::deque<Statement> kListMessages = [] {
   std::deque<Statement> all;
   for (const bool descending : {false, true}) {
@@ -104,10 +107,10 @@ inline const std::deque<Statement> kListMessages = [] {
                  " (:after_created_at::timestamptz, :after_id::uuid)";
       }
       const char* order =
-          descending ? " ORDER BY m.created_at DESC, m.id DESC" : " ORDER BY m.created_at, m.id";
+          descending ? "ORDER BY m.created_at DESC, m.id DESC" : "ORDER BY m.created_at, m.id";
       all.emplace_back(
           std::string("message_list_") + (descending ? "desc" : "asc") + (after_key ? "_k" : ""),
-          kMessageColumns, "SELECT {columns} FROM messages m " + where + order + " LIMIT :limit");
+          kMessageColumns, BudgetedPageSql("messages", "m", where, order));
     }
   }
   return all;
