@@ -214,13 +214,16 @@ struct MessagingServer::Components {
         executor(config.stream_executor_threads),
         hub(stream_events, stream_conversations, executor, HubOptionsOf(config)),
         messaging_service(conversations, messages, ai_work),
-        methods({&calls, &workers, &refusing}),
+        methods({&calls, &workers, &refusing, &long_polls}),
         probe(config.database_url, config.health_interval,
               [this](bool reachable) { health.SetServing(reachable); }),
         listener(config.database_url,
                  {config.stream_poll_interval, config.stream_notify_interval, config.app_role},
                  [this](const domain::EventHeads& heads, bool everything) {
                    hub.OnHeads(heads, everything);
+                   // New events may be new work (an item is enqueued with
+                   // its message): waiting claims look again.
+                   if (everything || !heads.changed.empty()) long_polls.WakeAll();
                  }),
         metrics_server(metrics) {
     metrics.AddGauge("messaging_db_pool_size", "Database connections allowed.",
@@ -229,6 +232,9 @@ struct MessagingServer::Components {
                      [this] { return pool.in_use(); });
     metrics.AddGauge("messaging_db_pool_waiting", "Callers waiting for a connection.",
                      [this] { return pool.waiting(); });
+    metrics.AddGauge("messaging_ai_claims_waiting",
+                     "ClaimAiWork calls waiting on this server for work (long polls).",
+                     [this] { return static_cast<double>(long_polls.parked()); });
     metrics.AddGauge("messaging_streams_open", "Open StreamMessages calls.",
                      [this] { return static_cast<double>(hub.subscriptions()); });
     metrics.AddGauge("messaging_stream_listener_connected", "1 while the LISTEN connection is up.",
@@ -279,7 +285,8 @@ struct MessagingServer::Components {
   streaming::StreamHub hub;
   transport::MessagingService messaging_service;
   transport::HealthService health;
-  std::atomic<bool> refusing{false};  // Past the drain deadline: start no more database work.
+  std::atomic<bool> refusing{false};      // Past the drain deadline: start no more database work.
+  transport::LongPollWaiters long_polls;  // Woken by the listener's heads.
   transport::AsyncMethods methods;
   std::unique_ptr<transport::CompletionQueues> queues;
   repository::DatabaseProbe probe;
@@ -402,6 +409,8 @@ void MessagingServer::Shutdown(absl::Duration drain) {
   log::Info("shutting down; draining in-flight calls for up to {}", absl::FormatDuration(drain));
   // Streams never end by themselves: end them now with a status clients resume from.
   c_->hub.Shutdown(absl::UnavailableError("server shutting down; resume from the last cursor"));
+  // Waiting claims answer now (empty unless work came meanwhile).
+  c_->long_polls.Close();
   // gRPC waits for in-flight calls until the deadline, then cancels them and
   // returns. A body blocked in PostgreSQL would still run on (and could still
   // commit): from then on no body starts, and running statements are

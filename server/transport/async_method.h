@@ -29,6 +29,7 @@
 #include "domain/model.h"
 #include "transport/call_handler.h"
 #include "transport/completion_queues.h"
+#include "transport/long_poll.h"
 #include "transport/request_parser.h"
 
 namespace messaging::transport {
@@ -48,6 +49,8 @@ struct UnaryEnvironment {
   // Set when the server's drain deadline has passed: bodies that have not
   // started yet answer UNAVAILABLE instead of starting database work.
   const std::atomic<bool>* refusing = nullptr;
+  // Parks long polls (AddLongPoll) until the replica learns of new events.
+  LongPollWaiters* waiters = nullptr;
 };
 
 enum class Admission {
@@ -82,11 +85,15 @@ struct BodyTraits<R (C::*)(const domain::RequestContext&, const Req&, Resp*) con
 // `Service` is a RawService (transport/raw_service.h): the request arrives as
 // bytes and is parsed here, after authentication, so a refusal can name the
 // field at fault.
+//
+// A long poll's body returns a PollOutcome instead of a Status: while it is
+// not ready the call parks (LongPollWaiters, no thread) and the body runs
+// again on the next wake-up.
 template <typename Service, typename Request, typename Response>
 class UnaryMethod final : public AsyncMethod {
  public:
-  using Body =
-      std::function<absl::Status(const domain::RequestContext&, const Request&, Response*)>;
+  using Body = std::function<absl::StatusOr<PollOutcome>(const domain::RequestContext&,
+                                                         const Request&, Response*)>;
 
   UnaryMethod(Service* service, int index, const char* name, Admission admission, Body body,
               UnaryEnvironment env)
@@ -126,6 +133,16 @@ class UnaryMethod final : public AsyncMethod {
 
    private:
     friend class UnaryMethod;
+    // The completion of a long poll's alarm: fired, or cancelled by a wake-up.
+    class AlarmTag final : public CompletionTag {
+     public:
+      explicit AlarmTag(Call* call) : call_(call) {}
+      void OnComplete(bool /*ok*/) override { call_->method_->Resume(call_); }
+
+     private:
+      Call* const call_;
+    };
+
     UnaryMethod* const method_;
     grpc::ServerCompletionQueue* const cq_;
     grpc::ServerContext context_;
@@ -138,6 +155,11 @@ class UnaryMethod final : public AsyncMethod {
     std::string request_id_;
     domain::RequestContext ctx_;
     absl::Status status_;
+    // Long polls only.
+    std::unique_ptr<grpc::Alarm> alarm_;
+    AlarmTag alarm_tag_{this};
+    std::uint64_t generation_ = 0;
+    absl::Time wait_end_ = absl::InfinitePast();  // Set by the first not-ready outcome.
   };
 
   void Start(Call* call) {
@@ -157,18 +179,30 @@ class UnaryMethod final : public AsyncMethod {
     }
     call->raw_request_.Clear();
     if (admission_ == Admission::kPublic) {
-      Complete(call, RunBody(call));
+      Complete(call, RunBody(call).status());
       return;
     }
-    // Queued per distributor: the worker threads take one call of each in
-    // turn, so a distributor's backlog delays only itself.
+    Dispatch(call);
+  }
+
+  // Runs the body on the workers, queued per distributor: the worker threads
+  // take one call of each in turn, so a distributor's backlog delays only itself.
+  void Dispatch(Call* call) {
     const bool queued = env_.workers->Post(CallHandler::FairnessKey(call->ctx_), [this, call] {
       if (env_.refusing->load()) {
         Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
       } else if (absl::Now() >= call->ctx_.deadline) {
         Complete(call, absl::DeadlineExceededError("deadline exceeded before the call started"));
       } else {
-        Complete(call, RunBody(call));
+        if (env_.waiters != nullptr) call->generation_ = env_.waiters->generation();
+        auto outcome = RunBody(call);
+        if (!outcome.ok()) {
+          Complete(call, outcome.status());
+        } else if (outcome->ready || env_.waiters == nullptr) {
+          Complete(call, absl::OkStatus());
+        } else {
+          Wait(call, *outcome);
+        }
       }
     });
     if (!queued && env_.refusing->load()) {
@@ -181,7 +215,40 @@ class UnaryMethod final : public AsyncMethod {
     }
   }
 
-  absl::Status RunBody(Call* call) {
+  // A long poll with nothing to answer yet: parks until a wake-up, its retry
+  // time or the end of its wait (answered a little before the client's
+  // deadline, so the client gets the empty answer, not DEADLINE_EXCEEDED).
+  void Wait(Call* call, const PollOutcome& outcome) {
+    if (call->wait_end_ == absl::InfinitePast()) {
+      const absl::Duration margin =
+          std::min(absl::Seconds(1), (call->ctx_.deadline - call->start_) / 10);
+      call->wait_end_ = std::min(call->start_ + outcome.wait, call->ctx_.deadline - margin);
+    }
+    if (absl::Now() >= call->wait_end_) {
+      Complete(call, absl::OkStatus());
+      return;
+    }
+    if (!call->alarm_) call->alarm_ = std::make_unique<grpc::Alarm>();
+    call->response_.Clear();  // The next run answers afresh.
+    if (env_.waiters->Park(call->alarm_.get(), call->cq_,
+                           std::min(call->wait_end_, outcome.retry_at), &call->alarm_tag_,
+                           call->generation_)) {
+      return;
+    }
+    if (env_.waiters->closed()) {
+      Complete(call, absl::OkStatus());  // The server is stopping: answer as it stands.
+    } else {
+      Dispatch(call);  // Woken while the body ran: look again.
+    }
+  }
+
+  // A parked call's alarm completed (on its queue's thread): run the body again.
+  void Resume(Call* call) {
+    env_.waiters->Unpark(call->alarm_.get());
+    Dispatch(call);
+  }
+
+  absl::StatusOr<PollOutcome> RunBody(Call* call) {
     try {
       return body_(call->ctx_, call->request_, &call->response_);
     } catch (const std::exception& e) {
@@ -246,6 +313,24 @@ class AsyncMethods {
   // (const RequestContext&, const Request&, Response*) -> absl::Status.
   template <typename Service, typename Body>
   void AddUnary(Service* service, const char* name, Admission admission, Body body) {
+    using Traits = BodyTraits<Body>;
+    AddLongPoll(service, name, admission,
+                [body = std::move(body)](
+                    const domain::RequestContext& ctx, const typename Traits::Request& request,
+                    typename Traits::Response* response) -> absl::StatusOr<PollOutcome> {
+                  if (absl::Status status = body(ctx, request, response); !status.ok()) {
+                    return status;
+                  }
+                  return PollOutcome{};
+                });
+  }
+
+  // A unary RPC whose body may have nothing to answer yet: (const
+  // RequestContext&, const Request&, Response*) -> absl::StatusOr<PollOutcome>.
+  // The call then waits without a thread and the body runs again on the next
+  // wake-up (transport/long_poll.h).
+  template <typename Service, typename Body>
+  void AddLongPoll(Service* service, const char* name, Admission admission, Body body) {
     using Traits = BodyTraits<Body>;
     methods_.push_back(
         std::make_unique<UnaryMethod<Service, typename Traits::Request, typename Traits::Response>>(

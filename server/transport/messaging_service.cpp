@@ -156,10 +156,12 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
   constexpr Admission kWorker = Admission::kWorker;
   constexpr Admission kEither = Admission::kDistributorOrWorker;
 
-  methods.AddUnary(
+  // A long poll: with a wait_duration, an empty claim waits (no thread) for
+  // the replica's next wake-up or the next item to come off its backoff.
+  methods.AddLongPoll(
       &service_, "ClaimAiWork", kWorker,
       [this](const RequestContext& ctx, const v1::ClaimAiWorkRequest& request,
-             v1::ClaimAiWorkResponse* response) -> absl::Status {
+             v1::ClaimAiWorkResponse* response) -> absl::StatusOr<PollOutcome> {
         ASSIGN_OR_RETURN(
             auto claim,
             ai_work_.PrepareClaim(
@@ -167,9 +169,16 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                 DurationFromProto(request.has_lease_duration(), request.lease_duration()),
                 DurationFromProto(request.has_wait_duration(), request.wait_duration())));
         ASSIGN_OR_RETURN(auto items, ai_work_.Claim(ctx, claim));
+        PollOutcome outcome;
+        outcome.ready = !items.empty() || claim.wait <= absl::ZeroDuration();
+        outcome.wait = claim.wait;
+        if (!outcome.ready) {
+          ASSIGN_OR_RETURN(auto next, ai_work_.NextAvailable(ctx));
+          if (next) outcome.retry_at = *next;
+        }
         response->mutable_items()->Reserve(static_cast<int>(items.size()));
         for (auto& item : items) ToProto(std::move(item), response->add_items());
-        return absl::OkStatus();
+        return outcome;
       });
 
   methods.AddUnary(&service_, "ExtendAiWorkLease", kWorker,
