@@ -61,7 +61,8 @@
 --   ai_work_items and ai_work_completions: the tenant policies of 001 (TO
 --   PUBLIC, distributor_id = messaging_current_distributor_id()), so every
 --   lease call, list and requeue runs in a transaction of the item's tenant.
---   messaging_app: SELECT, INSERT, UPDATE, DELETE on both (the enqueue trigger
+--   messaging_app: SELECT, INSERT, UPDATE, DELETE on ai_work_items and
+--   SELECT, INSERT, UPDATE on ai_work_completions (the enqueue trigger
 --   runs as the writer of the message; another role that writes messages, e.g.
 --   PostgREST's `authenticated`, needs INSERT, SELECT and UPDATE on
 --   ai_work_items too). Nothing for PUBLIC, anon or authenticated.
@@ -305,14 +306,16 @@ CREATE POLICY ai_work_completions_dispatch_delete ON public.ai_work_completions
 -- Privileges
 -- ---------------------------------------------------------------------------
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.ai_work_items, public.ai_work_completions
-  TO messaging_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.ai_work_items TO messaging_app;
+-- No DELETE: completion records are removed by ai_work_prune() only.
+GRANT SELECT, INSERT, UPDATE ON TABLE public.ai_work_completions TO messaging_app;
 
 GRANT USAGE ON SCHEMA public TO messaging_ai_dispatcher;
 GRANT SELECT, UPDATE, DELETE ON TABLE public.ai_work_items TO messaging_ai_dispatcher;
 GRANT SELECT, DELETE ON TABLE public.ai_work_completions TO messaging_ai_dispatcher;
 GRANT SELECT, INSERT, UPDATE ON TABLE public.ai_work_distributors TO messaging_ai_dispatcher;
-GRANT USAGE ON SEQUENCE public.ai_work_lease_token_seq TO messaging_ai_dispatcher, messaging_app;
+-- Only claims draw lease tokens.
+GRANT USAGE ON SEQUENCE public.ai_work_lease_token_seq TO messaging_ai_dispatcher;
 GRANT SELECT (id, distributor_id, ai_processing_status), UPDATE (ai_processing_status)
   ON TABLE public.messages TO messaging_ai_dispatcher;
 GRANT INSERT ON TABLE public.message_events TO messaging_ai_dispatcher;
@@ -457,10 +460,15 @@ BEGIN
     remaining := remaining - taken;
     left_count := left_count - 1;
     IF taken > 0 THEN
+      -- Served now. A concurrent claim that holds the row is marking it
+      -- served too: skip it rather than queue every claim behind one row.
+      UPDATE public.ai_work_distributors s SET last_claimed_at = clock_timestamp()
+       WHERE s.distributor_id IN (SELECT l.distributor_id FROM public.ai_work_distributors l
+                                   WHERE l.distributor_id = distributors[i]
+                                   FOR UPDATE SKIP LOCKED);
       INSERT INTO public.ai_work_distributors AS s (distributor_id, last_claimed_at)
       VALUES (distributors[i], clock_timestamp())
-      ON CONFLICT ON CONSTRAINT ai_work_distributors_pkey
-      DO UPDATE SET last_claimed_at = excluded.last_claimed_at;
+      ON CONFLICT ON CONSTRAINT ai_work_distributors_pkey DO NOTHING;
     END IF;
   END LOOP;
 END

@@ -226,17 +226,22 @@ TEST_F(DbPrivilegesTest, TheAppRoleHasNoPowersOwnsNothingAndHoldsOnlyItsGrants) 
       "GROUP BY c.relname ORDER BY c.relname");
   std::vector<std::string> got;
   for (const auto& row : grants) got.push_back(row.at(0).as<std::string>());
-  EXPECT_EQ(got, (std::vector<std::string>{"conversations:DELETE,INSERT,SELECT,UPDATE",
+  EXPECT_EQ(got, (std::vector<std::string>{"ai_work_completions:INSERT,SELECT,UPDATE",
+                                           "ai_work_items:DELETE,INSERT,SELECT,UPDATE",
+                                           "conversations:DELETE,INSERT,SELECT,UPDATE",
                                            "message_events:INSERT,SELECT",
                                            "messages:DELETE,INSERT,SELECT,UPDATE"}));
-  // Functions: the tenant function, event heads, pruning and its mark.
+  // Functions: the AI work queue's cross-tenant steps (migration 005), the
+  // tenant function, event heads, pruning and its mark.
   const auto functions = db_->Exec(
       "SELECT p.proname FROM pg_proc p, aclexplode(p.proacl) a "
       "WHERE a.grantee = 'messaging_app'::regrole ORDER BY 1");
   std::vector<std::string> executable;
   for (const auto& row : functions) executable.push_back(row.at(0).as<std::string>());
   EXPECT_EQ(executable,
-            (std::vector<std::string>{"messaging_current_distributor_id", "messaging_event_heads",
+            (std::vector<std::string>{"ai_work_claim", "ai_work_depth", "ai_work_list",
+                                      "ai_work_locate", "ai_work_next_available", "ai_work_prune",
+                                      "messaging_current_distributor_id", "messaging_event_heads",
                                       "messaging_event_low_water", "messaging_prune_events"}));
 }
 
