@@ -6,6 +6,7 @@
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -232,6 +233,17 @@ struct MessagingServer::Components {
                      [this] { return pool.in_use(); });
     metrics.AddGauge("messaging_db_pool_waiting", "Callers waiting for a connection.",
                      [this] { return pool.waiting(); });
+    const std::pair<const char*, domain::AiWorkState> ai_states[] = {
+        {"messaging_ai_work_available", domain::AiWorkState::kAvailable},
+        {"messaging_ai_work_leased", domain::AiWorkState::kLeased},
+        {"messaging_ai_work_dead_lettered", domain::AiWorkState::kDeadLettered}};
+    for (const auto& [name, state] : ai_states) {
+      metrics.AddGauge(name,
+                       "AI work items in this state (all distributors; refreshed every 15 s).",
+                       [this, i = static_cast<std::size_t>(state)] {
+                         return static_cast<double>(ai_items[i].load());
+                       });
+    }
     metrics.AddGauge("messaging_ai_claims_waiting",
                      "ClaimAiWork calls waiting on this server for work (long polls).",
                      [this] { return static_cast<double>(long_polls.parked()); });
@@ -294,6 +306,10 @@ struct MessagingServer::Components {
   observability::MetricsServer metrics_server;
   std::unique_ptr<PeriodicTask> heartbeats;
   std::unique_ptr<PeriodicTask> pruning;
+  // AI work items per state (AiWorkState order), refreshed by ai_depth: a
+  // scrape never waits for the database.
+  std::array<std::atomic<std::int64_t>, 3> ai_items{};
+  std::unique_ptr<PeriodicTask> ai_depth;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   bool shut_down = false;
@@ -326,6 +342,16 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
     c->heartbeats =
         std::make_unique<PeriodicTask>(config.heartbeat_interval, [raw] { raw->hub.Heartbeat(); });
   }
+  c->ai_depth = std::make_unique<PeriodicTask>(absl::Seconds(15), [raw] {
+    auto depth = raw->ai_work_repository.Depth();
+    if (!depth.ok()) {
+      log::Debug("reading the AI work queue's depth failed: {}", depth.status().message());
+      return;
+    }
+    std::array<std::int64_t, 3> counts{};
+    for (const auto& [state, n] : *depth) counts[static_cast<std::size_t>(state)] = n;
+    for (std::size_t i = 0; i < counts.size(); ++i) raw->ai_items[i] = counts[i];
+  });
   c->pruning = std::make_unique<PeriodicTask>(
       config.prune_interval, [raw, retention = config.event_retention] {
         auto pruned = raw->event_repository.Prune(retention);
@@ -432,6 +458,7 @@ void MessagingServer::Shutdown(absl::Duration drain) {
   // everything that writes to streams first.
   if (c_->heartbeats) c_->heartbeats->Stop();
   c_->pruning->Stop();
+  c_->ai_depth->Stop();
   c_->listener.Stop();
   c_->executor.Shutdown();
   c_->queues->Shutdown();

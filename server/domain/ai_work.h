@@ -71,6 +71,9 @@ struct AiWorkQuery {
   std::optional<AiWorkState> state;
   std::string after_id;  // Keyset position (items in id order); "" for the first page.
   int limit = 50;
+  // A page stops early (with a next page) once its messages hold this much:
+  // each item carries its message, which may be large.
+  std::size_t max_bytes = 1024 * 1024;
 };
 
 // Limits of the queue's arguments (the API contract).

@@ -52,6 +52,9 @@ std::string Metrics::Render() const {
       {"messaging_stream_events_delivered_total", events_delivered_.load()},
       {"messaging_stream_catch_up_reads_total", catch_up_reads_.load()},
       {"messaging_rate_limited_total", rate_limited_.load()},
+      {"messaging_ai_work_claimed_total", ai_claimed_.load()},
+      {"messaging_ai_work_retried_total", ai_retried_.load()},
+      {"messaging_ai_work_dead_lettered_total", ai_dead_lettered_.load()},
   };
   for (const auto& [name, value] : counters) {
     absl::StrAppend(&out, "# TYPE ", name, " counter\n", name, " ", value, "\n");

@@ -27,6 +27,13 @@ class Metrics {
   void AddEventsDelivered(std::int64_t n) { events_delivered_ += n; }
   void AddCatchUpRead() { ++catch_up_reads_; }
   void AddRateLimited() { ++rate_limited_; }
+  // AI work items leased by claims, those of them on a second or later
+  // attempt, and items failed for good (dead-lettered by FailAiWork).
+  void AddAiClaimed(std::int64_t items, std::int64_t retries) {
+    ai_claimed_ += items;
+    ai_retried_ += retries;
+  }
+  void AddAiDeadLettered() { ++ai_dead_lettered_; }
 
   // A value read when scraped, e.g. pool connections in use.
   void AddGauge(std::string name, std::string help, std::function<double()> read);
@@ -54,6 +61,9 @@ class Metrics {
   std::atomic<std::int64_t> events_delivered_{0};
   std::atomic<std::int64_t> catch_up_reads_{0};
   std::atomic<std::int64_t> rate_limited_{0};
+  std::atomic<std::int64_t> ai_claimed_{0};
+  std::atomic<std::int64_t> ai_retried_{0};
+  std::atomic<std::int64_t> ai_dead_lettered_{0};
 };
 
 }  // namespace messaging::observability

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "domain/footprint.h"
 #include "domain/not_found.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/ai_work_sql.h"
@@ -234,15 +235,24 @@ absl::StatusOr<domain::Page<AiWorkItem>> PgAiWorkRepository::List(
     return transactions_.Run<domain::Page<AiWorkItem>>(
         ctx,
         [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<AiWorkItem>> {
-          auto page = ToPage<AiWorkItemReader>(Params(sql::kListAiWork)
-                                                   .Set("state", state)
-                                                   .Set("after_id", query.after_id)
-                                                   .Set("limit", absl::StrCat(query.limit + 1))
-                                                   .Exec(tx),
-                                               query.limit, "");
-          for (auto& item : page.items) {
+          const auto rows = Params(sql::kListAiWork)
+                                .Set("state", state)
+                                .Set("after_id", query.after_id)
+                                .Set("limit", absl::StrCat(query.limit + 1))
+                                .Exec(tx);
+          const AiWorkItemReader read(rows);
+          domain::Page<AiWorkItem> page;
+          std::size_t bytes = 0;
+          for (const auto& row : rows) {
+            if (static_cast<int>(page.items.size()) == query.limit || bytes >= query.max_bytes) {
+              page.has_more = true;
+              break;
+            }
+            AiWorkItem item = read(row);
             item.message = FirstRow<MessageReader>(
                 Params(sql::kSelectMessage).Set("id", item.message_id).Exec(tx));
+            if (item.message) bytes += domain::Footprint(*item.message);
+            page.items.push_back(std::move(item));
           }
           return page;
         },
@@ -269,7 +279,12 @@ absl::StatusOr<domain::Page<AiWorkItem>> PgAiWorkRepository::List(
   domain::Page<AiWorkItem> page;
   page.has_more = static_cast<int>(ids->size()) > query.limit;
   if (page.has_more) ids->resize(static_cast<std::size_t>(query.limit));
+  std::size_t bytes = 0;
   for (const auto& [id, tenant] : *ids) {
+    if (bytes >= query.max_bytes) {
+      page.has_more = true;  // The rest on the next page.
+      break;
+    }
     auto item = transactions_.Run<std::optional<AiWorkItem>>(
         AsTenant(ctx, tenant),
         [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::optional<AiWorkItem>> {
@@ -283,7 +298,9 @@ absl::StatusOr<domain::Page<AiWorkItem>> PgAiWorkRepository::List(
         },
         TransactionMode::kSnapshotRead);
     if (!item.ok()) return item.status();
-    if (*item) page.items.push_back(**std::move(item));  // Gone since: completed or deleted.
+    if (!*item) continue;  // Gone since: completed or deleted.
+    if ((*item)->message) bytes += domain::Footprint(*(*item)->message);
+    page.items.push_back(**std::move(item));
   }
   if (page.has_more && page.items.empty()) page.has_more = false;
   return page;

@@ -158,10 +158,11 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
 
   // A long poll: with a wait_duration, an empty claim waits (no thread) for
   // the replica's next wake-up or the next item to come off its backoff.
+  observability::Metrics& metrics = calls.metrics();
   methods.AddLongPoll(
       &service_, "ClaimAiWork", kWorker,
-      [this](const RequestContext& ctx, const v1::ClaimAiWorkRequest& request,
-             v1::ClaimAiWorkResponse* response) -> absl::StatusOr<PollOutcome> {
+      [this, &metrics](const RequestContext& ctx, const v1::ClaimAiWorkRequest& request,
+                       v1::ClaimAiWorkResponse* response) -> absl::StatusOr<PollOutcome> {
         ASSIGN_OR_RETURN(
             auto claim,
             ai_work_.PrepareClaim(
@@ -176,6 +177,9 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
           ASSIGN_OR_RETURN(auto next, ai_work_.NextAvailable(ctx));
           if (next) outcome.retry_at = *next;
         }
+        std::int64_t retries = 0;
+        for (const auto& item : items) retries += item.attempt > 1 ? 1 : 0;
+        metrics.AddAiClaimed(static_cast<std::int64_t>(items.size()), retries);
         response->mutable_items()->Reserve(static_cast<int>(items.size()));
         for (auto& item : items) ToProto(std::move(item), response->add_items());
         return outcome;
@@ -215,12 +219,13 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
 
   methods.AddUnary(
       &service_, "FailAiWork", kWorker,
-      [this](const RequestContext& ctx, const v1::FailAiWorkRequest& request,
-             v1::AiWorkItem* response) -> absl::Status {
+      [this, &metrics](const RequestContext& ctx, const v1::FailAiWorkRequest& request,
+                       v1::AiWorkItem* response) -> absl::Status {
         const auto delay = DurationFromProto(request.has_retry_delay(), request.retry_delay());
         ASSIGN_OR_RETURN(auto item, ai_work_.Fail(ctx, request.id(), request.lease_token(),
                                                   request.error_message(), request.retryable(),
                                                   delay.value_or(absl::ZeroDuration())));
+        if (item.state == domain::AiWorkState::kDeadLettered) metrics.AddAiDeadLettered();
         ToProto(std::move(item), response);
         return absl::OkStatus();
       });
