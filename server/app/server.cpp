@@ -223,8 +223,15 @@ struct MessagingServer::Components {
                  [this](const domain::EventHeads& heads, bool everything) {
                    hub.OnHeads(heads, everything);
                    // New events may be new work (an item is enqueued with
-                   // its message): waiting claims look again.
-                   if (everything || !heads.changed.empty()) long_polls.WakeAll();
+                   // its message): waiting claims of those tenants look again.
+                   if (everything) {
+                     long_polls.WakeAll();
+                   } else if (!heads.changed.empty()) {
+                     std::vector<std::string> tenants;
+                     tenants.reserve(heads.changed.size());
+                     for (const auto& head : heads.changed) tenants.push_back(head.distributor_id);
+                     long_polls.Wake(tenants);
+                   }
                  }),
         metrics_server(metrics) {
     metrics.AddGauge("messaging_db_pool_size", "Database connections allowed.",

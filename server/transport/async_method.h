@@ -192,13 +192,19 @@ class UnaryMethod final : public AsyncMethod {
       if (env_.refusing->load()) {
         Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
       } else if (absl::Now() >= call->ctx_.deadline) {
+        PassOnWakeUp(call);
         Complete(call, absl::DeadlineExceededError("deadline exceeded before the call started"));
       } else {
         if (env_.waiters != nullptr) call->generation_ = env_.waiters->generation();
         auto outcome = RunBody(call);
         if (!outcome.ok()) {
+          PassOnWakeUp(call);
           Complete(call, outcome.status());
         } else if (outcome->ready || env_.waiters == nullptr) {
+          // More work may be waiting: another parked call takes it.
+          if (outcome->full && env_.waiters != nullptr) {
+            env_.waiters->WakeAnother(call->ctx_.distributor_id);
+          }
           Complete(call, absl::OkStatus());
         } else {
           Wait(call, *outcome);
@@ -208,6 +214,7 @@ class UnaryMethod final : public AsyncMethod {
     if (!queued && env_.refusing->load()) {
       Complete(call, absl::UnavailableError("server shutting down; retry on another replica"));
     } else if (!queued) {
+      PassOnWakeUp(call);
       absl::Status busy = absl::ResourceExhaustedError(
           "too many calls of this distributor are waiting; retry later");
       busy.SetPayload(kRetryDelayPayload, absl::Cord("100"));
@@ -232,13 +239,22 @@ class UnaryMethod final : public AsyncMethod {
     call->response_.Clear();  // The next run answers afresh.
     if (env_.waiters->Park(call->alarm_.get(), call->cq_,
                            std::min(call->wait_end_, outcome.retry_at), &call->alarm_tag_,
-                           call->generation_)) {
+                           call->generation_, call->ctx_.distributor_id)) {
       return;
     }
     if (env_.waiters->closed()) {
       Complete(call, absl::OkStatus());  // The server is stopping: answer as it stands.
     } else {
       Dispatch(call);  // Woken while the body ran: look again.
+    }
+  }
+
+  // A long poll that has waited, and may have been woken for new work, ends
+  // without looking for it: another waiting call looks instead, so the work
+  // does not wait for the next wake-up.
+  void PassOnWakeUp(Call* call) {
+    if (env_.waiters != nullptr && call->alarm_) {
+      env_.waiters->WakeAnother(call->ctx_.distributor_id);
     }
   }
 

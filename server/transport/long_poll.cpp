@@ -10,33 +10,67 @@ std::uint64_t LongPollWaiters::generation() const {
 }
 
 bool LongPollWaiters::Park(grpc::Alarm* alarm, grpc::CompletionQueue* cq, absl::Time until,
-                           void* tag, std::uint64_t seen) {
+                           void* tag, std::uint64_t seen, const std::string& tenant) {
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_ || generation_ != seen) return false;
-  // Under mu_: a WakeAll() cannot run between setting and parking, so it
-  // cancels every alarm that was set before it.
+  // Under mu_: a wake-up cannot run between setting and parking, so it
+  // finds every alarm that was set before it.
   const bool set =
       CompletionQueues::StartOperation(cq, [&] { alarm->Set(cq, absl::ToChronoTime(until), tag); });
   if (!set) {
     closed_ = true;  // The queues are shut down: nothing can park any more.
     return false;
   }
-  parked_.insert(alarm);
+  auto& queue = by_tenant_[tenant];
+  parked_.emplace(alarm, std::make_pair(tenant, queue.insert(queue.end(), alarm)));
   return true;
 }
 
 void LongPollWaiters::Unpark(grpc::Alarm* alarm) {
   std::lock_guard<std::mutex> lock(mu_);
+  const auto it = parked_.find(alarm);
+  if (it == parked_.end()) return;  // Woken: already out.
+  const auto queue = by_tenant_.find(it->second.first);
+  queue->second.erase(it->second.second);
+  if (queue->second.empty()) by_tenant_.erase(queue);
+  parked_.erase(it);
+}
+
+bool LongPollWaiters::WakeOldestLocked(const std::string& tenant) {
+  const auto queue = by_tenant_.find(tenant);
+  if (queue == by_tenant_.end()) return false;
+  grpc::Alarm* alarm = queue->second.front();
+  queue->second.pop_front();
+  if (queue->second.empty()) by_tenant_.erase(queue);
   parked_.erase(alarm);
+  // Cancelling only queues the alarm's completion (ok = false): no call runs
+  // on this thread.
+  alarm->Cancel();
+  return true;
+}
+
+void LongPollWaiters::Wake(const std::vector<std::string>& tenants) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;  // Bodies running now look again instead of parking.
+  WakeOldestLocked("");
+  for (const auto& tenant : tenants) {
+    if (!tenant.empty()) WakeOldestLocked(tenant);
+  }
+}
+
+void LongPollWaiters::WakeAnother(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;
+  // Work of one tenant can be taken by a call serving it or any tenant.
+  if (!(!tenant.empty() && WakeOldestLocked(tenant))) WakeOldestLocked("");
 }
 
 void LongPollWaiters::WakeAll() {
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
-  // Cancelling only queues each alarm's completion (ok = false): no call
-  // runs on this thread.
-  for (grpc::Alarm* alarm : parked_) alarm->Cancel();
+  for (const auto& [alarm, where] : parked_) alarm->Cancel();
   parked_.clear();
+  by_tenant_.clear();
 }
 
 void LongPollWaiters::Close() {

@@ -172,6 +172,7 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
         ASSIGN_OR_RETURN(auto items, ai_work_.Claim(ctx, claim));
         PollOutcome outcome;
         outcome.ready = !items.empty() || claim.wait <= absl::ZeroDuration();
+        outcome.full = static_cast<std::int64_t>(items.size()) >= claim.max_items;
         outcome.wait = claim.wait;
         if (!outcome.ready) {
           ASSIGN_OR_RETURN(auto next, ai_work_.NextAvailable(ctx));

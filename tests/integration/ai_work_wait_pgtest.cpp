@@ -7,7 +7,11 @@
 #include <httplib.h>
 
 #include <future>
+#include <set>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "auth/jwt.h"
 #include "support/test_database.h"
 #include "support/test_server.h"
@@ -106,6 +110,54 @@ TEST_F(AiWorkWaitTest, AWaitingClaimReturnsTheMessageCreatedWhileItWaits) {
   EXPECT_LT(absl::Now() - created_at, absl::Seconds(10));
   EXPECT_LT(elapsed, absl::Seconds(15));
   EXPECT_EQ(Waiting(), 0);
+}
+
+// A wake-up wakes one waiting claim, and a claim that took all it asked for
+// wakes the next: a burst must still reach as many claims as it has items.
+TEST_F(AiWorkWaitTest, ABurstOfWorkIsTakenByAsManyWaitingClaimsAsItNeeds) {
+  constexpr int kClaims = 4;
+  constexpr int kMessages = 3;
+  std::vector<std::future<v1::ClaimAiWorkResponse>> claims;
+  for (int i = 0; i < kClaims; ++i) {
+    claims.push_back(std::async(std::launch::async, [&] { return Claim(absl::Seconds(20)); }));
+    ASSERT_TRUE(WaitUntilWaiting(i + 1));
+  }
+  // In one transaction from another client: one change of the log head, so
+  // the replica's wake-up wakes one claim and the rest must be passed on.
+  const absl::Time created_at = absl::Now();
+  db_->Exec(absl::StrCat(
+      "BEGIN; SELECT set_config('app.distributor_id', '", distributor_,
+      "', true); INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+      "delivery_status) SELECT '",
+      conversation_, "', '", distributor_, "', 'inbound', 'burst ' || g, 'received' ",
+      "FROM generate_series(1, ", kMessages, ") g; COMMIT"));
+  std::set<std::string> created;
+  for (const auto& row : db_->Exec("SELECT id FROM messages WHERE content LIKE 'burst %'")) {
+    created.insert(row[0].as<std::string>());
+  }
+  ASSERT_EQ(created.size(), static_cast<std::size_t>(kMessages));
+  // The claim left over finds nothing and waits again.
+  ASSERT_TRUE(WaitUntilWaiting(kClaims - kMessages));
+  std::set<std::string> claimed;
+  int answered = 0;
+  for (auto& claim : claims) {
+    if (claim.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
+    const auto response = claim.get();
+    ASSERT_EQ(response.items_size(), 1);
+    claimed.insert(response.items(0).message().id());
+    ++answered;
+  }
+  EXPECT_EQ(answered, kMessages);
+  EXPECT_EQ(claimed, created);
+  EXPECT_LT(absl::Now() - created_at, absl::Seconds(10));  // Not by the end of a wait.
+  // The last claim takes the next message.
+  const std::string next = CreateInbound("after the burst").id();
+  for (auto& claim : claims) {
+    if (!claim.valid()) continue;
+    const auto response = claim.get();
+    ASSERT_EQ(response.items_size(), 1);
+    EXPECT_EQ(response.items(0).message().id(), next);
+  }
 }
 
 TEST_F(AiWorkWaitTest, WithNoWorkTheClaimAnswersEmptyWhenItsWaitIsOver) {
