@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian 12 machine (as root, or a user
 # with sudo): installs what it needs, lints, builds with warnings as errors,
-# starts a throwaway PostgreSQL on a free port, runs every test with ctest, then
-# builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# everything once more, runs the concurrency tests under ThreadSanitizer,
+# starts a throwaway PostgreSQL on a free port, runs every test with ctest,
+# runs clang-tidy on the project's code, then builds again with
+# AddressSanitizer + UndefinedBehaviorSanitizer and runs everything once more,
+# runs the concurrency tests under ThreadSanitizer,
 # fuzzes the parsers of untrusted input for a bounded time, and builds the
 # container image and runs it as the Helm chart does. The database is stopped
 # and deleted on exit, even on failure.
@@ -12,6 +13,7 @@
 #   MESSAGING_SKIP_SANITIZERS=1 scripts/test.sh   skip the ASan+UBSan and TSan passes
 #   MESSAGING_FUZZ_SECONDS=60 scripts/test.sh     fuzz each target 60 s (default 30; 0 skips)
 #   MESSAGING_SKIP_IMAGE=1 scripts/test.sh        skip building and running the image
+#   MESSAGING_SKIP_TIDY=1 scripts/test.sh         skip clang-tidy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -62,6 +64,13 @@ run_suite() {
 }
 
 run_suite build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [[ "${MESSAGING_SKIP_TIDY:-0}" != 1 ]]; then
+  # On build/test's compile_commands.json (the generated protobuf headers
+  # exist now); about 7 minutes on 2 cores.
+  step "clang-tidy (.clang-tidy)"
+  JOBS=$jobs scripts/check-tidy.sh build/test
+fi
 
 if [[ "${MESSAGING_SKIP_SANITIZERS:-0}" != 1 ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1

@@ -98,9 +98,11 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::WithMessages(
     const domain::RequestContext& ctx, std::vector<AiWorkItem> items, bool with_context) const {
   std::map<std::string, std::vector<AiWorkItem*>> by_tenant;
   for (auto& item : items) by_tenant[item.distributor_id].push_back(&item);
-  for (auto& [tenant, tenant_items] : by_tenant) {
+  for (auto& entry : by_tenant) {
+    // (Named, not a structured binding: C++17 lambdas cannot capture those.)
+    auto& tenant_items = entry.second;
     auto read = transactions_.Run<bool>(
-        AsTenant(ctx, tenant),
+        AsTenant(ctx, entry.first),
         [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
           for (AiWorkItem* item : tenant_items) {
             item->message = FirstRow<MessageReader>(
@@ -280,7 +282,9 @@ absl::StatusOr<domain::Page<AiWorkItem>> PgAiWorkRepository::List(
   page.has_more = static_cast<int>(ids->size()) > query.limit;
   if (page.has_more) ids->resize(static_cast<std::size_t>(query.limit));
   std::size_t bytes = 0;
-  for (const auto& [id, tenant] : *ids) {
+  for (const auto& entry : *ids) {
+    const std::string& id = entry.first;
+    const std::string& tenant = entry.second;
     if (bytes >= query.max_bytes) {
       page.has_more = true;  // The rest on the next page.
       break;

@@ -30,7 +30,7 @@ class LongPollTest : public ::testing::Test {
     }
   }
 
-  // Parks alarm `i` under `tenant`; its tag is its index.
+  // Parks alarm `i` under `tenant`.
   void Park(int i, const std::string& tenant) {
     ASSERT_TRUE(waiters_.Park(&alarms_[i], &cq_, absl::Now() + absl::Hours(1), Tag(i),
                               waiters_.generation(), tenant));
@@ -48,7 +48,7 @@ class LongPollTest : public ::testing::Test {
       EXPECT_EQ(status, grpc::CompletionQueue::GOT_EVENT);
       if (status != grpc::CompletionQueue::GOT_EVENT) break;
       EXPECT_FALSE(ok) << "a woken alarm completes as cancelled";
-      const int i = static_cast<int>(reinterpret_cast<std::intptr_t>(tag));
+      const int i = Index(tag);
       waiters_.Unpark(&alarms_[i]);  // What a resumed call does.
       got.insert(i);
       --parked_count_;
@@ -56,7 +56,11 @@ class LongPollTest : public ::testing::Test {
     return got;
   }
 
-  static void* Tag(int i) { return reinterpret_cast<void*>(static_cast<std::intptr_t>(i)); }
+  // Each alarm's tag is its own address.
+  void* Tag(int i) { return &alarms_[static_cast<std::size_t>(i)]; }
+  int Index(void* tag) const {
+    return static_cast<int>(static_cast<grpc::Alarm*>(tag) - alarms_.data());
+  }
 
   grpc::CompletionQueue cq_;
   std::array<grpc::Alarm, 8> alarms_;
