@@ -23,7 +23,8 @@
 # POOL_SIZE (server connections, 32), SYNC_COMMIT (on), FANOUT_SUBSCRIBERS (1000),
 # FANOUT_RATE (500), FANOUT_WIDE (0.1), IDLE_STREAMS (10000), GROWTH_LARGE
 # (10000000), GROWTH_SMALL (100000), FAIRNESS_SECONDS (8), FAIRNESS_ROUNDS (3),
-# FAIRNESS_FLOOD (64), FAIRNESS_CONCURRENCY (4), AI_WORKERS (16), AI_FILL (60000),
+# FAIRNESS_FLOOD (64), FAIRNESS_CONCURRENCY (4), FAIRNESS_SERVER_ENV (extra
+# VAR=value settings for the fairness server), AI_WORKERS (16), AI_FILL (60000),
 # AI_RATE (200), AI_COUNT (3000). See bench/README.md.
 set -euo pipefail
 
@@ -719,7 +720,10 @@ scenario_fairness() {
     "distributor A runs $flood ListMessages of 500 x 16 KiB in flight; pool $POOL_SIZE"
   start_postgres
   fairness_seed
-  start_server
+  # A's full pages of ~8 MB, the flood this scenario was written for: by
+  # default the server ends a page at 1 MiB (MESSAGING_MAX_PAGE_BYTES) and
+  # sends at most 4 MiB, which would make the flood 8x lighter.
+  start_server MESSAGING_MAX_PAGE_BYTES=$((16 << 20)) MESSAGING_MAX_SEND_BYTES=$((16 << 20)) ${FAIRNESS_SERVER_ENV:-}
   local b=(get-conversation --conversation="$FAIR_B_CONVERSATION" --concurrency="$conc"
     --duration="$secs" --warmup=1 --count-refused)
   # Warm B's path (the server's statements, token cache).

@@ -173,6 +173,17 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   return absl::OkStatus();
 }
 
+int ServingThreads(const ServerConfig& config) {
+  return config.serving_threads > 0
+             ? config.serving_threads
+             : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+int TenantConcurrency(const ServerConfig& config) {
+  if (config.tenant_concurrency > 0) return config.tenant_concurrency;
+  return std::max(1, std::min(config.pool_size / 2, 4 * ServingThreads(config)));
+}
+
 namespace {
 
 streaming::HubOptions HubOptionsOf(const ServerConfig& config) {
@@ -209,9 +220,7 @@ struct MessagingServer::Components {
         calls(verifier, rate_limiter, metrics, {config.default_deadline}),
         workers(
             config.worker_threads > 0 ? config.worker_threads : std::max(4, 2 * config.pool_size),
-            {config.tenant_concurrency > 0 ? config.tenant_concurrency
-                                           : std::max(1, config.pool_size / 2),
-             static_cast<std::size_t>(config.tenant_queue_limit)}),
+            {TenantConcurrency(config), static_cast<std::size_t>(config.tenant_queue_limit)}),
         executor(config.stream_executor_threads),
         hub(stream_events, stream_conversations, executor, HubOptionsOf(config)),
         messaging_service(conversations, messages, ai_work),
@@ -400,10 +409,7 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                                static_cast<int>(absl::ToInt64Milliseconds(config.drain_timeout)));
   }
-  const int serving_threads =
-      config.serving_threads > 0
-          ? config.serving_threads
-          : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  const int serving_threads = ServingThreads(config);
   c->queues = std::make_unique<transport::CompletionQueues>(builder, serving_threads);
   c->server = builder.BuildAndStart();
   if (c->server == nullptr || c->port == 0) {
@@ -420,7 +426,8 @@ absl::StatusOr<std::unique_ptr<MessagingServer>> MessagingServer::Start(
               {"serving_threads", serving_threads},
               {"port", c->port},
               {"tls", !config.tls_cert_file.empty()},
-              {"pool_size", config.pool_size}});
+              {"pool_size", config.pool_size},
+              {"tenant_concurrency", TenantConcurrency(config)}});
   return std::unique_ptr<MessagingServer>(new MessagingServer(std::move(c)));
 }
 

@@ -54,9 +54,9 @@ struct ServerConfig {
   // connection (up to the pool's maximum wait) rather than for a thread.
   int worker_threads = 0;
   // Fairness between distributors on those threads: at most this many of one
-  // distributor's calls run at once (0 = half the pool, so one distributor
-  // never holds every connection), and at most this many wait (beyond it:
-  // RESOURCE_EXHAUSTED at once, instead of a backlog that delays everyone).
+  // distributor's calls run at once (0 = TenantConcurrency()'s default), and
+  // at most this many wait (beyond it: RESOURCE_EXHAUSTED at once, instead of
+  // a backlog that delays everyone).
   int tenant_concurrency = 0;
   int tenant_queue_limit = 256;
 
@@ -89,6 +89,16 @@ struct ServerConfig {
 
 // INVALID_ARGUMENT naming the setting that is missing or wrong.
 absl::Status ValidateConfig(const ServerConfig& config);
+
+// serving_threads, or one per core when it is 0.
+int ServingThreads(const ServerConfig& config);
+
+// tenant_concurrency, or by default half the pool (so one distributor never
+// holds every connection) and at most four per serving thread: one
+// distributor's heavy calls compete with everyone's for the cores, and more of
+// them running at once only makes every other call wait for a core (measured
+// in bench/README.md, "Tenant isolation").
+int TenantConcurrency(const ServerConfig& config);
 
 class MessagingServer {
  public:

@@ -61,5 +61,22 @@ TEST(ServerConfigTest, OtherBudgetsMustBeUsable) {
   ExpectRefused(config, "MESSAGING_STREAM_STALL_SECONDS");
 }
 
+// One distributor's calls at once: half the pool, and no more than four per
+// serving thread, unless set.
+TEST(ServerConfigTest, TenantConcurrencyIsHalfThePoolAtMostFourPerServingThread) {
+  ServerConfig config = Valid();
+  config.pool_size = 16;
+  config.serving_threads = 2;
+  EXPECT_EQ(TenantConcurrency(config), 8);
+  config.pool_size = 32;
+  EXPECT_EQ(TenantConcurrency(config), 8);  // Bounded by the cores, not the pool.
+  config.serving_threads = 8;
+  EXPECT_EQ(TenantConcurrency(config), 16);
+  config.pool_size = 1;
+  EXPECT_EQ(TenantConcurrency(config), 1);
+  config.tenant_concurrency = 40;
+  EXPECT_EQ(TenantConcurrency(config), 40);
+}
+
 }  // namespace
 }  // namespace messaging::app
