@@ -53,8 +53,7 @@ absl::StatusOr<std::pair<RequestContext, AiWorkLease>> AiWorkService::OpenLease(
   if (!ctx.distributor_id.empty() && ctx.distributor_id != lease.distributor_id) {
     return NotFound("ai work item", item_id);
   }
-  RequestContext tenant(lease.distributor_id, ctx.deadline);
-  tenant.worker_name = ctx.worker_name;
+  RequestContext tenant = ctx.AsTenant(lease.distributor_id);
   return std::make_pair(std::move(tenant), std::move(lease));
 }
 

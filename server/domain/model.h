@@ -32,6 +32,14 @@ struct RequestContext {
   std::string worker_name;  // An AI worker's name (its token's sub); "" for a distributor.
 
   bool is_worker() const { return !worker_name.empty(); }
+
+  // The same caller, with the same deadline, acting in `distributor`'s
+  // tenant (an AI worker on one item of that distributor).
+  RequestContext AsTenant(std::string distributor) const {
+    RequestContext tenant(std::move(distributor), deadline);
+    tenant.worker_name = worker_name;
+    return tenant;
+  }
 };
 
 struct Conversation {

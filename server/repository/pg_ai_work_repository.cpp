@@ -35,14 +35,6 @@ absl::Status StaleLease() {
 
 std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d)); }
 
-// The same caller, acting in `distributor_id`'s tenant.
-domain::RequestContext AsTenant(const domain::RequestContext& ctx,
-                                const std::string& distributor_id) {
-  domain::RequestContext tenant(distributor_id, ctx.deadline);
-  tenant.worker_name = ctx.worker_name;
-  return tenant;
-}
-
 }  // namespace
 
 std::vector<PreparedStatement> PgAiWorkRepository::Statements() {
@@ -102,7 +94,7 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::WithMessages(
     // (Named, not a structured binding: C++17 lambdas cannot capture those.)
     auto& tenant_items = entry.second;
     auto read = transactions_.Run<bool>(
-        AsTenant(ctx, entry.first),
+        ctx.AsTenant(entry.first),
         [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
           for (AiWorkItem* item : tenant_items) {
             item->message = FirstRow<MessageReader>(
@@ -290,7 +282,7 @@ absl::StatusOr<domain::Page<AiWorkItem>> PgAiWorkRepository::List(
       break;
     }
     auto item = transactions_.Run<std::optional<AiWorkItem>>(
-        AsTenant(ctx, tenant),
+        ctx.AsTenant(tenant),
         [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::optional<AiWorkItem>> {
           auto found =
               FirstRow<AiWorkItemReader>(Params(sql::kSelectAiWork).Set("id", id).Exec(tx));
@@ -325,7 +317,7 @@ absl::StatusOr<AiWorkItem> PgAiWorkRepository::Requeue(const domain::RequestCont
     if (!ctx.distributor_id.empty() && *located != ctx.distributor_id) {
       return domain::NotFound("ai work item", id);
     }
-    tenant = AsTenant(ctx, *located);
+    tenant = ctx.AsTenant(*located);
   }
   return Announced(transactions_.Run<AiWorkItem>(
       tenant, [&](pqxx::transaction_base& tx) -> absl::StatusOr<AiWorkItem> {
