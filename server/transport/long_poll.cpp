@@ -62,7 +62,7 @@ void LongPollWaiters::WakeAnother(const std::string& tenant) {
   std::lock_guard<std::mutex> lock(mu_);
   ++generation_;
   // Work of one tenant can be taken by a call serving it or any tenant.
-  if (!(!tenant.empty() && WakeOldestLocked(tenant))) WakeOldestLocked("");
+  if (tenant.empty() || !WakeOldestLocked(tenant)) WakeOldestLocked("");
 }
 
 void LongPollWaiters::WakeAll() {
