@@ -1,7 +1,7 @@
 -- 001_create_conversations_messages.sql
 --
 -- Conversations and messages of the messaging service, with tenant isolation
--- enforced by PostgreSQL row level security (SPEC section 2).
+-- enforced by PostgreSQL row level security.
 --
 -- HOW TO APPLY
 --   Idempotent: every statement can run again (IF NOT EXISTS, CREATE OR

@@ -1,6 +1,6 @@
 -- 002_message_events.sql
 --
--- The change log behind StreamMessages (SPEC section 5): every insert, update
+-- The change log behind StreamMessages (docs/streaming.md): every insert, update
 -- and delete of a message appends one row here, in the same transaction, by
 -- trigger, so no write path (the server, psql, Supabase's PostgREST) can
 -- change a message without producing its event. Each transaction that writes

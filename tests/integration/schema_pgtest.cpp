@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "migrate/migrator.h"
 #include "support/subprocess.h"
@@ -70,6 +72,37 @@ TEST(MigrationTest, ChangedAppliedFileIsRefused) {
   RunCommand("rm -rf " + dir);
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("changed after it was applied"), std::string::npos) << result.output;
+}
+
+// 001 and 002 were re-worded in their header comments after release: a
+// database that recorded their old checksums migrates on, and records the new
+// ones. Any other recorded checksum is still refused.
+TEST(MigrationTest, AFileRewordedInCommentsOnlyIsAcceptedUnderItsOldChecksum) {
+  TestDatabase db("migrate_reworded");
+  const auto& files = migrate::EmbeddedMigrations();
+  const std::string first = "001_create_conversations_messages";
+  const auto file = std::find_if(files.begin(), files.end(),
+                                 [&](const auto& f) { return f.name == first + ".sql"; });
+  ASSERT_NE(file, files.end());
+  const std::string old_checksum =
+      "35ff8ab4431a14cc43da85d66347db42a901e6e9f3af762f4c4d06303809608f";
+  db.Exec("UPDATE messaging_schema_migrations SET checksum = '" + old_checksum +
+          "' WHERE version = '" + first + "'");
+  auto report = migrate::Migrate({db.url()}, files);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->applied.empty());
+  EXPECT_EQ(
+      db.Exec("SELECT checksum FROM messaging_schema_migrations WHERE version = '" + first + "'")
+          .at(0)
+          .at(0)
+          .as<std::string>(),
+      migrate::Sha256Hex(file->sql));
+
+  db.Exec("UPDATE messaging_schema_migrations SET checksum = 'something else' WHERE version = '" +
+          first + "'");
+  report = migrate::Migrate({db.url()}, files);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(MigrationTest, ConcurrentRunnersApplyEachFileOnce) {
