@@ -32,21 +32,34 @@ std::string VersionOf(const std::string& file_name) {
 
 // Released migrations whose comments were later re-worded, statements
 // untouched: the sha256 each was applied with, accepted as the same file (and
-// replaced by the current one in the bookkeeping). Never list a file whose
-// statements changed: that needs a new migration.
-const std::map<std::string, std::string>& RewordedChecksums() {
-  static const auto* reworded = new std::map<std::string, std::string>{
-      // The header comments cited a document outside the repository.
+// replaced by the current one in the bookkeeping), and the sha256 of the
+// re-worded file, so a later edit of it is refused everywhere. Never list a
+// file whose statements changed: that needs a new migration.
+struct Rewording {
+  const char* released;
+  const char* reworded;
+};
+
+const std::map<std::string, Rewording>& Rewordings() {
+  // The header comments cited a document outside the repository.
+  static const auto* rewordings = new std::map<std::string, Rewording>{
       {"001_create_conversations_messages",
-       "35ff8ab4431a14cc43da85d66347db42a901e6e9f3af762f4c4d06303809608f"},
-      {"002_message_events", "980ed22bc90ca002010d545191524e09363193affa502626465b4d98838c0205"},
+       {"35ff8ab4431a14cc43da85d66347db42a901e6e9f3af762f4c4d06303809608f",
+        "f9cba1a1fc103838d18c807371be5161a0243fced76beb70e7121261cc5f622e"}},
+      {"002_message_events",
+       {"980ed22bc90ca002010d545191524e09363193affa502626465b4d98838c0205",
+        "f733f1b4a5989823f7621ac53a1bc47e32672dec32028755079bb5bd7cc98697"}},
   };
-  return *reworded;
+  return *rewordings;
 }
 
-bool IsRewordedFrom(const std::string& version, const std::string& recorded) {
-  const auto it = RewordedChecksums().find(version);
-  return it != RewordedChecksums().end() && it->second == recorded;
+// `recorded` is the released checksum of a file whose current text,
+// `current`, is its listed re-wording.
+bool IsRewording(const std::string& version, const std::string& recorded,
+                 const std::string& current) {
+  const auto it = Rewordings().find(version);
+  return it != Rewordings().end() && recorded == it->second.released &&
+         current == it->second.reworded;
 }
 
 }  // namespace
@@ -100,13 +113,14 @@ absl::StatusOr<MigrationReport> Migrate(const MigratorOptions& options,
     std::vector<std::pair<std::string, std::string>> reworded;  // version, current sha256
     for (const auto& file : files) {
       const std::string version = VersionOf(file.name);
+      const std::string checksum = Sha256Hex(file.sql);
       const auto it = applied.find(version);
-      if (it != applied.end() && IsRewordedFrom(version, it->second)) {
-        reworded.emplace_back(version, Sha256Hex(file.sql));
-      } else if (it != applied.end() && it->second != Sha256Hex(file.sql)) {
+      if (it != applied.end() && IsRewording(version, it->second, checksum)) {
+        reworded.emplace_back(version, checksum);
+      } else if (it != applied.end() && it->second != checksum) {
         return absl::FailedPreconditionError(absl::StrCat(
             "migration ", file.name, " was changed after it was applied (recorded sha256 ",
-            it->second, ", file sha256 ", Sha256Hex(file.sql),
+            it->second, ", file sha256 ", checksum,
             "); add a new migration instead of editing an applied one"));
       }
     }

@@ -103,6 +103,15 @@ TEST(MigrationTest, AFileRewordedInCommentsOnlyIsAcceptedUnderItsOldChecksum) {
   report = migrate::Migrate({db.url()}, files);
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // The released checksum covers only the listed re-wording, not a later edit.
+  db.Exec("UPDATE messaging_schema_migrations SET checksum = '" + old_checksum +
+          "' WHERE version = '" + first + "'");
+  auto edited = files;
+  edited[static_cast<std::size_t>(file - files.begin())].sql += "\n-- edited again\n";
+  report = migrate::Migrate({db.url()}, edited);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(MigrationTest, ConcurrentRunnersApplyEachFileOnce) {
