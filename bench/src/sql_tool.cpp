@@ -187,11 +187,12 @@ std::string TenantSetupOf(const std::string& distributor) {
 }
 
 // A worker's ClaimAiWork of one item, then its CompleteAiWork, as
-// PgAiWorkRepository runs them: the claim (an unrestricted worker: no tenant),
-// the item's message, conversation and context read as its tenant, then the
-// completion. \gset carries the claimed item into the next statements, as the
-// worker carries it from one call to the next. Start with -D worker=...
-// -D max_items=1 -D lease_ms=... -D leased_cap=... -D max_attempts=...
+// PgAiWorkRepository runs them: the claim (an unrestricted worker: no tenant)
+// and, in the same transaction, the item's message with its context and its
+// conversation read as its tenant; then the completion. \gset and \aset carry
+// the claimed item into the next statements, as the worker carries it from
+// one call to the next. Start with -D worker=... -D max_items=1
+// -D lease_ms=... -D leased_cap=... -D max_attempts=...
 void PgbenchAiQueue() {
   std::cout << "-- ClaimAiWork (1 item) + CompleteAiWork: the server's transactions.\n"
             << "BEGIN;\n"
@@ -204,26 +205,26 @@ void PgbenchAiQueue() {
                                              {"only_distributor", "''"},
                                              {"leased_cap", ":leased_cap"},
                                              {"max_attempts", ":max_attempts"}})
-            << ") c\n\\gset\nCOMMIT;\n"
-            << kBeginSnapshot << TenantSetupOf(":tenant")
+            << ") c\n\\gset\n"
+            << BindNamed(sql::kEnterAiWorkTenant, {{"distributor_id", ":tenant"}})
+            << ";\n"
+            // Every row (the context and the message) has the conversation's id.
             << "SELECT m.conversation_id AS conversation FROM ("
-            << BindNamed(sql::kSelectMessage, {{"id", ":message"}}) << ") m\n\\gset\n"
+            << BindNamed(sql::kAiWorkMessageWithContext, {{"message_id", ":message"}})
+            << ") m\n\\aset\n"
             << BindNamed(sql::kSelectConversation, {{"id", ":conversation"}}) << ";\n"
-            << BindNamed(sql::kAiWorkContext, {{"message_id", ":message"}}) << ";\n"
             << "COMMIT;\n"
             << "BEGIN;\n"
             << TenantSetupOf(":tenant")
-            << BindNamed(sql::kFinishAiWork, {{"id", ":item"}, {"fence", ":fence"}}) << ";\n"
-            << BindNamed(sql::kWriteAiResults, {{"message_id", ":message"},
+            << BindNamed(sql::kCompleteAiWork, {{"id", ":item"},
+                                                {"fence", ":fence"},
                                                 {"ai_summary", "'bench summary'"},
                                                 {"ai_intent", "'bench'"},
                                                 {"ai_sentiment", "'neutral'"},
-                                                {"ai_extracted_data", "NULL"}})
-            << ";\n"
-            << BindNamed(sql::kRecordAiCompletion,
-                         {{"id", ":item"}, {"fence", ":fence"}, {"message_id", ":message"}})
-            << ";\n"
-            << BindNamed(sql::kSelectMessage, {{"id", ":message"}}) << ";\nCOMMIT;\n";
+                                                {"ai_extracted_data", "NULL"},
+                                                {"set_summary", "false"},
+                                                {"summary", "''"}})
+            << ";\nCOMMIT;\n";
 }
 
 void Prepare() {

@@ -42,16 +42,14 @@ std::vector<PreparedStatement> PgAiWorkRepository::Statements() {
       sql::kClaimAiWork.Prepared(),
       sql::kNextAvailableAiWork.Prepared(),
       sql::kSelectAiWork.Prepared(),
-      sql::kAiWorkContext.Prepared(),
+      sql::kEnterAiWorkTenant.Prepared(),
+      sql::kAiWorkMessageWithContext.Prepared(),
       sql::kExtendAiWork.Prepared(),
       sql::kLockAiWorkLease.Prepared(),
       sql::kRetryAiWork.Prepared(),
       sql::kDeadLetterAiWork.Prepared(),
       sql::kSetAiStatus.Prepared(),
-      sql::kFinishAiWork.Prepared(),
-      sql::kWriteAiResults.Prepared(),
-      sql::kWriteAiContextSummary.Prepared(),
-      sql::kRecordAiCompletion.Prepared(),
+      sql::kCompleteAiWork.Prepared(),
       sql::kFindAiCompletion.Prepared(),
       sql::kRequeueAiWork.Prepared(),
       sql::kRequeueMessage.Prepared(),
@@ -65,6 +63,8 @@ std::vector<PreparedStatement> PgAiWorkRepository::Statements() {
 
 absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
     const domain::RequestContext& ctx, const domain::AiWorkClaim& claim) {
+  // One transaction: the claim, then each item read in its tenant. Reading
+  // cannot leave a lease behind: if it fails, the claim rolls back with it.
   auto claimed = transactions_.Run<std::vector<AiWorkItem>>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::vector<AiWorkItem>> {
         const auto rows = Params(sql::kClaimAiWork)
@@ -79,47 +79,36 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
         items.reserve(rows.size());
         const AiWorkItemReader read(rows);
         for (const auto& row : rows) items.push_back(read(row));
+        ReadAsTenants(tx, items);
         return items;
       });
   if (!claimed.ok() || claimed->empty()) return claimed;
   // Dead-lettering in the claim may have changed messages: wake the streams.
-  return Announced(WithMessages(ctx, *std::move(claimed), /*with_context=*/true));
+  return Announced(std::move(claimed));
 }
 
-absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::WithMessages(
-    const domain::RequestContext& ctx, std::vector<AiWorkItem> items, bool with_context) const {
+void PgAiWorkRepository::ReadAsTenants(pqxx::transaction_base& tx, std::vector<AiWorkItem>& items) {
   std::map<std::string, std::vector<AiWorkItem*>> by_tenant;
   for (auto& item : items) by_tenant[item.distributor_id].push_back(&item);
-  for (auto& entry : by_tenant) {
-    // (Named, not a structured binding: C++17 lambdas cannot capture those.)
-    auto& tenant_items = entry.second;
-    auto read = transactions_.Run<bool>(
-        ctx.AsTenant(entry.first),
-        [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
-          for (AiWorkItem* item : tenant_items) {
-            item->message = FirstRow<MessageReader>(
-                Params(sql::kSelectMessage).Set("id", item->message_id).Exec(tx));
-            if (!item->message || !with_context) continue;
-            item->conversation =
-                FirstRow<ConversationReader>(Params(sql::kSelectConversation)
-                                                 .Set("id", item->message->conversation_id)
-                                                 .Exec(tx));
-            const auto context =
-                Params(sql::kAiWorkContext).Set("message_id", item->message_id).Exec(tx);
-            item->context_messages.clear();
-            const MessageReader read_message(context);
-            for (const auto& row : context) item->context_messages.push_back(read_message(row));
-          }
-          return true;
-        },
-        TransactionMode::kSnapshotRead);
-    if (!read.ok()) return read.status();
+  for (const auto& [tenant, tenant_items] : by_tenant) {
+    Params(sql::kEnterAiWorkTenant).Set("distributor_id", tenant).Exec(tx);
+    for (AiWorkItem* item : tenant_items) {
+      const auto rows =
+          Params(sql::kAiWorkMessageWithContext).Set("message_id", item->message_id).Exec(tx);
+      const MessageReader read_message(rows);
+      item->context_messages.clear();
+      for (const auto& row : rows) item->context_messages.push_back(read_message(row));
+      if (item->context_messages.empty()) continue;  // The message is gone.
+      item->message = std::move(item->context_messages.back());
+      item->context_messages.pop_back();
+      item->conversation = FirstRow<ConversationReader>(
+          Params(sql::kSelectConversation).Set("id", item->message->conversation_id).Exec(tx));
+    }
   }
-  // A message deleted since the claim took its item with it.
+  // A message deleted since it was enqueued took its item with it.
   items.erase(std::remove_if(items.begin(), items.end(),
                              [](const AiWorkItem& item) { return !item.message.has_value(); }),
               items.end());
-  return items;
 }
 
 absl::StatusOr<AiWorkItem> PgAiWorkRepository::Extend(const domain::RequestContext& ctx,
@@ -146,40 +135,26 @@ absl::StatusOr<domain::Message> PgAiWorkRepository::Complete(const domain::Reque
   bool wrote = false;
   auto message = transactions_.Run<domain::Message>(
       ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Message> {
-        wrote = false;
         const std::string fence = absl::StrCat(lease.fence);
-        const auto finished =
-            Params(sql::kFinishAiWork).Set("id", lease.item_id).Set("fence", fence).Exec(tx);
-        std::string message_id;
-        if (finished.empty()) {
-          // A repeat of a completion with the same lease returns its message.
-          const auto done =
-              Params(sql::kFindAiCompletion).Set("id", lease.item_id).Set("fence", fence).Exec(tx);
-          if (done.empty()) return StaleLease();
-          message_id = done[0][0].as<std::string>();
-        } else {
-          message_id = finished[0][0].as<std::string>();
-          const auto written = Params(sql::kWriteAiResults)
-                                   .Set("message_id", message_id)
-                                   .Set("ai_summary", result.ai_summary)
-                                   .Set("ai_intent", result.ai_intent)
-                                   .Set("ai_sentiment", result.ai_sentiment)
-                                   .Set("ai_extracted_data", result.ai_extracted_data_json)
-                                   .Exec(tx);
-          if (written.empty()) return domain::NotFound("message", message_id);
-          if (result.conversation_ai_context_summary) {
-            Params(sql::kWriteAiContextSummary)
-                .Set("conversation_id", written[0][0].as<std::string>())
-                .Set("summary", *result.conversation_ai_context_summary)
-                .Exec(tx);
-          }
-          Params(sql::kRecordAiCompletion)
-              .Set("id", lease.item_id)
-              .Set("fence", fence)
-              .Set("message_id", message_id)
-              .Exec(tx);
-          wrote = true;
-        }
+        const auto& summary = result.conversation_ai_context_summary;
+        auto written =
+            FirstRow<MessageReader>(Params(sql::kCompleteAiWork)
+                                        .Set("id", lease.item_id)
+                                        .Set("fence", fence)
+                                        .Set("ai_summary", result.ai_summary)
+                                        .Set("ai_intent", result.ai_intent)
+                                        .Set("ai_sentiment", result.ai_sentiment)
+                                        .Set("ai_extracted_data", result.ai_extracted_data_json)
+                                        .Set("set_summary", summary.has_value())
+                                        .Set("summary", summary ? *summary : std::string())
+                                        .Exec(tx));
+        wrote = written.has_value();
+        if (written) return *std::move(written);
+        // A repeat of a completion with the same lease returns its message.
+        const auto done =
+            Params(sql::kFindAiCompletion).Set("id", lease.item_id).Set("fence", fence).Exec(tx);
+        if (done.empty()) return StaleLease();
+        const std::string message_id = done[0][0].as<std::string>();
         return SingleRow<MessageReader>(Params(sql::kSelectMessage).Set("id", message_id).Exec(tx),
                                         "message", message_id);
       });

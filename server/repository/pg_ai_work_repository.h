@@ -46,11 +46,10 @@ class PgAiWorkRepository : public domain::AiWorkRepository, private PgRepository
   absl::StatusOr<std::vector<std::pair<domain::AiWorkState, std::int64_t>>> Depth() override;
 
  private:
-  // Fills each item's message, conversation and context messages, in one
-  // snapshot transaction per tenant; drops items whose message is gone.
-  absl::StatusOr<std::vector<domain::AiWorkItem>> WithMessages(
-      const domain::RequestContext& ctx, std::vector<domain::AiWorkItem> items,
-      bool with_context) const;
+  // Fills each claimed item's message, conversation and context messages,
+  // read in the item's tenant within the claim's transaction; drops items
+  // whose message is gone.
+  static void ReadAsTenants(pqxx::transaction_base& tx, std::vector<domain::AiWorkItem>& items);
 };
 
 }  // namespace messaging::repository

@@ -49,14 +49,22 @@ SELECT (extract(epoch FROM ai_work_next_available(nullif(:only_distributor, ''):
 inline const Statement kSelectAiWork("ai_work_select", kAiWorkColumns, R"sql(
 SELECT {columns} FROM ai_work_items w WHERE w.id = :id::uuid)sql");
 
-// The conversation's latest messages before this one, up to 20, oldest first.
-inline const Statement kAiWorkContext("ai_work_context", kMessageColumns, R"sql(
+// A claim reads each item in its distributor's tenant, in the claim's own
+// transaction: this switches the tenant (set_config(..., true) is SET LOCAL,
+// as in the transaction's first statement), so Row Level Security applies.
+inline const Statement kEnterAiWorkTenant("ai_work_enter_tenant", R"sql(
+SELECT set_config('app.distributor_id', :distributor_id, true))sql");
+
+// The item's message and the conversation's latest messages before it, up to
+// 20, oldest first: the message itself is the last row (none if it is gone).
+inline const Statement kAiWorkMessageWithContext("ai_work_message_with_context", kMessageColumns,
+                                                 R"sql(
 SELECT {columns} FROM (
   SELECT m.* FROM messages m, messages this
    WHERE this.id = :message_id::uuid AND m.conversation_id = this.conversation_id
-     AND (m.created_at, m.id) < (this.created_at, this.id)
+     AND (m.created_at, m.id) <= (this.created_at, this.id)
    ORDER BY m.created_at DESC, m.id DESC
-   LIMIT 20) m
+   LIMIT 21) m
 ORDER BY m.created_at, m.id)sql");
 
 inline const Statement kExtendAiWork(
@@ -89,31 +97,33 @@ inline const Statement kSetAiStatus("ai_work_set_message_status", R"sql(
 UPDATE messages SET ai_processing_status = :status WHERE id = :message_id::uuid
 RETURNING id)sql");
 
-// CompleteAiWork: removes the item if the lease is current ...
-inline const Statement kFinishAiWork("ai_work_finish",
-                                     "DELETE FROM ai_work_items w WHERE" + kCurrentLease +
-                                         "RETURNING w.message_id::text AS message_id");
-
-// ... writes the results to the message ...
-inline const Statement kWriteAiResults("ai_work_write_results", R"sql(
-UPDATE messages SET ai_summary = nullif(:ai_summary, ''), ai_intent = nullif(:ai_intent, ''),
-       ai_sentiment = nullif(:ai_sentiment, ''), ai_extracted_data = :ai_extracted_data::jsonb,
-       ai_processing_status = 'completed', ai_processed_at = now()
- WHERE id = :message_id::uuid
-RETURNING conversation_id::text AS conversation_id)sql");
-
-// ... optionally the conversation's summary ...
-inline const Statement kWriteAiContextSummary("ai_work_write_context_summary", R"sql(
-UPDATE conversations SET ai_context_summary = nullif(:summary, '')
- WHERE id = :conversation_id::uuid
-RETURNING id)sql");
-
-// ... and remembers the completion, so a repeat returns the message again.
-inline const Statement kRecordAiCompletion("ai_work_record_completion", R"sql(
-INSERT INTO ai_work_completions (item_id, lease_token, distributor_id, message_id)
-VALUES (:id::uuid, :fence::int8, messaging_current_distributor_id(), :message_id::uuid)
-ON CONFLICT (item_id) DO UPDATE SET lease_token = excluded.lease_token,
-  message_id = excluded.message_id, completed_at = now())sql");
+// CompleteAiWork in one statement: removes the item if the lease is current,
+// writes the results to its message, optionally the conversation's summary,
+// and remembers the completion (so a repeat returns the message again); the
+// message as written. No row: the lease is not current (or was completed).
+inline const Statement kCompleteAiWork("ai_work_complete", kMessageColumns, R"sql(
+WITH finished AS (
+  DELETE FROM ai_work_items w WHERE)sql" + kCurrentLease + R"sql(
+  RETURNING w.id, w.message_id),
+m AS (
+  UPDATE messages SET ai_summary = nullif(:ai_summary, ''), ai_intent = nullif(:ai_intent, ''),
+         ai_sentiment = nullif(:ai_sentiment, ''),
+         ai_extracted_data = :ai_extracted_data::jsonb,
+         ai_processing_status = 'completed', ai_processed_at = now()
+   WHERE id = (SELECT message_id FROM finished)
+  RETURNING *),
+summary AS (
+  UPDATE conversations SET ai_context_summary = nullif(:summary, '')
+   WHERE :set_summary::bool AND id = (SELECT conversation_id FROM m)
+  RETURNING id),
+recorded AS (
+  INSERT INTO ai_work_completions (item_id, lease_token, distributor_id, message_id)
+  SELECT finished.id, :fence::int8, messaging_current_distributor_id(), m.id
+    FROM finished JOIN m ON m.id = finished.message_id
+  ON CONFLICT (item_id) DO UPDATE SET lease_token = excluded.lease_token,
+    message_id = excluded.message_id, completed_at = now()
+  RETURNING item_id)
+SELECT {columns} FROM m)sql");
 
 inline const Statement kFindAiCompletion("ai_work_find_completion", R"sql(
 SELECT c.message_id::text AS message_id FROM ai_work_completions c
