@@ -187,9 +187,9 @@ std::string TenantSetupOf(const std::string& distributor) {
 }
 
 // A worker's ClaimAiWork of one item, then its CompleteAiWork, as
-// PgAiWorkRepository runs them: the claim (an unrestricted worker: no tenant)
-// and, in the same transaction, the item's message with its context and its
-// conversation read as its tenant; then the completion. \gset and \aset carry
+// PgAiWorkRepository runs them: the claim (an unrestricted worker: no tenant);
+// the item's message with its context and its conversation read as its
+// tenant; then the completion. \gset and \aset carry
 // the claimed item into the next statements, as the worker carries it from
 // one call to the next. Start with -D worker=... -D max_items=1
 // -D lease_ms=... -D leased_cap=... -D max_attempts=...
@@ -205,7 +205,8 @@ void PgbenchAiQueue() {
                                              {"only_distributor", "''"},
                                              {"leased_cap", ":leased_cap"},
                                              {"max_attempts", ":max_attempts"}})
-            << ") c\n\\gset\n"
+            << ") c\n\\gset\nCOMMIT;\n"
+            << kBeginSnapshot << TenantSetupOf("''")
             << BindNamed(sql::kEnterAiWorkTenant, {{"distributor_id", ":tenant"}})
             << ";\n"
             // Every row (the context and the message) has the conversation's id.

@@ -47,8 +47,8 @@ class PgAiWorkRepository : public domain::AiWorkRepository, private PgRepository
 
  private:
   // Fills each claimed item's message, conversation and context messages,
-  // read in the item's tenant within the claim's transaction; drops items
-  // whose message is gone.
+  // read in `tx` as the item's tenant (one tenant after the other); drops
+  // items whose message is gone.
   static void ReadAsTenants(pqxx::transaction_base& tx, std::vector<domain::AiWorkItem>& items);
 };
 
