@@ -189,10 +189,10 @@ std::string TenantSetupOf(const std::string& distributor) {
 // A worker's ClaimAiWork of one item, then its CompleteAiWork, as
 // PgAiWorkRepository runs them: the claim (an unrestricted worker: no tenant);
 // the item's message with its context and its conversation read as its
-// tenant; then the completion. \gset and \aset carry
-// the claimed item into the next statements, as the worker carries it from
-// one call to the next. Start with -D worker=... -D max_items=1
-// -D lease_ms=... -D leased_cap=... -D max_attempts=...
+// tenant; then the completion. \gset and \aset carry the claimed item into
+// the next statements, as the worker carries it from one call to the next.
+// Start with -D worker=... -D max_items=1 -D lease_ms=... -D leased_cap=...
+// -D max_attempts=...
 void PgbenchAiQueue() {
   std::cout << "-- ClaimAiWork (1 item) + CompleteAiWork: the server's transactions.\n"
             << "BEGIN;\n"

@@ -49,9 +49,9 @@ SELECT (extract(epoch FROM ai_work_next_available(nullif(:only_distributor, ''):
 inline const Statement kSelectAiWork("ai_work_select", kAiWorkColumns, R"sql(
 SELECT {columns} FROM ai_work_items w WHERE w.id = :id::uuid)sql");
 
-// A claim reads each item in its distributor's tenant, in the claim's own
-// transaction: this switches the tenant (set_config(..., true) is SET LOCAL,
-// as in the transaction's first statement), so Row Level Security applies.
+// A claim's items are read in one snapshot transaction, tenant after tenant:
+// this switches the tenant (set_config(..., true) is SET LOCAL, as in the
+// transaction's first statement), so Row Level Security applies.
 inline const Statement kEnterAiWorkTenant("ai_work_enter_tenant", R"sql(
 SELECT set_config('app.distributor_id', :distributor_id, true))sql");
 
