@@ -461,7 +461,7 @@ scenario_idle() {
 
 # Scripts of the notify scenario, in $WORK:
 #   create.pgbench           the server's CreateMessage transaction
-#   heads.pgbench            one replica's poll of messaging_event_heads() (no tenant)
+#   heads.pgbench            a replica's read of messaging_event_heads() (HEADS_EVERY_MS)
 #   notify.pgbench           the server's coalesced wake-up: NOTIFY messaging_events
 #   trigger_state.sql        the change-log trigger function as migrated (state, no NOTIFY)
 #   trigger_row_notify.sql   the same plus 002's per-row pg_notify (reference only)
@@ -479,32 +479,40 @@ notify_scripts() {
   [[ $added == 1 ]] || die "expected to add exactly one pg_notify line to the trigger function"
 }
 
-# What one replica adds to the database to wake its streams: a coalesced
-# NOTIFY every NOTIFY_EVERY_MS (5) with synchronous_commit off (a wake-up needs
-# no durability), and a poll of the event heads every HEADS_EVERY_MS (25).
-# wakeup_start -T SECONDS | -t COUNT; wakeup_stop checks both exited cleanly.
-WAKEUP_PIDS=()
+# What one replica adds to the database to wake its streams while it writes:
+# a coalesced NOTIFY every NOTIFY_EVERY_MS (5) with synchronous_commit off (a
+# wake-up needs no durability), each followed by one read of the event heads.
+# That read is the running server's: it LISTENs, and reads the heads on every
+# notification, as a replica does after each of its own NOTIFYs. A replica
+# woken that often polls no more (its poll timer restarts at every read), so
+# HEADS_EVERY_MS (default 0: none) adds polls only to model a replica that
+# announces nothing (a heads read every N ms, as the listener sends it: one
+# statement, role set at connection).
+# wakeup_start -T SECONDS | -t COUNT; wakeup_stop checks they exited cleanly.
+WAKEUP_PIDS=() WAKEUP_OUTS=()
 wakeup_start() {
-  local from
-  from=$(psql_db -Atc "SELECT pg_snapshot_xmin(pg_current_snapshot())")
   PGOPTIONS="-c synchronous_commit=off" "$PG_BIN/pgbench" -n -c 1 "$@" -f "$WORK/notify.pgbench" \
     -R "$((1000 / ${NOTIFY_EVERY_MS:-5}))" "$DB_URL" >"$WORK/wakeup_notify.out" 2>&1 &
-  WAKEUP_PIDS=($!)
-  "$PG_BIN/pgbench" -n -M prepared -c 1 "$@" -f "$WORK/heads.pgbench" \
-    -R "$((1000 / ${HEADS_EVERY_MS:-25}))" -D role=messaging_app -D timeout=5000 -D from_xid="$from" \
-    "$DB_URL" >"$WORK/wakeup_heads.out" 2>&1 &
-  WAKEUP_PIDS+=($!)
+  WAKEUP_PIDS=($!) WAKEUP_OUTS=("$WORK/wakeup_notify.out")
+  if ((${HEADS_EVERY_MS:-0} > 0)); then
+    local from
+    from=$(psql_db -Atc "SELECT pg_snapshot_xmin(pg_current_snapshot())")
+    PGOPTIONS="-c role=messaging_app -c statement_timeout=5000" "$PG_BIN/pgbench" -n -M prepared \
+      -c 1 "$@" -f "$WORK/heads.pgbench" -R "$((1000 / HEADS_EVERY_MS))" -D from_xid="$from" \
+      "$DB_URL" >"$WORK/wakeup_heads.out" 2>&1 &
+    WAKEUP_PIDS+=($!) WAKEUP_OUTS+=("$WORK/wakeup_heads.out")
+  fi
 }
 wakeup_stop() {
-  local pid failed=0
+  local pid failed=0 polls=""
   for pid in "${WAKEUP_PIDS[@]}"; do wait "$pid" || failed=1; done
   WAKEUP_PIDS=()
-  if ((failed)) || grep -q 'aborted\|error' "$WORK/wakeup_notify.out" "$WORK/wakeup_heads.out"; then
-    cat "$WORK/wakeup_notify.out" "$WORK/wakeup_heads.out" >&2
+  if ((failed)) || grep -q 'aborted\|error' "${WAKEUP_OUTS[@]}"; then
+    cat "${WAKEUP_OUTS[@]}" >&2
     die "a wake-up client failed"
   fi
-  say "         (wake-up clients: $(txns_of "$WORK/wakeup_notify.out") NOTIFYs," \
-    "$(txns_of "$WORK/wakeup_heads.out") heads polls)"
+  ((${#WAKEUP_OUTS[@]} > 1)) && polls=", $(txns_of "$WORK/wakeup_heads.out") extra heads polls"
+  say "         (wake-up client: $(txns_of "$WORK/wakeup_notify.out") NOTIFYs$polls)"
 }
 txns_of() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1"; }
 

@@ -149,18 +149,16 @@ void PgbenchListConversations() {
             << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
 }
 
-// PgEventRepository::Heads: a replica's poll of which distributors have new
-// events, with no tenant set. The statement is wrapped in one aggregate so
-// that pgbench's \gset (one row only) can carry its horizon into the next
-// poll's from_xid, as the server does; start with -D from_xid=<xid>.
+// EventListener::ReadHeads: a replica's read of which distributors have new
+// events, as the listener sends it: one statement outside a transaction, on a
+// connection whose role is set once (run with PGOPTIONS="-c
+// role=messaging_app"). The statement is wrapped in one aggregate so that
+// pgbench's \gset (one row only) can carry its horizon into the next read's
+// from_xid, as the server does; start with -D from_xid=<xid>.
 void PgbenchHeads() {
-  std::cout << "-- Event heads poll (no tenant): the server's transaction, statement for "
-               "statement.\n"
-            << "BEGIN;\n"
-            << Bind(Sql("tenant_setup"), {{1, ":role"}, {2, "''"}, {3, ":timeout"}}) << ";\n"
+  std::cout << "-- Event heads read (no tenant), as the server's listener sends it.\n"
             << "SELECT min(heads.horizon) AS from_xid FROM ("
-            << Bind(Sql("events_heads"), {{1, ":from_xid"}}) << ") heads\n\\gset\n"
-            << "COMMIT;\n";
+            << Bind(Sql("events_heads"), {{1, ":from_xid"}}) << ") heads\n\\gset\n";
 }
 
 namespace sql = messaging::repository::sql;

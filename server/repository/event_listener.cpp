@@ -116,11 +116,14 @@ void EventListener::Loop() {
           next_notify_allowed = absl::Now() + options_.notify_interval;
           wake = true;  // Our own streams look at once, without waiting for the echo.
         }
-        if (absl::Now() >= next_poll) {
-          wake = true;
+        if (absl::Now() >= next_poll) wake = true;
+        if (wake) {
+          ReadHeads(conn);
+          // A read is a poll: the timer only covers quiet spells, so a
+          // replica that reads on every announce or notification (every
+          // notify_interval under writes) adds no polls on top.
           next_poll = absl::Now() + options_.poll_interval;
         }
-        if (wake) ReadHeads(conn);
       }
     } catch (const std::exception& e) {
       if (connected_.exchange(false)) log::Warn("event listener lost its connection: {}", e.what());

@@ -17,9 +17,9 @@
 //   needs no durability), and wake this replica's own streams at once. The
 //   write transactions themselves never NOTIFY: a NOTIFY in a transaction
 //   serializes every commit on a global lock.
-// * Every `poll_interval` it wakes anyway: events become readable
-//   when older transactions finish, and writes by other clients (psql, a
-//   PostgREST API, an older replica) announce nothing.
+// * When `poll_interval` passed without a read, it wakes anyway: events
+//   become readable when older transactions finish, and writes by other
+//   clients (psql, a PostgREST API, an older replica) announce nothing.
 // * Right after (re)connecting it wakes, so streams catch up after a database
 //   restart (the heads since the last answer cover the outage).
 //
