@@ -582,7 +582,6 @@ explain_plans() {
   local page_bytes=1048576 # The server's default MESSAGING_MAX_PAGE_BYTES.
   local -a statements=(
     "ListConversations, first page|\"bench_conversation_list_----\"(51, $page_bytes)"
-    "ListMessages, conversation visibility check|\"bench_message_conversation_visible\"('$conv')"
     "ListMessages, first page|\"bench_message_list_asc\"('$conv', 51, $page_bytes)")
   if [[ -n $key ]]; then
     statements+=("ListMessages, page 1,000 of the deep conversation (keyset after message 49,950)|\"bench_message_list_asc_k\"('$deep', 51, '${key%%|*}', '${key##*|}', $page_bytes)")

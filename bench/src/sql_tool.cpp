@@ -130,14 +130,13 @@ constexpr char kBeginSnapshot[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ O
 std::string PageBytes() { return std::to_string(messaging::domain::Limits{}.max_page_bytes); }
 
 // PgMessageRepository::List (first page, create_time order): snapshot
-// transaction; tenant; visibility check; page; snapshot for the cursor.
+// transaction; tenant; the page (with the visibility check and the snapshot
+// for the cursor).
 void PgbenchList() {
   std::cout << "-- ListMessages (first page): the server's transaction, statement for statement.\n"
             << kPickConversation << kBeginSnapshot << TenantSetup()
-            << Bind(Sql("message_conversation_visible"), {{1, kConversation}}) << ";\n"
             << Bind(Sql("message_list_asc"), {{1, kConversation}, {2, ":limit"}, {3, PageBytes()}})
-            << ";\n"
-            << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
+            << ";\nCOMMIT;\n";
 }
 
 // PgConversationRepository::List (first inbox page, no filters).
@@ -145,8 +144,8 @@ void PgbenchListConversations() {
   std::cout << "-- ListConversations (first page): the server's transaction.\n"
             << "\\set d random(1, :distributors)\n"
             << kBeginSnapshot << TenantSetup()
-            << Bind(Sql("conversation_list_----"), {{1, ":limit"}, {2, PageBytes()}}) << ";\n"
-            << Sql("events_current_snapshot") << ";\nCOMMIT;\n";
+            << Bind(Sql("conversation_list_----"), {{1, ":limit"}, {2, PageBytes()}})
+            << ";\nCOMMIT;\n";
 }
 
 // EventListener::ReadHeads: a replica's read of which distributors have new
@@ -227,9 +226,9 @@ void PgbenchAiQueue() {
 }
 
 void Prepare() {
-  for (const char* name : {"tenant_setup", "message_conversation_visible", "message_list_asc",
-                           "message_list_asc_k", "message_list_desc", "conversation_list_----",
-                           "conversation_list_---k", "message_insert"}) {
+  for (const char* name :
+       {"tenant_setup", "message_list_asc", "message_list_asc_k", "message_list_desc",
+        "conversation_list_----", "conversation_list_---k", "message_insert"}) {
     std::cout << "PREPARE \"bench_" << name << "\" AS " << Sql(name) << ";\n";
   }
 }

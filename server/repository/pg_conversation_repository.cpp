@@ -105,8 +105,7 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
         if (q.filter.customer_id) params.Set("customer_id", *q.filter.customer_id);
         if (q.filter.channel) params.Set("channel", *q.filter.channel);
         if (q.filter.status) params.Set("status", *q.filter.status);
-        return ToPage<ConversationReader>(params.Exec(tx), q.limit, q.max_bytes,
-                                          CurrentSnapshot(tx));
+        return ToPage<ConversationReader>(params.Exec(tx), q.limit, q.max_bytes);
       },
       TransactionMode::kSnapshotRead);
 }

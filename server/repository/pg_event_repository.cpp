@@ -24,9 +24,9 @@ domain::EventHeads HeadsFromResult(const pqxx::result& r) {
 
 std::vector<PreparedStatement> PgEventRepository::Statements() {
   return {
-      sql::kReadEvents.Prepared(),      sql::kReadConversationEvents.Prepared(),
-      sql::kEventHorizon.Prepared(),    sql::kEventHeads.Prepared(),
-      sql::kCurrentSnapshot.Prepared(), sql::kPruneEvents.Prepared(),
+      sql::kReadEvents.Prepared(),   sql::kReadConversationEvents.Prepared(),
+      sql::kEventHorizon.Prepared(), sql::kEventHeads.Prepared(),
+      sql::kPruneEvents.Prepared(),
   };
 }
 

@@ -14,9 +14,8 @@ std::vector<PreparedStatement> PgMessageRepository::Statements() {
   std::vector<PreparedStatement> statements = {
       sql::kInsertMessage.Prepared(),           sql::kSelectMessageByExternalId.Prepared(),
       sql::kSelectMessage.Prepared(),           sql::kLockMessage.Prepared(),
-      sql::kLockMessageByExternalId.Prepared(), sql::kConversationVisible.Prepared(),
-      sql::kUpdateMessage.Prepared(),           sql::kSetDeliveryStatus.Prepared(),
-      sql::kDeleteMessage.Prepared(),
+      sql::kLockMessageByExternalId.Prepared(), sql::kUpdateMessage.Prepared(),
+      sql::kSetDeliveryStatus.Prepared(),       sql::kDeleteMessage.Prepared(),
   };
   for (const auto& list : sql::kListMessages) statements.push_back(list.Prepared());
   return statements;
@@ -80,12 +79,6 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
   return transactions_.Run<domain::Page<Message>>(
       ctx,
       [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Message>> {
-        if (Params(sql::kConversationVisible)
-                .Set("conversation_id", q.conversation_id)
-                .Exec(tx)
-                .empty()) {
-          return domain::NotFound("conversation", q.conversation_id);
-        }
         Params page(sql::ListMessages(q.descending, q.after.has_value()));
         page.Set("conversation_id", q.conversation_id)
             .Set("limit", absl::StrCat(q.limit + 1))
@@ -94,7 +87,10 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
           page.Set("after_created_at", MicrosToTimestampText(q.after->created_at))
               .Set("after_id", q.after->id);
         }
-        return ToPage<MessageReader>(page.Exec(tx), q.limit, q.max_bytes, CurrentSnapshot(tx));
+        const pqxx::result rows = page.Exec(tx);
+        // No row: the conversation is absent or another tenant's, same answer.
+        if (rows.empty()) return domain::NotFound("conversation", q.conversation_id);
+        return ToPage<MessageReader>(rows, q.limit, q.max_bytes);
       },
       TransactionMode::kSnapshotRead);
 }

@@ -1,7 +1,5 @@
 #include "repository/pg_repository_base.h"
 
-#include "repository/sql/event_sql.h"
-
 namespace messaging::repository {
 
 absl::Status PgRepositoryBase::AnnouncedDelete(const domain::RequestContext& ctx,
@@ -16,10 +14,6 @@ absl::Status PgRepositoryBase::AnnouncedDelete(const domain::RequestContext& ctx
                                     return true;
                                   })
                        .status());
-}
-
-std::string CurrentSnapshot(pqxx::transaction_base& tx) {
-  return Params(sql::kCurrentSnapshot).Exec(tx).at(0)[0].as<std::string>();
 }
 
 }  // namespace messaging::repository

@@ -49,8 +49,4 @@ auto SingleRow(const pqxx::result& result, absl::string_view resource, const std
   return Reader(result)(result[0]);
 }
 
-// The snapshot of the transaction (sql::CurrentSnapshot): the stream cursor of
-// a page read in it.
-std::string CurrentSnapshot(pqxx::transaction_base& tx);
-
 }  // namespace messaging::repository

@@ -182,18 +182,19 @@ auto FirstRow(const pqxx::result& result)
 // Exact timestamptz literal for a keyset parameter ("2026-01-02T03:04:05.123456Z").
 std::string MicrosToTimestampText(domain::Micros micros);
 
-// A page from rows fetched with LIMIT limit + 1 and a byte budget
-// (sql::BudgetedPageSql, whose rows end with bytes_through): rows beyond the
-// page only say that more rows follow. `snapshot` is the pg_snapshot the rows
-// were read in.
+// A page from the rows of a sql::BudgetedPageSql statement (fetched with LIMIT
+// limit + 1 and a byte budget; each ends with bytes_through and snapshot):
+// rows beyond the page only say that more rows follow; one row of NULLs is an
+// empty page. The statement must have returned a row (its scope found one).
 template <typename Reader>
-auto ToPage(const pqxx::result& rows, int limit, std::int64_t max_bytes,
-            const std::string& snapshot)
+auto ToPage(const pqxx::result& rows, int limit, std::int64_t max_bytes)
     -> domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> {
   domain::Page<std::invoke_result_t<const Reader&, const pqxx::row&>> page;
+  page.snapshot = rows.at(0)[ColumnNumber(rows, "snapshot")].as<std::string>();
+  const ColumnIndex bytes = ColumnNumber(rows, "bytes_through");
+  if (rows[0][bytes].is_null()) return page;  // The empty page.
   std::vector<std::int64_t> bytes_through;
   bytes_through.reserve(rows.size());
-  const ColumnIndex bytes = ColumnNumber(rows, "bytes_through");
   for (const auto& row : rows) bytes_through.push_back(row[bytes].as<std::int64_t>());
   const std::size_t taken = domain::RowsInPage(bytes_through, limit, max_bytes);
   page.items.reserve(taken);
@@ -202,7 +203,6 @@ auto ToPage(const pqxx::result& rows, int limit, std::int64_t max_bytes,
     page.items.push_back(read(rows[static_cast<pqxx::result::size_type>(i)]));
   }
   page.has_more = taken < rows.size();
-  page.snapshot = snapshot;
   return page;
 }
 

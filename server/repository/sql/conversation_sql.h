@@ -118,7 +118,7 @@ inline const std::deque<Statement> kListConversations = [] {
     if (s.by_status) where += " AND c.status = :status";
     all.emplace_back(
         std::move(name), kConversationColumns,
-        BudgetedPageSql("conversations", "c", where, "ORDER BY c.inbox_at DESC, c.id DESC"));
+        BudgetedPageSql("conversations", "c", where, "ORDER BY c.inbox_at DESC, c.id DESC", ""));
   }
   return all;
 }();

@@ -106,9 +106,6 @@ SELECT h.horizon::text AS horizon, h.read_at, f.distributor_id::text AS distribu
 FROM h LEFT JOIN LATERAL messaging_event_heads(:from_xid::xid8, h.horizon) f ON true
 ORDER BY f.distributor_id)sql");
 
-inline const Statement kCurrentSnapshot("events_current_snapshot", R"sql(
-SELECT pg_current_snapshot()::text AS snapshot)sql");
-
 // Retention: the owner-side function deletes every tenant's events older than
 // :retention (at least an hour), raises the low-water mark and returns how
 // many it deleted (migration 004).

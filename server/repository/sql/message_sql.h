@@ -90,13 +90,11 @@ WHERE m.distributor_id = messaging_current_distributor_id()
   AND m.external_message_id = :external_message_id
 FOR UPDATE)sql");
 
-inline const Statement kConversationVisible("message_conversation_visible", R"sql(
-SELECT 1 FROM conversations WHERE id = :conversation_id::uuid)sql");
-
 // ListMessages keyset pages, one statement per order and start (the first
 // page, or after (:after_created_at, :after_id)), found by ListMessages().
 // Pages are bounded by :limit rows and :max_bytes; rows end with
-// bytes_through (byte_budget_sql.h).
+// bytes_through and snapshot (byte_budget_sql.h). No row at all: the
+// conversation is not the tenant's.
 inline const std::deque<Statement> kListMessages = [] {
   std::deque<Statement> all;
   for (const bool descending : {false, true}) {
@@ -110,7 +108,9 @@ inline const std::deque<Statement> kListMessages = [] {
           descending ? "ORDER BY m.created_at DESC, m.id DESC" : "ORDER BY m.created_at, m.id";
       all.emplace_back(
           std::string("message_list_") + (descending ? "desc" : "asc") + (after_key ? "_k" : ""),
-          kMessageColumns, BudgetedPageSql("messages", "m", where, order));
+          kMessageColumns,
+          BudgetedPageSql("messages", "m", where, order,
+                          "FROM conversations WHERE id = :conversation_id::uuid"));
     }
   }
   return all;
