@@ -82,10 +82,11 @@ absl::StatusOr<Conversation> PgConversationRepository::GetOrCreate(
 
 absl::StatusOr<Conversation> PgConversationRepository::Get(const domain::RequestContext& ctx,
                                                            const std::string& id) {
-  return transactions_.Run<Conversation>(ctx, [&](pqxx::transaction_base& tx) {
-    return SingleRow<ConversationReader>(Params(sql::kSelectConversation).Set("id", id).Exec(tx),
-                                         "conversation", id);
-  });
+  return transactions_.Run<Conversation>(ctx, Params(sql::kSelectConversation).Set("id", id),
+                                         [&](pqxx::transaction_base&, const pqxx::result& row) {
+                                           return SingleRow<ConversationReader>(row, "conversation",
+                                                                                id);
+                                         });
 }
 
 absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
@@ -93,19 +94,19 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
   const sql::ConversationListShape shape{q.filter.customer_id.has_value(),
                                          q.filter.channel.has_value(), q.filter.status.has_value(),
                                          q.after.has_value()};
+  Params page(sql::kListConversations[shape.Index()]);
+  page.Set("limit", absl::StrCat(q.limit + 1)).Set("max_bytes", absl::StrCat(q.max_bytes));
+  if (q.after) {
+    page.Set("after_inbox_at", MicrosToTimestampText(q.after->inbox_at))
+        .Set("after_id", q.after->id);
+  }
+  if (q.filter.customer_id) page.Set("customer_id", *q.filter.customer_id);
+  if (q.filter.channel) page.Set("channel", *q.filter.channel);
+  if (q.filter.status) page.Set("status", *q.filter.status);
   return transactions_.Run<domain::Page<Conversation>>(
-      ctx,
-      [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Conversation>> {
-        Params params(sql::kListConversations[shape.Index()]);
-        params.Set("limit", absl::StrCat(q.limit + 1)).Set("max_bytes", absl::StrCat(q.max_bytes));
-        if (q.after) {
-          params.Set("after_inbox_at", MicrosToTimestampText(q.after->inbox_at))
-              .Set("after_id", q.after->id);
-        }
-        if (q.filter.customer_id) params.Set("customer_id", *q.filter.customer_id);
-        if (q.filter.channel) params.Set("channel", *q.filter.channel);
-        if (q.filter.status) params.Set("status", *q.filter.status);
-        return ToPage<ConversationReader>(params.Exec(tx), q.limit, q.max_bytes);
+      ctx, page,
+      [&](pqxx::transaction_base&, const pqxx::result& rows) {
+        return ToPage<ConversationReader>(rows, q.limit, q.max_bytes);
       },
       TransactionMode::kSnapshotRead);
 }

@@ -68,26 +68,26 @@ absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext
 
 absl::StatusOr<Message> PgMessageRepository::Get(const domain::RequestContext& ctx,
                                                  const std::string& id) {
-  return transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) {
-    return SingleRow<MessageReader>(Params(sql::kSelectMessage).Set("id", id).Exec(tx), "message",
-                                    id);
-  });
+  return transactions_.Run<Message>(ctx, Params(sql::kSelectMessage).Set("id", id),
+                                    [&](pqxx::transaction_base&, const pqxx::result& row) {
+                                      return SingleRow<MessageReader>(row, "message", id);
+                                    });
 }
 
 absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::RequestContext& ctx,
                                                                 const domain::MessageQuery& q) {
+  Params page(sql::ListMessages(q.descending, q.after.has_value()));
+  page.Set("conversation_id", q.conversation_id)
+      .Set("limit", absl::StrCat(q.limit + 1))
+      .Set("max_bytes", absl::StrCat(q.max_bytes));
+  if (q.after) {
+    page.Set("after_created_at", MicrosToTimestampText(q.after->created_at))
+        .Set("after_id", q.after->id);
+  }
   return transactions_.Run<domain::Page<Message>>(
-      ctx,
-      [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Page<Message>> {
-        Params page(sql::ListMessages(q.descending, q.after.has_value()));
-        page.Set("conversation_id", q.conversation_id)
-            .Set("limit", absl::StrCat(q.limit + 1))
-            .Set("max_bytes", absl::StrCat(q.max_bytes));
-        if (q.after) {
-          page.Set("after_created_at", MicrosToTimestampText(q.after->created_at))
-              .Set("after_id", q.after->id);
-        }
-        const pqxx::result rows = page.Exec(tx);
+      ctx, page,
+      [&](pqxx::transaction_base&,
+          const pqxx::result& rows) -> absl::StatusOr<domain::Page<Message>> {
         // No row: the conversation is absent or another tenant's, same answer.
         if (rows.empty()) return domain::NotFound("conversation", q.conversation_id);
         return ToPage<MessageReader>(rows, q.limit, q.max_bytes);

@@ -94,14 +94,31 @@ std::size_t Params::Index(absl::string_view prefix, absl::string_view name) cons
       absl::StrCat("statement ", statement_.name(), " has no parameter :", prefix, name));
 }
 
-pqxx::result Params::Exec(pqxx::transaction_base& tx) const {
+void Params::CheckAllSet() const {
   for (std::size_t i = 0; i < values_.size(); ++i) {
     if (values_[i] == kUnset) {
       throw std::logic_error(absl::StrCat("statement ", statement_.name(),
                                           ": parameter :", statement_.parameters()[i], " not set"));
     }
   }
+}
+
+pqxx::result Params::Exec(pqxx::transaction_base& tx) const {
+  CheckAllSet();
   return tx.exec_prepared(statement_.name(), pqxx::prepare::make_dynamic_params(values_));
+}
+
+std::string Params::ExecuteSql(pqxx::connection_base& connection) const {
+  CheckAllSet();
+  std::string sql = absl::StrCat("EXECUTE ", connection.quote_name(statement_.name()));
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    // An untyped literal takes the type PostgreSQL inferred for the parameter,
+    // as a text-format value bound by Exec() does.
+    absl::StrAppend(&sql, i == 0 ? "(" : ", ",
+                    values_[i] == nullptr ? "NULL" : connection.quote(values_[i]));
+  }
+  if (!values_.empty()) sql += ")";
+  return sql;
 }
 
 }  // namespace messaging::repository

@@ -80,8 +80,16 @@ class Params {
 
   // Runs the statement. Throws std::logic_error if a parameter was not set.
   pqxx::result Exec(pqxx::transaction_base& tx) const;
+  // This execution as one SQL command, `EXECUTE name(values)` with the values
+  // quoted as literals, to send in another command's round trip (the opening
+  // statement of TransactionRunner::Run). The statement must be prepared on
+  // `connection` (libpqxx's prepare_now). Throws like Exec().
+  std::string ExecuteSql(pqxx::connection_base& connection) const;
+  const Statement& statement() const { return statement_; }
 
  private:
+  // Throws std::logic_error naming the first parameter not set.
+  void CheckAllSet() const;
   // The index of parameter `prefix` + `name`; std::logic_error if there is none.
   std::size_t Index(absl::string_view prefix, absl::string_view name) const;
   Params& Bind(std::size_t index, const char* value);

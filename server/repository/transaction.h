@@ -11,9 +11,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "domain/model.h"
 #include "repository/connection_pool.h"
 #include "repository/pg_errors.h"
+#include "repository/statement.h"
 
 namespace messaging::repository {
 
@@ -23,9 +25,10 @@ struct TransactionOptions {
   absl::Duration default_statement_timeout = absl::Seconds(30);
 };
 
-// A libpqxx transaction whose opening round trip also sets the tenant:
-// BEGIN and the tenant statement go as one simple query, so every call saves
-// a round trip (and the thread wake-ups that come with it).
+// A libpqxx transaction whose opening round trip also sets the tenant, and may
+// run the call's first statement: BEGIN, the tenant statement and that
+// statement go as one simple query, so every call saves a round trip or two
+// (and the thread wake-ups that come with them).
 template <pqxx::isolation_level Isolation, pqxx::readwrite_policy ReadWrite>
 class TenantTransaction final : public pqxx::internal::basic_transaction {
  public:
@@ -38,10 +41,31 @@ class TenantTransaction final : public pqxx::internal::basic_transaction {
   }
   ~TenantTransaction() noexcept override { End(); }
 
+  // The result of the opening query's last statement.
+  const pqxx::result& opening_result() const { return opening_result_; }
+
  private:
-  void do_begin() override { direct_exec(begin_sql_.c_str()); }
+  void do_begin() override {
+    try {
+      opening_result_ = direct_exec(begin_sql_.c_str());
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const pqxx::sql_error&) {
+      // A statement after BEGIN failed: the session is left in an aborted
+      // transaction block, which libpqxx (for which the transaction never
+      // began) would not end. End it, so the pooled connection stays usable;
+      // if that fails too, the connection is closed and not pooled again.
+      try {
+        direct_exec("ROLLBACK");
+      } catch (const std::exception&) {
+        conn().disconnect();
+      }
+      throw;
+    }
+  }
 
   const std::string begin_sql_;
+  pqxx::result opening_result_;
 };
 
 enum class TransactionMode {
@@ -63,6 +87,34 @@ class TransactionRunner {
   absl::StatusOr<T> Run(const domain::RequestContext& ctx,
                         const std::function<absl::StatusOr<T>(pqxx::transaction_base&)>& work,
                         TransactionMode mode = TransactionMode::kReadWrite) {
+    return RunWithOpening<T>(
+        ctx, nullptr, [&work](pqxx::transaction_base& tx, const pqxx::result&) { return work(tx); },
+        mode);
+  }
+
+  // The same with the call's first statement, `opening`, sent in the round
+  // trip of BEGIN and the tenant statement; `work` gets its result.
+  template <typename T>
+  absl::StatusOr<T> Run(
+      const domain::RequestContext& ctx, const Params& opening,
+      const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
+      TransactionMode mode = TransactionMode::kReadWrite) {
+    return RunWithOpening<T>(ctx, &opening, work, mode);
+  }
+
+  // The tenant statement every transaction starts with (role, tenant,
+  // timeout), as a prepared statement: what pgbench baselines run, as pgbench
+  // cannot send it in BEGIN's round trip the way BeginSql() does.
+  static PreparedStatement TenantSetupStatement();
+
+  ConnectionPool& pool() { return pool_; }
+
+ private:
+  template <typename T>
+  absl::StatusOr<T> RunWithOpening(
+      const domain::RequestContext& ctx, const Params* opening,
+      const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
+      TransactionMode mode) {
     absl::Status last = absl::AbortedError("transaction not attempted");
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
       auto lease = pool_.Acquire(ctx.deadline);
@@ -72,11 +124,9 @@ class TransactionRunner {
         absl::StatusOr<T> result =
             mode == TransactionMode::kSnapshotRead
                 ? Attempt<TenantTransaction<pqxx::repeatable_read, pqxx::read_only>, T>(
-                      lease->connection(), BeginSql(lease->connection(), ctx, mode), work,
-                      &work_started)
+                      lease->connection(), ctx, mode, opening, work, &work_started)
                 : Attempt<TenantTransaction<pqxx::read_committed, pqxx::read_write>, T>(
-                      lease->connection(), BeginSql(lease->connection(), ctx, mode), work,
-                      &work_started);
+                      lease->connection(), ctx, mode, opening, work, &work_started);
         // ABORTED from the work itself means "lost a race; run me again".
         if (!result.ok() && absl::IsAborted(result.status()) && attempt < options_.max_attempts) {
           last = result.status();
@@ -88,7 +138,7 @@ class TransactionRunner {
         if (broken) lease->Discard();
         last = MapDatabaseError(e);
         // A pooled connection that died while idle (e.g. the database restarted)
-        // fails at BEGIN: nothing was sent, so a fresh connection may simply retry.
+        // fails at BEGIN: nothing was committed, so a fresh connection may simply retry.
         const bool stale = broken && !work_started;
         if (stale) pool_.DropIdle();
         if (!(stale || IsRetryableTransactionError(e)) || absl::Now() >= ctx.deadline) return last;
@@ -97,23 +147,23 @@ class TransactionRunner {
     return last;
   }
 
-  // The tenant statement every transaction starts with (role, tenant,
-  // timeout), as a prepared statement: what pgbench baselines run, as pgbench
-  // cannot send it in BEGIN's round trip the way BeginSql() does.
-  static PreparedStatement TenantSetupStatement();
-
-  ConnectionPool& pool() { return pool_; }
-
- private:
-  // One try: BEGIN with the isolation level and the tenant (one round trip),
-  // the work; commit if it succeeded, roll back otherwise.
+  // One try: BEGIN with the isolation level, the tenant and the opening
+  // statement (one round trip), the work; commit if it succeeded, roll back
+  // otherwise.
   template <typename Tx, typename T>
-  absl::StatusOr<T> Attempt(pqxx::connection& connection, std::string begin_sql,
-                            const std::function<absl::StatusOr<T>(pqxx::transaction_base&)>& work,
-                            bool* work_started) {
+  absl::StatusOr<T> Attempt(
+      pqxx::connection& connection, const domain::RequestContext& ctx, TransactionMode mode,
+      const Params* opening,
+      const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
+      bool* work_started) {
+    std::string begin_sql = BeginSql(connection, ctx, mode);
+    if (opening != nullptr) {
+      connection.prepare_now(opening->statement().name());  // A no-op once prepared.
+      absl::StrAppend(&begin_sql, "; ", opening->ExecuteSql(connection));
+    }
     Tx tx(connection, std::move(begin_sql));
     *work_started = true;
-    absl::StatusOr<T> result = work(tx);
+    absl::StatusOr<T> result = work(tx, tx.opening_result());
     if (!result.ok()) {
       tx.abort();
       return result;

@@ -9,7 +9,10 @@
 //   as soon as one is freed;
 // * connections broken mid-use or while idle, and queries cancelled, while
 //   the pool is under load: each call fails with a retryable code or
-//   succeeds, no connection leaks, and the pool heals.
+//   succeeds, no connection leaks, and the pool heals;
+// * an opening statement (sent in BEGIN's round trip) runs as the tenant with
+//   its values exactly as given, and when it fails nothing is written and the
+//   connection serves the next call.
 
 #include <gtest/gtest.h>
 
@@ -26,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "repository/connection_pool.h"
+#include "repository/statement.h"
 #include "repository/transaction.h"
 #include "support/test_database.h"
 
@@ -83,14 +87,15 @@ class ConnectionPoolTest : public ::testing::Test {
   // A pool whose connections carry this test's application_name (connections
   // of earlier tests may still be on their way out), logged in as the servers'
   // role, like a server's pool.
-  std::unique_ptr<ConnectionPool> Pool(int size, absl::Duration max_wait = absl::Seconds(30)) {
+  std::unique_ptr<ConnectionPool> Pool(int size, absl::Duration max_wait = absl::Seconds(30),
+                                       std::vector<PreparedStatement> statements = {}) {
     const std::string url = db_->server_url();
     PoolOptions options;
     options.database_url = absl::StrCat(url, absl::StrContains(url, "?") ? "&" : "?",
                                         "application_name=", application_name_);
     options.size = size;
     options.max_wait = max_wait;
-    return std::make_unique<ConnectionPool>(options, std::vector<PreparedStatement>{});
+    return std::make_unique<ConnectionPool>(options, std::move(statements));
   }
 
   // Inserts (tenant, worker, n) as the transaction's tenant; fails unless the
@@ -290,6 +295,64 @@ TEST_F(ConnectionPoolTest, AConnectionThatDiedWhileIdleIsReplacedTransparently) 
   EXPECT_TRUE(result.ok()) << result.status();
   EXPECT_NE(pid, idle_pid);
   EXPECT_EQ(pool->in_use(), 0);
+}
+
+// What the opening-statement test runs (statements live as long as the program).
+const Statement kInsertHit("pool_hit_insert", R"sql(
+INSERT INTO pool_hits (distributor_id, worker, n)
+SELECT current_setting('app.distributor_id')::uuid, :worker::int, :n::int
+RETURNING current_user::text AS role, distributor_id::text AS distributor_id, n)sql");
+const Statement kEcho("pool_echo", "SELECT :value::text AS value, :other::text AS other");
+
+TEST_F(ConnectionPoolTest, AnOpeningStatementRunsAsTheTenantAndAFailedOneLeavesNothingBehind) {
+  auto pool = Pool(1, absl::Seconds(30), {kInsertHit.Prepared(), kEcho.Prepared()});
+  TransactionRunner runner(*pool, {});
+  const std::string tenant = db_->NewDistributor();
+  using Work = std::function<absl::StatusOr<int>(pqxx::transaction_base&, const pqxx::result&)>;
+
+  int first_pid = 0;
+  const Work hit = [&](pqxx::transaction_base& tx,
+                       const pqxx::result& rows) -> absl::StatusOr<int> {
+    first_pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+    EXPECT_EQ(rows.size(), 1u);
+    if (rows.size() != 1) return absl::InternalError("no row");
+    EXPECT_EQ(rows[0]["role"].as<std::string>(), "messaging_app");
+    EXPECT_EQ(rows[0]["distributor_id"].as<std::string>(), tenant);
+    return rows[0]["n"].as<int>();
+  };
+  const auto inserted =
+      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "7"), hit);
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ(*inserted, 7);
+
+  // A value the statement refuses: the call fails before its work, and the
+  // session's aborted transaction is ended, so the one connection serves on.
+  bool worked = false;
+  const auto refused =
+      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "seven"),
+                      [&](pqxx::transaction_base&, const pqxx::result&) -> absl::StatusOr<int> {
+                        worked = true;
+                        return 0;
+                      });
+  EXPECT_FALSE(refused.ok());
+  EXPECT_FALSE(worked);
+  EXPECT_EQ(pool->in_use(), 0);
+
+  // Values reach the statement exactly, quotes, backslashes and NULL included.
+  const std::string tricky = "it's \\ a '); DROP TABLE pool_hits; -- \u00e9 \xc3\xa9";
+  int echo_pid = 0;
+  const auto echoed = runner.Run<int>(
+      AsTenant(tenant),
+      Params(kEcho).Set("value", tricky).Set("other", static_cast<const char*>(nullptr)),
+      [&](pqxx::transaction_base& tx, const pqxx::result& rows) -> absl::StatusOr<int> {
+        echo_pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+        EXPECT_EQ(rows.at(0)["value"].as<std::string>(), tricky);
+        EXPECT_TRUE(rows.at(0)["other"].is_null());
+        return 1;
+      });
+  EXPECT_TRUE(echoed.ok()) << echoed.status();
+  EXPECT_EQ(echo_pid, first_pid) << "the failed call's connection was not reused";
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 1) << "the failed insert wrote a row";
 }
 
 // Transactions on many threads while connections are killed and running
