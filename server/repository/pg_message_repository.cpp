@@ -24,35 +24,33 @@ std::vector<PreparedStatement> PgMessageRepository::Statements() {
 absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext& ctx,
                                                     const domain::NewMessage& m,
                                                     const std::string& preview) {
-  return Announced(
-      transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Message> {
-        pqxx::result r;
-        try {
-          r = Params(sql::kInsertMessage)
-                  .Set("conversation_id", m.conversation_id)
-                  .Set("direction", *m.direction)
-                  .Set("message_type", *m.message_type)
-                  .Set("content", m.content)
-                  .Set("media_url", m.media_url)
-                  .Set("media_content_type", m.media_content_type)
-                  .Set("external_message_id", m.external_message_id)
-                  .Set("delivery_status", *m.delivery_status)
-                  .Set("error_code", m.error_code)
-                  .Set("error_message", m.error_message)
-                  .Set("ai_processing_status", *m.ai_processing_status)
-                  .Set("ai_summary", m.ai_summary)
-                  .Set("ai_intent", m.ai_intent)
-                  .Set("ai_sentiment", m.ai_sentiment)
-                  .Set("ai_extracted_data", m.ai_extracted_data_json)
-                  .Set("metadata", m.metadata_json)
-                  .Set("preview", preview)
-                  .Exec(tx);
-        } catch (const pqxx::foreign_key_violation&) {
-          // The composite key (conversation_id, distributor_id) found no
-          // conversation of this tenant: absent or someone else's, same answer.
+  Params insert(sql::kInsertMessage);
+  insert.Set("conversation_id", m.conversation_id)
+      .Set("direction", *m.direction)
+      .Set("message_type", *m.message_type)
+      .Set("content", m.content)
+      .Set("media_url", m.media_url)
+      .Set("media_content_type", m.media_content_type)
+      .Set("external_message_id", m.external_message_id)
+      .Set("delivery_status", *m.delivery_status)
+      .Set("error_code", m.error_code)
+      .Set("error_message", m.error_message)
+      .Set("ai_processing_status", *m.ai_processing_status)
+      .Set("ai_summary", m.ai_summary)
+      .Set("ai_intent", m.ai_intent)
+      .Set("ai_sentiment", m.ai_sentiment)
+      .Set("ai_extracted_data", m.ai_extracted_data_json)
+      .Set("metadata", m.metadata_json)
+      .Set("preview", preview);
+  return Announced(transactions_.Run<Message>(
+      ctx, insert,
+      [&](pqxx::transaction_base& tx, const pqxx::result& r) -> absl::StatusOr<Message> {
+        const pqxx::row row = r.at(0);
+        if (!row["conversation_visible"].as<bool>()) {
+          // Absent or another tenant's: the same answer.
           return domain::NotFound("conversation", m.conversation_id);
         }
-        if (auto created = FirstRow<MessageReader>(r)) return *std::move(created);
+        if (!row["id"].is_null()) return MessageReader(r)(row);
         // A webhook retry: the external id is already stored. Return it unchanged.
         auto stored = FirstRow<MessageReader>(Params(sql::kSelectMessageByExternalId)
                                                   .Set("external_message_id", m.external_message_id)

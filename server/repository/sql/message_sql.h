@@ -41,22 +41,29 @@ inline constexpr char kMessageColumns[] = R"sql(
   m.version                                       AS version
 )sql";
 
-// CreateMessage in one statement: insert (unless the external id is already
-// stored: ON CONFLICT DO NOTHING returns no row) and bump the conversation's
-// last message, preview and unread count. The composite foreign key rejects a
-// conversation that is not the tenant's.
+// CreateMessage in one statement: insert (unless the conversation is not the
+// tenant's, or the external id is already stored: ON CONFLICT DO NOTHING) and
+// bump the conversation's last message, preview and unread count. One row
+// always: conversation_visible, and the message's columns (NULL when nothing
+// was inserted). Checking the conversation here, rather than letting the
+// composite foreign key refuse it, makes "not found" an answer, not an error
+// (the statement runs in BEGIN's round trip); the key still guards a
+// conversation deleted meanwhile.
 inline const Statement kInsertMessage("message_insert", kMessageColumns, R"sql(
-WITH m AS (
+WITH v AS (
+  SELECT EXISTS (SELECT 1 FROM conversations WHERE id = :conversation_id::uuid) AS visible),
+m AS (
   INSERT INTO messages (conversation_id, distributor_id, direction, message_type, content,
     media_url, media_content_type, external_message_id, delivery_status, error_code,
     error_message, ai_processing_status, ai_summary, ai_intent, ai_sentiment,
     ai_extracted_data, ai_processed_at, metadata)
-  VALUES (:conversation_id::uuid, messaging_current_distributor_id(), :direction, :message_type,
+  SELECT :conversation_id::uuid, messaging_current_distributor_id(), :direction, :message_type,
     nullif(:content, ''), nullif(:media_url, ''), nullif(:media_content_type, ''),
     nullif(:external_message_id, ''), :delivery_status, nullif(:error_code, ''),
     nullif(:error_message, ''), :ai_processing_status, nullif(:ai_summary, ''),
     nullif(:ai_intent, ''), nullif(:ai_sentiment, ''), :ai_extracted_data::jsonb,
-    CASE WHEN :ai_processing_status = 'completed' THEN now() END, :metadata::jsonb)
+    CASE WHEN :ai_processing_status = 'completed' THEN now() END, :metadata::jsonb
+  FROM v WHERE v.visible
   ON CONFLICT (distributor_id, external_message_id) WHERE external_message_id IS NOT NULL
   DO NOTHING
   RETURNING *),
@@ -69,7 +76,7 @@ bump AS (
     unread_count         = c.unread_count + CASE WHEN m.direction = 'inbound' THEN 1 ELSE 0 END
   FROM m WHERE c.id = m.conversation_id
   RETURNING c.id)
-SELECT {columns} FROM m)sql");
+SELECT v.visible AS conversation_visible, {columns} FROM v LEFT JOIN m ON true)sql");
 
 inline const Statement kSelectMessageByExternalId("message_select_by_external_id", kMessageColumns,
                                                   R"sql(
