@@ -63,16 +63,17 @@ std::vector<PreparedStatement> PgAiWorkRepository::Statements() {
 
 absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
     const domain::RequestContext& ctx, const domain::AiWorkClaim& claim) {
+  Params claim_statement(sql::kClaimAiWork);
+  claim_statement.Set("max_items", absl::StrCat(claim.max_items))
+      .Set("lease_ms", Millis(claim.lease))
+      .Set("worker", ctx.worker_name)
+      .Set("only_distributor", ctx.distributor_id)
+      .Set("leased_cap", absl::StrCat(claim.leased_cap))
+      .Set("max_attempts", absl::StrCat(claim.max_attempts));
   auto claimed = transactions_.Run<std::vector<AiWorkItem>>(
-      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::vector<AiWorkItem>> {
-        const auto rows = Params(sql::kClaimAiWork)
-                              .Set("max_items", absl::StrCat(claim.max_items))
-                              .Set("lease_ms", Millis(claim.lease))
-                              .Set("worker", ctx.worker_name)
-                              .Set("only_distributor", ctx.distributor_id)
-                              .Set("leased_cap", absl::StrCat(claim.leased_cap))
-                              .Set("max_attempts", absl::StrCat(claim.max_attempts))
-                              .Exec(tx);
+      ctx, claim_statement,
+      [&](pqxx::transaction_base&,
+          const pqxx::result& rows) -> absl::StatusOr<std::vector<AiWorkItem>> {
         std::vector<AiWorkItem> items;
         items.reserve(rows.size());
         const AiWorkItemReader read(rows);
@@ -126,13 +127,15 @@ void PgAiWorkRepository::ReadAsTenants(pqxx::transaction_base& tx, std::vector<A
 absl::StatusOr<AiWorkItem> PgAiWorkRepository::Extend(const domain::RequestContext& ctx,
                                                       const domain::AiWorkLease& lease,
                                                       absl::Duration lease_duration) {
+  Params extend(sql::kExtendAiWork);
+  extend.Set("id", lease.item_id)
+      .Set("fence", absl::StrCat(lease.fence))
+      .Set("lease_ms", Millis(lease_duration));
   auto extended = transactions_.Run<AiWorkItem>(
-      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<AiWorkItem> {
-        auto item = FirstRow<AiWorkItemReader>(Params(sql::kExtendAiWork)
-                                                   .Set("id", lease.item_id)
-                                                   .Set("fence", absl::StrCat(lease.fence))
-                                                   .Set("lease_ms", Millis(lease_duration))
-                                                   .Exec(tx));
+      ctx, extend,
+      [&](pqxx::transaction_base& tx,
+          const pqxx::result& extended_rows) -> absl::StatusOr<AiWorkItem> {
+        auto item = FirstRow<AiWorkItemReader>(extended_rows);
         if (!item) return StaleLease();
         item->message = FirstRow<MessageReader>(
             Params(sql::kSelectMessage).Set("id", item->message_id).Exec(tx));
@@ -145,21 +148,22 @@ absl::StatusOr<domain::Message> PgAiWorkRepository::Complete(const domain::Reque
                                                              const domain::AiWorkLease& lease,
                                                              const domain::AiWorkResult& result) {
   bool wrote = false;
+  const std::string fence = absl::StrCat(lease.fence);
+  const auto& summary = result.conversation_ai_context_summary;
+  Params complete(sql::kCompleteAiWork);
+  complete.Set("id", lease.item_id)
+      .Set("fence", fence)
+      .Set("ai_summary", result.ai_summary)
+      .Set("ai_intent", result.ai_intent)
+      .Set("ai_sentiment", result.ai_sentiment)
+      .Set("ai_extracted_data", result.ai_extracted_data_json)
+      .Set("set_summary", summary.has_value())
+      .Set("summary", summary.value_or(""));
   auto message = transactions_.Run<domain::Message>(
-      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Message> {
-        const std::string fence = absl::StrCat(lease.fence);
-        const auto& summary = result.conversation_ai_context_summary;
-        auto written =
-            FirstRow<MessageReader>(Params(sql::kCompleteAiWork)
-                                        .Set("id", lease.item_id)
-                                        .Set("fence", fence)
-                                        .Set("ai_summary", result.ai_summary)
-                                        .Set("ai_intent", result.ai_intent)
-                                        .Set("ai_sentiment", result.ai_sentiment)
-                                        .Set("ai_extracted_data", result.ai_extracted_data_json)
-                                        .Set("set_summary", summary.has_value())
-                                        .Set("summary", summary ? *summary : std::string())
-                                        .Exec(tx));
+      ctx, complete,
+      [&](pqxx::transaction_base& tx,
+          const pqxx::result& written_rows) -> absl::StatusOr<domain::Message> {
+        auto written = FirstRow<MessageReader>(written_rows);
         wrote = written.has_value();
         if (written) return *std::move(written);
         // A repeat of a completion with the same lease returns its message.

@@ -137,10 +137,11 @@ absl::Status PgConversationRepository::Delete(const domain::RequestContext& ctx,
 
 absl::StatusOr<Conversation> PgConversationRepository::MarkRead(const domain::RequestContext& ctx,
                                                                 const std::string& id) {
-  return transactions_.Run<Conversation>(ctx, [&](pqxx::transaction_base& tx) {
-    return SingleRow<ConversationReader>(Params(sql::kMarkConversationRead).Set("id", id).Exec(tx),
-                                         "conversation", id);
-  });
+  return transactions_.Run<Conversation>(ctx, Params(sql::kMarkConversationRead).Set("id", id),
+                                         [&](pqxx::transaction_base&, const pqxx::result& row) {
+                                           return SingleRow<ConversationReader>(row, "conversation",
+                                                                                id);
+                                         });
 }
 
 }  // namespace messaging::repository

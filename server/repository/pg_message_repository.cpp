@@ -96,34 +96,37 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
 absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext& ctx,
                                                     const std::string& id,
                                                     const domain::MessagePatch& p) {
-  return Announced(transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) {
-    const auto r = Params(sql::kUpdateMessage)
-                       .Set("id", id)
-                       .Patch("delivery_status", p.delivery_status)
-                       .Patch("error_code", p.error_code)
-                       .Patch("error_message", p.error_message)
-                       .Patch("ai_processing_status", p.ai_processing_status)
-                       .Patch("ai_summary", p.ai_summary)
-                       .Patch("ai_intent", p.ai_intent)
-                       .Patch("ai_sentiment", p.ai_sentiment)
-                       .Patch("ai_extracted_data", p.ai_extracted_data_json)
-                       .Patch("metadata", p.metadata_json)
-                       .Exec(tx);
-    return SingleRow<MessageReader>(r, "message", id);
-  }));
+  Params update(sql::kUpdateMessage);
+  update.Set("id", id)
+      .Patch("delivery_status", p.delivery_status)
+      .Patch("error_code", p.error_code)
+      .Patch("error_message", p.error_message)
+      .Patch("ai_processing_status", p.ai_processing_status)
+      .Patch("ai_summary", p.ai_summary)
+      .Patch("ai_intent", p.ai_intent)
+      .Patch("ai_sentiment", p.ai_sentiment)
+      .Patch("ai_extracted_data", p.ai_extracted_data_json)
+      .Patch("metadata", p.metadata_json);
+  return Announced(
+      transactions_.Run<Message>(ctx, update, [&](pqxx::transaction_base&, const pqxx::result& r) {
+        return SingleRow<MessageReader>(r, "message", id);
+      }));
 }
 
 absl::StatusOr<Message> PgMessageRepository::UpdateDeliveryStatus(
     const domain::RequestContext& ctx, const domain::DeliveryStatusUpdate& u) {
-  return Announced(
-      transactions_.Run<Message>(ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Message> {
-        // Lock the row so concurrent callbacks for one message apply one at a time.
-        const bool by_id = !u.ref.id.empty();
-        auto locked = FirstRow<MessageReader>(
-            by_id ? Params(sql::kLockMessage).Set("id", u.ref.id).Exec(tx)
-                  : Params(sql::kLockMessageByExternalId)
-                        .Set("external_message_id", u.ref.external_message_id)
-                        .Exec(tx));
+  // Lock the row so concurrent callbacks for one message apply one at a time.
+  const bool by_id = !u.ref.id.empty();
+  Params lock(by_id ? sql::kLockMessage : sql::kLockMessageByExternalId);
+  if (by_id) {
+    lock.Set("id", u.ref.id);
+  } else {
+    lock.Set("external_message_id", u.ref.external_message_id);
+  }
+  return Announced(transactions_.Run<Message>(
+      ctx, lock,
+      [&](pqxx::transaction_base& tx, const pqxx::result& lock_rows) -> absl::StatusOr<Message> {
+        auto locked = FirstRow<MessageReader>(lock_rows);
         if (!locked) {
           return by_id ? domain::NotFound("message", u.ref.id)
                        : domain::NotFoundBy("message", "external_message_id",

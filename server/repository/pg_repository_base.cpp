@@ -6,11 +6,10 @@ absl::Status PgRepositoryBase::AnnouncedDelete(const domain::RequestContext& ctx
                                                const Statement& statement,
                                                absl::string_view resource, const std::string& id) {
   return Announced(transactions_
-                       .Run<bool>(ctx,
-                                  [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
-                                    if (Params(statement).Set("id", id).Exec(tx).empty()) {
-                                      return domain::NotFound(resource, id);
-                                    }
+                       .Run<bool>(ctx, Params(statement).Set("id", id),
+                                  [&](pqxx::transaction_base&,
+                                      const pqxx::result& deleted) -> absl::StatusOr<bool> {
+                                    if (deleted.empty()) return domain::NotFound(resource, id);
                                     return true;
                                   })
                        .status());

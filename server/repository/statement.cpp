@@ -64,6 +64,10 @@ Params& Params::Set(absl::string_view name, std::string&& value) {
   return Bind(index, owned_.front().c_str());
 }
 
+Params& Params::Set(absl::string_view name, const std::string&& value) {
+  return Set(name, std::string(value));
+}
+
 Params& Params::Set(absl::string_view name, const char* value) {
   return Bind(Index("", name), value);
 }

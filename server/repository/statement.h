@@ -58,6 +58,8 @@ class Params {
 
   Params& Set(absl::string_view name, const std::string& value);
   Params& Set(absl::string_view name, std::string&& value);
+  // A const temporary (`cond ? lvalue : std::string()`) is kept (copied) too.
+  Params& Set(absl::string_view name, const std::string&& value);
   Params& Set(absl::string_view name, const char* value);  // nullptr: NULL.
   Params& Set(absl::string_view name, bool value);
   // NULL when absent.
