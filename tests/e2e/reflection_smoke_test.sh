@@ -13,13 +13,14 @@ src=$2
 db="t_reflection_$$"
 admin=$MESSAGING_TEST_ADMIN_URL
 db_url="${admin%/*}/$db"
-port=$("$src/scripts/pg.sh" free-port)
 secret="reflection-smoke-secret-0123456789abcdef"
 buf() { "$src/scripts/tools.sh" buf "$@"; }
 pid=""
 cleanup() {
   [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   psql -X -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  [[ -n "${server_log:-}" ]] && rm -f "$server_log"
+  return 0
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -35,9 +36,20 @@ serve_url="${db_url%%://*}://$login:$login@${rest#*@}"
 distributor=$(psql -X -q -At "$db_url" -c "INSERT INTO distributors DEFAULT VALUES RETURNING id")
 customer=$(psql -X -q -At "$db_url" -c "INSERT INTO customers DEFAULT VALUES RETURNING id")
 
-DATABASE_URL=$serve_url MESSAGING_JWT_SECRET=$secret MESSAGING_LISTEN=127.0.0.1:$port \
-  MESSAGING_LOG_LEVEL=warn "$server" serve &
+# Port 0: the kernel picks a free port and the server logs the one it got, so
+# no other test can take it between choosing and binding.
+server_log="$(mktemp)"
+DATABASE_URL=$serve_url MESSAGING_JWT_SECRET=$secret MESSAGING_LISTEN=127.0.0.1:0 \
+  MESSAGING_LOG_LEVEL=info "$server" serve >"$server_log" 2>&1 &
 pid=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/.*"msg":"serving".*"port":\([0-9]*\).*/\1/p' "$server_log")
+  [[ -n "$port" ]] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$server_log" >&2; fail "the server exited before serving"; }
+  sleep 0.1
+done
+[[ -n "$port" ]] || { cat "$server_log" >&2; fail "the server did not log its port"; }
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do
   buf curl --protocol grpc --http2-prior-knowledge "$base/grpc.health.v1.Health/Check" >/dev/null 2>&1 && break
