@@ -3,7 +3,7 @@
 // pooled connection (the repositories' Statements() lists), so the baseline
 // can never drift from the service's SQL.
 //
-//   messaging-bench-sql pgbench create|list|list-conversations|heads|ai-queue
+//   messaging-bench-sql pgbench create|list|list-conversations|heads|wakeup|ai-queue
 //   messaging-bench-sql prepare        PREPARE ... for EXPLAIN (psql)
 //   messaging-bench-sql show NAME      one statement's SQL
 //
@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "domain/validation.h"
 #include "repository/pg_ai_work_repository.h"
 #include "repository/pg_conversation_repository.h"
@@ -28,6 +29,7 @@
 #include "repository/pg_message_repository.h"
 #include "repository/sql/ai_work_sql.h"
 #include "repository/sql/conversation_sql.h"
+#include "repository/sql/event_sql.h"
 #include "repository/sql/message_sql.h"
 #include "repository/transaction.h"
 
@@ -162,6 +164,11 @@ void PgbenchHeads() {
 
 namespace sql = messaging::repository::sql;
 
+void PgbenchWakeUp() {
+  std::cout << "-- A replica's wake-up (run with synchronous_commit on), one transaction.\n"
+            << absl::StrJoin(sql::kWakeUpStatements, " \\;\n") << ";\n";
+}
+
 // A Statement with its named parameters bound to pgbench expressions.
 std::string BindNamed(const messaging::repository::Statement& statement,
                       const std::map<std::string, std::string>& values) {
@@ -246,6 +253,8 @@ int main(int argc, char** argv) {
     PgbenchListConversations();
   } else if (cmd == "pgbench" && what == "heads") {
     PgbenchHeads();
+  } else if (cmd == "pgbench" && what == "wakeup") {
+    PgbenchWakeUp();
   } else if (cmd == "pgbench" && what == "ai-queue") {
     PgbenchAiQueue();
   } else if (cmd == "prepare") {
@@ -253,10 +262,10 @@ int main(int argc, char** argv) {
   } else if (cmd == "show" && !what.empty()) {
     std::cout << Sql(what) << "\n";
   } else {
-    std::cerr
-        << "usage: messaging-bench-sql pgbench create|list|list-conversations|heads|ai-queue\n"
-           "       messaging-bench-sql prepare\n"
-           "       messaging-bench-sql show STATEMENT_NAME\n";
+    std::cerr << "usage: messaging-bench-sql pgbench "
+                 "create|list|list-conversations|heads|wakeup|ai-queue\n"
+                 "       messaging-bench-sql prepare\n"
+                 "       messaging-bench-sql show STATEMENT_NAME\n";
     return 2;
   }
   return 0;

@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "repository/connection_pool.h"
 #include "repository/pg_event_repository.h"
@@ -78,12 +79,15 @@ void EventListener::Signal() {
 }
 
 void EventListener::Loop() {
+  // One simple query, so one transaction.
+  const std::string wake_up = absl::StrJoin(sql::kWakeUpStatements, "; ");
   absl::Duration backoff = absl::Milliseconds(100);
   while (!stopping_) {
     try {
       pqxx::connection conn(database_url_);
-      // Wake-ups need no durability: never wait for the WAL flush of a NOTIFY.
-      conn.set_variable("synchronous_commit", "off");
+      // The wake-up's commit must reach the disk (see sql::kWakeUpStatements),
+      // whatever the database's default says.
+      conn.set_variable("synchronous_commit", "on");
       conn.set_variable("statement_timeout", "5000");
       conn.set_variable("role", conn.quote(options_.app_role));
       conn.prepare(sql::kEventHeads.name(), sql::kEventHeads.sql());
@@ -109,20 +113,20 @@ void EventListener::Loop() {
         if (stopping_) break;
         heard = false;
         conn.get_notifs();  // Also notices a closed connection (throws).
-        bool wake = heard;
-        if (announce_ && absl::Now() >= next_notify_allowed) {
-          announce_ = false;
-          pqxx::nontransaction(conn).exec("NOTIFY messaging_events");
-          next_notify_allowed = absl::Now() + options_.notify_interval;
-          wake = true;  // Our own streams look at once, without waiting for the echo.
-        }
-        if (absl::Now() >= next_poll) wake = true;
-        if (wake) {
+        const bool notify = announce_ && absl::Now() >= next_notify_allowed;
+        if (notify) announce_ = false;
+        // Our own streams look at once on an announce, without waiting for
+        // the echo (nor for the wake-up's WAL flush below).
+        if (heard || notify || absl::Now() >= next_poll) {
           ReadHeads(conn);
           // A read is a poll: the timer only covers quiet spells, so a
           // replica that reads on every announce or notification (every
           // notify_interval under writes) adds no polls on top.
           next_poll = absl::Now() + options_.poll_interval;
+        }
+        if (notify) {
+          next_notify_allowed = absl::Now() + options_.notify_interval;
+          pqxx::nontransaction(conn).exec(wake_up);
         }
       }
     } catch (const std::exception& e) {

@@ -13,8 +13,9 @@
 //   announces new events.
 // * Announce() (called after this replica's writes commit) makes it send one
 //   NOTIFY messaging_events -- coalesced: at most one per `notify_interval`
-//   however many writes committed -- with synchronous_commit off (a wake-up
-//   needs no durability), and wake this replica's own streams at once. The
+//   however many writes committed -- in a transaction whose commit is flushed
+//   (its xid must never be handed out again after a crash, see
+//   event_listener.cpp), and wake this replica's own streams at once. The
 //   write transactions themselves never NOTIFY: a NOTIFY in a transaction
 //   serializes every commit on a global lock.
 // * When `poll_interval` passed without a read, it wakes anyway: events

@@ -16,7 +16,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "faults/fault_util.h"
+#include "repository/event_listener.h"
 #include "support/private_cluster.h"
 #include "support/stream_collector.h"
 
@@ -201,6 +204,61 @@ TEST(DatabaseRestartTest, WritesSurviveAndStreamsContinueAcrossRestartAndCrash) 
   const auto status = stub->GetConversation(context.get(), get, &out);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(out.last_message_preview().empty(), stored.empty());
+}
+
+// A stream's position may pass an xid only if that xid can never be handed
+// out again. PostgreSQL reuses an xid after a crash when no commit record
+// carrying it reached the disk -- the case of a transaction that writes no WAL
+// of its own, like a bare NOTIFY, whose commit is never flushed. The
+// replica's wake-up is such a transaction of its own, between the writes:
+// once the heads poll's horizon (and so a stream) passed it, a crash must not
+// let the next write take its xid and sort behind the stream. The WAL writer
+// is slowed down so that only the wake-up itself can make its commit durable.
+TEST(DatabaseRestartTest, TheWakeUpTransactionsXidIsNeverReusedAfterACrash) {
+  PrivateCluster cluster;
+  cluster.Configure("autovacuum", "off");
+  cluster.Configure("wal_writer_delay", "10s");
+  const std::string url = cluster.CreateMigratedDatabase("messaging");
+
+  std::atomic<int> reads{0};
+  repository::EventListenerOptions options;
+  options.poll_interval = absl::Hours(1);  // Reads only when it connects and announces.
+  repository::EventListener listener(cluster.ServerUrl("messaging"), options,
+                                     [&](const domain::EventHeads&, bool) { ++reads; });
+  listener.Start();
+  ASSERT_TRUE(WaitUntil([&] { return reads.load() >= 1; }, absl::Seconds(10)))
+      << "the listener never read the heads";
+
+  class Heard : public pqxx::notification_receiver {
+   public:
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string&, int) override { heard = true; }
+    bool heard = false;
+  };
+  pqxx::connection observer(url);
+  Heard heard(observer, "messaging_events");
+  pqxx::nontransaction(observer).exec("LISTEN messaging_events");
+  // Everything so far is on disk; the next xid is the wake-up's.
+  pqxx::nontransaction(observer).exec("CHECKPOINT");
+  const auto next_before = pqxx::nontransaction(observer)
+                               .exec1("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")[0]
+                               .as<std::string>();
+
+  listener.Announce();
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (!heard.heard && absl::Now() < until) observer.await_notification(1, 0);
+  ASSERT_TRUE(heard.heard) << "the wake-up NOTIFY never came";
+  listener.Stop();
+
+  cluster.Crash();
+  cluster.Start();
+  pqxx::connection after(url);
+  pqxx::work tx(after);
+  const auto xid = tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>();
+  tx.commit();
+  EXPECT_GT(std::stoull(xid), std::stoull(next_before))
+      << "after the crash PostgreSQL handed out again the xid of the wake-up transaction ("
+      << next_before << "), which streams may already have passed";
 }
 
 // A restart while nobody calls: every pooled connection is stale when the

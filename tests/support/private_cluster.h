@@ -78,6 +78,15 @@ class PrivateCluster {
                             " -m immediate -w stop"));
   }
 
+  // Sets a server setting that a reload applies (ALTER SYSTEM: it also holds
+  // after a restart).
+  void Configure(const std::string& setting, const std::string& value) {
+    pqxx::connection admin(Url());
+    pqxx::nontransaction tx(admin);
+    tx.exec("ALTER SYSTEM SET " + admin.quote_name(setting) + " = " + admin.quote(value));
+    tx.exec("SELECT pg_reload_conf()");
+  }
+
   // A new database in this cluster with every migration applied; its URL.
   std::string CreateMigratedDatabase(const std::string& name) {
     pqxx::connection admin(Url());

@@ -106,6 +106,17 @@ SELECT h.horizon::text AS horizon, h.read_at, f.distributor_id::text AS distribu
 FROM h LEFT JOIN LATERAL messaging_event_heads(:from_xid::xid8, h.horizon) f ON true
 ORDER BY f.distributor_id)sql");
 
+// A replica's wake-up for the streams of every replica: one transaction (a
+// simple query of two statements, sent with synchronous_commit on). Its xid
+// sits between the writes' xids, and streams move past it once the heads
+// poll's horizon does. A transaction that writes no WAL of its own -- a bare
+// NOTIFY -- never has its commit flushed, so after a crash PostgreSQL could
+// hand that xid out again, to a write that would then sort behind streams
+// that already passed it. The empty transactional logical message makes the
+// commit a durable one; it needs no privilege and works at any wal_level.
+inline constexpr char kWakeUpStatements[][64] = {
+    "SELECT pg_logical_emit_message(true, 'messaging', '')", "NOTIFY messaging_events"};
+
 // Retention: the owner-side function deletes every tenant's events older than
 // :retention (at least an hour), raises the low-water mark and returns how
 // many it deleted (migration 004).
