@@ -21,7 +21,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_join.h"
 #include "domain/validation.h"
 #include "repository/pg_ai_work_repository.h"
 #include "repository/pg_conversation_repository.h"
@@ -166,7 +165,8 @@ namespace sql = messaging::repository::sql;
 
 void PgbenchWakeUp() {
   std::cout << "-- A replica's wake-up (run with synchronous_commit on), one transaction.\n"
-            << absl::StrJoin(sql::kWakeUpStatements, " \\;\n") << ";\n";
+            << sql::kFlushWal << " \\;\n"
+            << sql::kNotifyEvents << ";\n";
 }
 
 // A Statement with its named parameters bound to pgbench expressions.

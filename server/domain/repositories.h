@@ -75,6 +75,7 @@ class EventRepository {
   virtual absl::StatusOr<std::uint64_t> Horizon(const RequestContext& ctx) = 0;
   // Distributors with events whose xid is in [from_xid, horizon), read with no
   // tenant set through the SECURITY DEFINER function (ids and positions only).
+  // The horizon is not made durable here (the EventListener does that).
   virtual absl::StatusOr<EventHeads> Heads(std::uint64_t from_xid) = 0;
   // Deletes events older than `retention` (all tenants). Returns rows deleted.
   virtual absl::StatusOr<std::int64_t> Prune(absl::Duration retention) = 0;

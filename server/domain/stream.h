@@ -5,6 +5,7 @@
 // docs/streaming.md for why that makes resume gap-free.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,10 @@ struct StreamEvent {
 
 struct EventQuery {
   StreamCursor after;
+  // The read's horizon is at most this: the last horizon the event listener
+  // published, which a database crash can no longer undo (see
+  // docs/streaming.md). 0 = nothing readable yet.
+  std::uint64_t horizon_cap = std::numeric_limits<std::uint64_t>::max();
   int limit = 256;
   // Events follow while they start within this many bytes of row text: a
   // read holds at most this much plus one event.

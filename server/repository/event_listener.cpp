@@ -9,10 +9,10 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "repository/connection_pool.h"
 #include "repository/pg_event_repository.h"
+#include "repository/row_mapping.h"
 #include "repository/sql/event_sql.h"
 
 namespace messaging::repository {
@@ -48,6 +48,8 @@ EventListener::EventListener(const std::string& database_url, EventListenerOptio
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(5))),
       options_(std::move(options)),
       on_heads_(std::move(on_heads)),
+      // One simple query, so one transaction whose commit is flushed.
+      wake_up_sql_(absl::StrCat(sql::kFlushWal, "; ", sql::kNotifyEvents)),
       signal_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (signal_fd_ < 0) throw std::runtime_error("eventfd failed");
 }
@@ -79,14 +81,11 @@ void EventListener::Signal() {
 }
 
 void EventListener::Loop() {
-  // One simple query, so one transaction.
-  const std::string wake_up = absl::StrJoin(sql::kWakeUpStatements, "; ");
   absl::Duration backoff = absl::Milliseconds(100);
   while (!stopping_) {
     try {
       pqxx::connection conn(database_url_);
-      // The wake-up's commit must reach the disk (see sql::kWakeUpStatements),
-      // whatever the database's default says.
+      // kFlushWal must flush, whatever the database's default says.
       conn.set_variable("synchronous_commit", "on");
       conn.set_variable("statement_timeout", "5000");
       conn.set_variable("role", conn.quote(options_.app_role));
@@ -95,7 +94,8 @@ void EventListener::Loop() {
       ChannelReceiver receiver(conn, &heard);
       if (!connected_.exchange(true)) log::Info("listening for message events");
       backoff = absl::Milliseconds(100);
-      ReadHeads(conn);  // Catch up on anything committed while we were not listening.
+      // Catch up on anything committed while we were not listening.
+      ReadHeads(conn, /*notify=*/false);
       absl::Time next_poll = absl::Now() + options_.poll_interval;
       absl::Time next_notify_allowed = absl::InfinitePast();
       while (!stopping_) {
@@ -114,19 +114,18 @@ void EventListener::Loop() {
         heard = false;
         conn.get_notifs();  // Also notices a closed connection (throws).
         const bool notify = announce_ && absl::Now() >= next_notify_allowed;
-        if (notify) announce_ = false;
+        if (notify) {
+          announce_ = false;
+          next_notify_allowed = absl::Now() + options_.notify_interval;
+        }
         // Our own streams look at once on an announce, without waiting for
-        // the echo (nor for the wake-up's WAL flush below).
+        // the echo.
         if (heard || notify || absl::Now() >= next_poll) {
-          ReadHeads(conn);
+          ReadHeads(conn, notify);
           // A read is a poll: the timer only covers quiet spells, so a
           // replica that reads on every announce or notification (every
           // notify_interval under writes) adds no polls on top.
           next_poll = absl::Now() + options_.poll_interval;
-        }
-        if (notify) {
-          next_notify_allowed = absl::Now() + options_.notify_interval;
-          pqxx::nontransaction(conn).exec(wake_up);
         }
       }
     } catch (const std::exception& e) {
@@ -139,13 +138,28 @@ void EventListener::Loop() {
   }
 }
 
-void EventListener::ReadHeads(pqxx::connection_base& conn) {
+void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
   // The first read only learns the horizon: the range is empty.
   const bool first = heads_from_ == 0;
   const std::uint64_t from = first ? std::numeric_limits<std::uint64_t>::max() : heads_from_;
-  pqxx::nontransaction tx(conn);
-  const domain::EventHeads heads =
-      HeadsFromResult(Params(sql::kEventHeads).Set("from_xid", absl::StrCat(from)).Exec(tx));
+  domain::EventHeads heads;
+  bool wal_flushed = false;
+  {
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r = Params(sql::kEventHeads).Set("from_xid", absl::StrCat(from)).Exec(tx);
+    heads = HeadsFromResult(r);
+    wal_flushed = r.at(0)[ColumnNumber(r, "wal_flushed")].as<bool>();
+  }
+  // Streams may pass the horizon only once no crash can hand out again an
+  // xid below it: flush the WAL up to where it stood at the read first, if it
+  // is not already there (see sql::kEventHeads). A wake-up due now does it in
+  // the same transaction, after the read, so our own streams wait for one
+  // flush at most.
+  if (notify) {
+    pqxx::nontransaction(conn).exec(wake_up_sql_);
+  } else if (!wal_flushed) {
+    pqxx::nontransaction(conn).exec(sql::kFlushWal);
+  }
   if (!first && heads.horizon < heads_from_) return;  // Never move backwards.
   heads_from_ = heads.horizon;
   on_heads_(heads, first);

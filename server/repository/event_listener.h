@@ -7,7 +7,10 @@
 // SECURITY DEFINER function messaging_event_heads) that names the
 // distributors with events that became readable since the previous wake-up,
 // so idle tenants cost nothing; `on_heads` gets the answer. The very first
-// answer (everything = true) names nobody: every stream must look.
+// answer (everything = true) names nobody: every stream must look. An answer's
+// horizon is durable: it is handed on only once the WAL is flushed up to where
+// it was read, so no xid below it can be handed out again after a crash
+// (sql::kEventHeads); streams never read beyond it.
 //
 // * It LISTENs on messaging_events and wakes when another replica
 //   announces new events.
@@ -15,7 +18,7 @@
 //   NOTIFY messaging_events -- coalesced: at most one per `notify_interval`
 //   however many writes committed -- in a transaction whose commit is flushed
 //   (its xid must never be handed out again after a crash, see
-//   event_listener.cpp), and wake this replica's own streams at once. The
+//   sql::kNotifyEvents), and wake this replica's own streams at once. The
 //   write transactions themselves never NOTIFY: a NOTIFY in a transaction
 //   serializes every commit on a global lock.
 // * When `poll_interval` passed without a read, it wakes anyway: events
@@ -61,12 +64,14 @@ class EventListener {
  private:
   void Loop();
   void Signal();
-  // Reads the heads since the last answer and hands them on.
-  void ReadHeads(pqxx::connection_base& conn);
+  // Reads the heads since the last answer, makes their horizon durable
+  // (sending the wake-up NOTIFY if `notify`) and hands them on.
+  void ReadHeads(pqxx::connection_base& conn, bool notify);
 
   const std::string database_url_;
   const EventListenerOptions options_;
   const OnHeads on_heads_;
+  const std::string wake_up_sql_;
   std::uint64_t heads_from_ = 0;  // Horizon of the last answer; 0 = none yet.
   int signal_fd_ = -1;            // eventfd: Announce() and Stop() interrupt the wait.
   std::atomic<bool> announce_{false};

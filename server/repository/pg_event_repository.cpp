@@ -40,6 +40,7 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
         params.Set("after_xid", absl::StrCat(q.after.position.xid))
             .Set("after_seq", absl::StrCat(q.after.position.seq))
             .Set("snapshot", q.after.snapshot)
+            .Set("horizon_cap", absl::StrCat(q.horizon_cap))
             .Set("limit", absl::StrCat(q.limit))
             .Set("max_bytes", absl::StrCat(q.max_bytes));
         if (by_conversation) params.Set("conversation_id", conversation_id);

@@ -1,5 +1,6 @@
 #include "streaming/stream_hub.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -81,14 +82,17 @@ void StreamHub::StartSubscription(const std::shared_ptr<Subscription>& s,
     }
   }
   if (!cursor) {
-    // Live start: everything from the current horizon on.
+    // Live start: everything from the current horizon on -- from the durable
+    // one, once the listener has published one (until then, in the first
+    // moments of the process, the database's).
     const auto horizon = events_.Horizon(ctx);
     if (!horizon.ok()) {
       s->Close(horizon.status());
       return;
     }
+    const std::uint64_t durable = DurableHorizon();
     domain::StreamCursor start;
-    start.position = {*horizon, 0};
+    start.position = {durable == 0 ? *horizon : std::min(*horizon, durable), 0};
     start.issued_at = absl::ToUnixMicros(absl::Now());
     cursor = start;
   }
@@ -129,6 +133,7 @@ void StreamHub::CatchUp(const std::shared_ptr<Subscription>& s) {
   }
   domain::EventQuery query;
   query.after = s->cursor();
+  query.horizon_cap = DurableHorizon();
   query.limit = static_cast<int>(std::min<std::size_t>(room, options_.batch_size));
   query.max_bytes = static_cast<std::int64_t>(reserved);
   auto batch = events_.Read(ContextFor(s->distributor_id()), query, s->conversation_id());
@@ -191,6 +196,11 @@ void StreamHub::RelieveMemoryPressure() {
         "reading",
         memory_.used(), memory_.limit(), ended);
   }
+}
+
+std::uint64_t StreamHub::DurableHorizon() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return heads_horizon_;
 }
 
 void StreamHub::OnHeads(const domain::EventHeads& heads, bool everything) {
@@ -257,6 +267,7 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
     std::lock_guard<std::mutex> lock(group->mu);
     query.after.position = *group->head;
   }
+  query.horizon_cap = DurableHorizon();
   query.limit = options_.batch_size;
   query.max_bytes = options_.read_bytes;
   auto batch = events_.Read(ContextFor(distributor_id), query, /*conversation_id=*/"");

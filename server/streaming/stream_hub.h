@@ -108,6 +108,9 @@ class StreamHub {
   // Returns false when its head is older than the range the heads covered.
   bool AdvanceIdleGroup(Group& group, const domain::EventHeads& heads, std::uint64_t from);
   domain::RequestContext ContextFor(const std::string& distributor_id) const;
+  // The horizon of the last heads: no read goes beyond it (a crash can no
+  // longer hand out an xid below it again). 0 before the first heads.
+  std::uint64_t DurableHorizon() const;
 
   domain::EventRepository& events_;
   domain::ConversationRepository& conversations_;
@@ -118,7 +121,8 @@ class StreamHub {
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Group>> groups_;
-  std::uint64_t heads_horizon_ = 0;  // Of the last heads: where the next range starts.
+  // Of the last heads: where the next range starts, and how far reads go.
+  std::uint64_t heads_horizon_ = 0;
   bool shut_down_ = false;
 };
 

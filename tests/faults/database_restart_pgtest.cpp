@@ -261,6 +261,50 @@ TEST(DatabaseRestartTest, TheWakeUpTransactionsXidIsNeverReusedAfterACrash) {
       << next_before << "), which streams may already have passed";
 }
 
+// The same for transactions that are not ours: a rollback ends without a
+// flush (so does another client's asynchronous commit). The horizon the
+// listener hands to the streams may pass such an xid only once a crash can no
+// longer hand it out again.
+TEST(DatabaseRestartTest, APublishedHorizonNeverPassesAnXidACrashCouldHandOutAgain) {
+  PrivateCluster cluster;
+  cluster.Configure("autovacuum", "off");
+  cluster.Configure("wal_writer_delay", "10s");
+  const std::string url = cluster.CreateMigratedDatabase("messaging");
+
+  std::atomic<std::uint64_t> published{0};
+  repository::EventListenerOptions options;
+  options.poll_interval = absl::Milliseconds(20);
+  repository::EventListener listener(cluster.ServerUrl("messaging"), options,
+                                     [&](const domain::EventHeads& heads, bool) {
+                                       if (heads.horizon > published) published = heads.horizon;
+                                     });
+  listener.Start();
+  ASSERT_TRUE(WaitUntil([&] { return published.load() > 0; }, absl::Seconds(10)))
+      << "the listener never read the heads";
+
+  pqxx::connection client(url);
+  pqxx::nontransaction(client).exec("CHECKPOINT");  // Everything so far is on disk.
+  std::uint64_t rolled_back = 0;
+  {
+    pqxx::work tx(client);
+    rolled_back = std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+    tx.abort();
+  }
+  ASSERT_TRUE(WaitUntil([&] { return published.load() > rolled_back; }, absl::Seconds(10)))
+      << "the horizon never passed the rolled-back transaction " << rolled_back;
+  listener.Stop();
+
+  cluster.Crash();
+  cluster.Start();
+  pqxx::connection after(url);
+  pqxx::work tx(after);
+  const auto xid = std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+  tx.commit();
+  EXPECT_GE(xid, published.load())
+      << "after the crash PostgreSQL handed out xid " << xid
+      << " again, below the horizon the streams were given (" << published.load() << ")";
+}
+
 // A restart while nobody calls: every pooled connection is stale when the
 // calls come back. Once health is SERVING again, calls must succeed at the
 // first try (a broken idle connection has to be replaced, not handed to a

@@ -231,6 +231,33 @@ TEST_F(EventLogTest, ReadReturnsTheRecordedStateAndFallsBackForEventsWithout) {
   EXPECT_TRUE(events_->Read(As(NewTenant().first), query, "")->events.empty());
 }
 
+// A read goes no further than the horizon it is given (the last one the
+// event listener made durable), even where the database's own is further on.
+TEST_F(EventLogTest, ReadStopsAtTheHorizonCap) {
+  const auto t = NewTenant();
+  const std::uint64_t from = NextXid();
+  Insert(t, "before the cap");
+  const std::uint64_t cap = NextXid();
+  Insert(t, "after the cap");
+  HeadsWhenFinal(cap);
+
+  domain::EventQuery query;
+  query.after.position = {from, 0};
+  query.horizon_cap = cap;
+  auto batch = events_->Read(As(t.first), query, "");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->events.size(), 1u);
+  EXPECT_EQ(batch->events[0].message.content, "before the cap");
+  EXPECT_EQ(batch->horizon, cap);
+  EXPECT_TRUE(batch->complete);
+
+  query.horizon_cap = std::numeric_limits<std::uint64_t>::max();
+  batch = events_->Read(As(t.first), query, "");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->events.size(), 2u);
+  EXPECT_GT(batch->horizon, cap);
+}
+
 // Pruning is the one statement that reaches every tenant's rows: it must
 // delete exactly the events created before the retention, of every tenant,
 // and nothing else (no younger event, no message, no conversation).

@@ -41,6 +41,7 @@ using domain::StreamPosition;
 using ::messaging::testing::MockConversationRepository;
 using ::messaging::testing::MockEventRepository;
 using ::testing::_;
+using ::testing::AllOf;
 using ::testing::Return;
 using ::testing::StrictMock;
 
@@ -55,6 +56,7 @@ MATCHER_P(ForDistributor, id, "") { return arg.distributor_id == id; }
 MATCHER_P2(After, xid, seq, "") {
   return arg.after.position == (StreamPosition{static_cast<std::uint64_t>(xid), seq});
 }
+MATCHER_P(HorizonCap, xid, "") { return arg.horizon_cap == static_cast<std::uint64_t>(xid); }
 MATCHER_P(AtMostBytes, bytes, "") { return arg.max_bytes <= static_cast<std::int64_t>(bytes); }
 
 // A complete read with nothing below `horizon`.
@@ -213,6 +215,30 @@ TEST_F(StreamHubTest, HeadsNamingOneDistributorReadOnlyItsLog) {
   EXPECT_EQ(a->cursor().position, (StreamPosition{110, 0}));
   EXPECT_TRUE(sink_b_.written().empty());
   EXPECT_EQ(b->cursor().position, (StreamPosition{kStart, 0})) << "B was not read";
+}
+
+// (a') Reads never go beyond the horizon of the last heads, which the
+// listener made durable (no crash can hand out an xid below it again); the
+// database's own horizon may be further on. A live start begins there too.
+TEST_F(StreamHubTest, ReadsAndLiveStartsStopAtTheHorizonOfTheLastHeads) {
+  auto a = LiveStream(kA, sink_a_);
+  EXPECT_CALL(events_, Read(ForDistributor(kA), AllOf(After(kStart, 0), HorizonCap(110)), ""))
+      .WillOnce(Return(Quiet(110)));
+  hub_.OnHeads(Heads(110, {{kA, {105, 1}}}), /*everything=*/false);
+  Settle();
+  ::testing::Mock::VerifyAndClearExpectations(&events_);
+
+  EXPECT_CALL(events_, Horizon(ForDistributor(kB))).WillOnce(Return(150));
+  EXPECT_CALL(events_, Read(ForDistributor(kB), AllOf(After(110, 0), HorizonCap(110)), ""))
+      .WillOnce(Return(Quiet(110)));
+  auto b = std::make_shared<Subscription>(kB, "", QueueLimits{}, hub_.memory(), codec_);
+  sink_b_.Bind(b.get());
+  b->Attach(&sink_b_);
+  hub_.Subscribe(b, std::nullopt);
+  Settle();
+  Settle();
+  EXPECT_EQ(b->mode(), Subscription::Mode::kLive);
+  EXPECT_EQ(b->cursor().position, (StreamPosition{110, 0}));
 }
 
 // (b) An idle group costs no read; its head moves to the horizon, and the next

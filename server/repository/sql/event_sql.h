@@ -12,11 +12,15 @@
 namespace messaging::repository::sql {
 
 // The horizon of a read and the database clock, as CTE `h`: every event of a
-// transaction below the horizon is final.
-inline constexpr char kHorizon[] = R"sql(
+// transaction below the horizon is final. `horizon` is an xid8 expression.
+inline std::string HorizonCte(const std::string& horizon) {
+  return R"sql(
 WITH h AS MATERIALIZED (
-  SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon,
+  SELECT )sql" +
+         horizon + R"sql( AS horizon,
          (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS read_at))sql";
+}
+inline const std::string kSnapshotHorizon = "pg_snapshot_xmin(pg_current_snapshot())";
 
 // The next readable event after position (`after_xid`, `after_seq`): below
 // the horizon, one :snapshot ('' = none) did not see, of :conversation_id if
@@ -42,7 +46,8 @@ inline std::string NextEventSql(const std::string& after_xid, const std::string&
 }
 
 // Events after (:after_xid, :after_seq) that :snapshot did not see, below the
-// horizon: a walk through the log one event at a time (an index probe each)
+// horizon, which is at most :horizon_cap (the last horizon known durable, see
+// kEventHeads): a walk through the log one event at a time (an index probe each)
 // picks them, in order, at most :limit, and only while the ones before stay
 // within :max_bytes -- so it stops early and decodes no event it does not
 // return. Then the message of each (kMessageColumns of `m`): the state the
@@ -53,7 +58,7 @@ inline std::string NextEventSql(const std::string& after_xid, const std::string&
 // same snapshot as the events, so the caller can tell whether pruning deleted
 // events its cursor had not seen.
 inline std::string ReadEventsSql(bool by_conversation) {
-  return std::string(kHorizon) + R"sql(
+  return HorizonCte("least(" + kSnapshotHorizon + ", :horizon_cap::xid8)") + R"sql(
 SELECT h.horizon::text AS horizon, h.read_at,
        lw.pruned_xid::text AS pruned_xid, lw.pruned_seq AS pruned_seq, ev.*
 FROM h CROSS JOIN messaging_event_low_water() lw
@@ -100,22 +105,33 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon)sql");
 // from the SECURITY DEFINER function messaging_event_heads (migration 003),
 // which sees every tenant's event positions although no tenant is set. One row
 // with NULL event columns when there are none.
-inline const Statement kEventHeads("events_heads", std::string(kHorizon) + R"sql(
-SELECT h.horizon::text AS horizon, h.read_at, f.distributor_id::text AS distributor_id,
+// wal_flushed: whether the WAL was flushed up to where it stood when the
+// horizon was read (the statement's snapshot is taken first). Below the
+// horizon every transaction has ended, but one that ended without a flush (a
+// rollback, an asynchronous commit) may have its end record in the unflushed
+// part; after a crash PostgreSQL would hand its xid out again. The horizon is
+// durable once the WAL is flushed that far (kFlushWal).
+inline const Statement kEventHeads("events_heads", HorizonCte(kSnapshotHorizon) + R"sql(
+SELECT h.horizon::text AS horizon, h.read_at,
+       pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() AS wal_flushed,
+       f.distributor_id::text AS distributor_id,
        f.last_xid::text AS last_xid, f.last_seq AS last_seq
 FROM h LEFT JOIN LATERAL messaging_event_heads(:from_xid::xid8, h.horizon) f ON true
 ORDER BY f.distributor_id)sql");
 
-// A replica's wake-up for the streams of every replica: one transaction (a
-// simple query of two statements, sent with synchronous_commit on). Its xid
-// sits between the writes' xids, and streams move past it once the heads
-// poll's horizon does. A transaction that writes no WAL of its own -- a bare
-// NOTIFY -- never has its commit flushed, so after a crash PostgreSQL could
-// hand that xid out again, to a write that would then sort behind streams
-// that already passed it. The empty transactional logical message makes the
-// commit a durable one; it needs no privilege and works at any wal_level.
-inline constexpr char kWakeUpStatements[][64] = {
-    "SELECT pg_logical_emit_message(true, 'messaging', '')", "NOTIFY messaging_events"};
+// Flushes the WAL up to here: with synchronous_commit on, a transaction that
+// writes a record (an empty transactional logical message: no privilege
+// needed, any wal_level) returns once its commit record, and everything
+// before it, is on disk.
+inline constexpr char kFlushWal[] = "SELECT pg_logical_emit_message(true, 'messaging', '')";
+
+// A replica's wake-up for the streams of every replica, sent in the same
+// transaction as kFlushWal (one simple query). Its xid sits between the
+// writes' xids, and streams move past it once the heads poll's horizon does:
+// a bare NOTIFY writes no WAL of its own and would commit without a flush,
+// so after a crash PostgreSQL could hand that xid out again, to a write that
+// would then sort behind streams that already passed it.
+inline constexpr char kNotifyEvents[] = "NOTIFY messaging_events";
 
 // Retention: the owner-side function deletes every tenant's events older than
 // :retention (at least an hour), raises the low-water mark and returns how
