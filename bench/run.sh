@@ -462,7 +462,7 @@ scenario_idle() {
 # Scripts of the notify scenario, in $WORK:
 #   create.pgbench           the server's CreateMessage transaction
 #   heads.pgbench            a replica's read of messaging_event_heads() (HEADS_EVERY_MS)
-#   notify.pgbench           the server's coalesced wake-up (a durable NOTIFY)
+#   notify.pgbench           the server's coalesced wake-up: NOTIFY messaging_events
 #   trigger_state.sql        the change-log trigger function as migrated (state, no NOTIFY)
 #   trigger_row_notify.sql   the same plus 002's per-row pg_notify (reference only)
 notify_scripts() {
@@ -480,9 +480,8 @@ notify_scripts() {
 }
 
 # What one replica adds to the database to wake its streams while it writes:
-# a coalesced wake-up every NOTIFY_EVERY_MS (5): a NOTIFY in a transaction
-# whose commit is flushed (synchronous_commit on), each followed by one read
-# of the event heads.
+# a coalesced NOTIFY every NOTIFY_EVERY_MS (5) (its commit writes no WAL of its
+# own, so it is never flushed), each followed by one read of the event heads.
 # That read is the running server's: it LISTENs, and reads the heads on every
 # notification, as a replica does after each of its own NOTIFYs. A replica
 # woken that often polls no more (its poll timer restarts at every read), so
@@ -492,7 +491,7 @@ notify_scripts() {
 # wakeup_start -T SECONDS | -t COUNT; wakeup_stop checks they exited cleanly.
 WAKEUP_PIDS=() WAKEUP_OUTS=()
 wakeup_start() {
-  PGOPTIONS="-c synchronous_commit=on" "$PG_BIN/pgbench" -n -c 1 "$@" -f "$WORK/notify.pgbench" \
+  PGOPTIONS="-c synchronous_commit=off" "$PG_BIN/pgbench" -n -c 1 "$@" -f "$WORK/notify.pgbench" \
     -R "$((1000 / ${NOTIFY_EVERY_MS:-5}))" "$DB_URL" >"$WORK/wakeup_notify.out" 2>&1 &
   WAKEUP_PIDS=($!) WAKEUP_OUTS=("$WORK/wakeup_notify.out")
   if ((${HEADS_EVERY_MS:-0} > 0)); then

@@ -164,9 +164,7 @@ void PgbenchHeads() {
 namespace sql = messaging::repository::sql;
 
 void PgbenchWakeUp() {
-  std::cout << "-- A replica's wake-up (run with synchronous_commit on), one transaction.\n"
-            << sql::kFlushWal << " \\;\n"
-            << sql::kNotifyEvents << ";\n";
+  std::cout << "-- A replica's coalesced wake-up.\n" << sql::kNotifyEvents << ";\n";
 }
 
 // A Statement with its named parameters bound to pgbench expressions.

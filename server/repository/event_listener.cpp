@@ -48,8 +48,6 @@ EventListener::EventListener(const std::string& database_url, EventListenerOptio
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(5))),
       options_(std::move(options)),
       on_heads_(std::move(on_heads)),
-      // One simple query, so one transaction whose commit is flushed.
-      wake_up_sql_(absl::StrCat(sql::kFlushWal, "; ", sql::kNotifyEvents)),
       signal_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (signal_fd_ < 0) throw std::runtime_error("eventfd failed");
 }
@@ -94,6 +92,9 @@ void EventListener::Loop() {
       ChannelReceiver receiver(conn, &heard);
       if (!connected_.exchange(true)) log::Info("listening for message events");
       backoff = absl::Milliseconds(100);
+      // Reads of an earlier connection may be from before a crash: their WAL
+      // positions mean nothing now.
+      unconfirmed_.reset();
       // Catch up on anything committed while we were not listening.
       ReadHeads(conn, /*notify=*/false);
       absl::Time next_poll = absl::Now() + options_.poll_interval;
@@ -139,30 +140,49 @@ void EventListener::Loop() {
 }
 
 void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
-  // The first read only learns the horizon: the range is empty.
-  const bool first = heads_from_ == 0;
-  const std::uint64_t from = first ? std::numeric_limits<std::uint64_t>::max() : heads_from_;
-  domain::EventHeads heads;
-  bool wal_flushed = false;
+  HeadsRead read;
+  // The first read only learns the horizon: the range is empty, and every
+  // stream must look.
+  read.everything = published_ == 0;
+  const std::uint64_t from =
+      read.everything ? std::numeric_limits<std::uint64_t>::max() : published_;
+  std::int64_t wal_flush = 0;
   {
     pqxx::nontransaction tx(conn);
     const pqxx::result r = Params(sql::kEventHeads).Set("from_xid", absl::StrCat(from)).Exec(tx);
-    heads = HeadsFromResult(r);
-    wal_flushed = r.at(0)[ColumnNumber(r, "wal_flushed")].as<bool>();
+    read.heads = HeadsFromResult(r);
+    read.wal_insert = r.at(0)[ColumnNumber(r, "wal_insert")].as<std::int64_t>();
+    wal_flush = r.at(0)[ColumnNumber(r, "wal_flush")].as<std::int64_t>();
   }
-  // Streams may pass the horizon only once no crash can hand out again an
-  // xid below it: flush the WAL up to where it stood at the read first, if it
-  // is not already there (see sql::kEventHeads). A wake-up due now does it in
-  // the same transaction, after the read, so our own streams wait for one
-  // flush at most.
-  if (notify) {
-    pqxx::nontransaction(conn).exec(wake_up_sql_);
-  } else if (!wal_flushed) {
+  if (notify) pqxx::nontransaction(conn).exec(sql::kNotifyEvents);
+
+  // Streams may pass a horizon only once no crash can hand out again an xid
+  // below it, i.e. once the WAL is flushed up to where it stood at the read
+  // (sql::kEventHeads). Usually it already is, or is by the next read (every
+  // synchronous commit flushes all WAL before its own); if two reads in a row
+  // find it is not, something ended without a flush and nobody is flushing:
+  // flush it ourselves.
+  if (wal_flush >= read.wal_insert) {
+    unconfirmed_.reset();
+    Publish(read);
+  } else if (unconfirmed_ && wal_flush >= unconfirmed_->wal_insert) {
+    Publish(*unconfirmed_);
+    unconfirmed_ = std::move(read);  // Covers the same range and more.
+  } else if (unconfirmed_) {
     pqxx::nontransaction(conn).exec(sql::kFlushWal);
+    unconfirmed_.reset();
+    Publish(read);
+  } else {
+    unconfirmed_ = std::move(read);
   }
-  if (!first && heads.horizon < heads_from_) return;  // Never move backwards.
-  heads_from_ = heads.horizon;
-  on_heads_(heads, first);
+}
+
+void EventListener::Publish(const HeadsRead& read) {
+  // Never backwards. Every read's range starts at the last published horizon,
+  // so a read handed on after an older one overlaps it: harmless.
+  if (!read.everything && read.heads.horizon < published_) return;
+  published_ = read.heads.horizon;
+  on_heads_(read.heads, read.everything);
 }
 
 }  // namespace messaging::repository

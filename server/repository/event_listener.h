@@ -10,17 +10,18 @@
 // answer (everything = true) names nobody: every stream must look. An answer's
 // horizon is durable: it is handed on only once the WAL is flushed up to where
 // it was read, so no xid below it can be handed out again after a crash
-// (sql::kEventHeads); streams never read beyond it.
+// (sql::kEventHeads); streams never read beyond it. Under writes that is
+// usually the next read; a read that finds the WAL still unflushed twice in a
+// row flushes it.
 //
 // * It LISTENs on messaging_events and wakes when another replica
 //   announces new events.
 // * Announce() (called after this replica's writes commit) makes it send one
 //   NOTIFY messaging_events -- coalesced: at most one per `notify_interval`
-//   however many writes committed -- in a transaction whose commit is flushed
-//   (its xid must never be handed out again after a crash, see
-//   sql::kNotifyEvents), and wake this replica's own streams at once. The
-//   write transactions themselves never NOTIFY: a NOTIFY in a transaction
-//   serializes every commit on a global lock.
+//   however many writes committed -- and read the heads at once; this
+//   replica's own streams look once that horizon is durable, usually at the
+//   next read. The write transactions themselves never NOTIFY: a NOTIFY in a
+//   transaction serializes every commit on a global lock.
 // * When `poll_interval` passed without a read, it wakes anyway: events
 //   become readable when older transactions finish, and writes by other
 //   clients (psql, a PostgREST API, an older replica) announce nothing.
@@ -31,6 +32,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
@@ -64,16 +66,23 @@ class EventListener {
  private:
   void Loop();
   void Signal();
-  // Reads the heads since the last answer, makes their horizon durable
-  // (sending the wake-up NOTIFY if `notify`) and hands them on.
+  struct HeadsRead {
+    domain::EventHeads heads;
+    bool everything = false;
+    std::int64_t wal_insert = 0;  // WAL insert position when it was read.
+  };
+  // Reads the heads since the last published answer (sending the wake-up
+  // NOTIFY after the read if `notify`), and publishes what is durable.
   void ReadHeads(pqxx::connection_base& conn, bool notify);
+  void Publish(const HeadsRead& read);
 
   const std::string database_url_;
   const EventListenerOptions options_;
   const OnHeads on_heads_;
-  const std::string wake_up_sql_;
-  std::uint64_t heads_from_ = 0;  // Horizon of the last answer; 0 = none yet.
-  int signal_fd_ = -1;            // eventfd: Announce() and Stop() interrupt the wait.
+  std::uint64_t published_ = 0;  // Horizon of the last answer; 0 = none yet.
+  // The last read, not handed on yet: the WAL was not flushed up to it.
+  std::optional<HeadsRead> unconfirmed_;
+  int signal_fd_ = -1;  // eventfd: Announce() and Stop() interrupt the wait.
   std::atomic<bool> announce_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};

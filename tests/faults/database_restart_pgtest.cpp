@@ -207,82 +207,84 @@ TEST(DatabaseRestartTest, WritesSurviveAndStreamsContinueAcrossRestartAndCrash) 
 }
 
 // A stream's position may pass an xid only if that xid can never be handed
-// out again. PostgreSQL reuses an xid after a crash when no commit record
-// carrying it reached the disk -- the case of a transaction that writes no WAL
-// of its own, like a bare NOTIFY, whose commit is never flushed. The
-// replica's wake-up is such a transaction of its own, between the writes:
-// once the heads poll's horizon (and so a stream) passed it, a crash must not
-// let the next write take its xid and sort behind the stream. The WAL writer
-// is slowed down so that only the wake-up itself can make its commit durable.
-TEST(DatabaseRestartTest, TheWakeUpTransactionsXidIsNeverReusedAfterACrash) {
-  PrivateCluster cluster;
-  cluster.Configure("autovacuum", "off");
-  cluster.Configure("wal_writer_delay", "10s");
-  const std::string url = cluster.CreateMigratedDatabase("messaging");
+// out again. PostgreSQL reuses an xid after a crash when the record that ended
+// its transaction had not reached the disk: a rollback, an asynchronous
+// commit, a transaction that wrote no WAL of its own (the replica's bare
+// wake-up NOTIFY) all end without a flush. The horizon the event listener
+// hands to the streams must therefore never be above the first xid handed
+// out after a crash. The WAL writer is slowed down so that only the listener
+// can have flushed what these transactions wrote.
+class DurableHorizonTest : public ::testing::Test {
+ protected:
+  DurableHorizonTest() {
+    cluster_.Configure("autovacuum", "off");
+    cluster_.Configure("wal_writer_delay", "10s");
+    url_ = cluster_.CreateMigratedDatabase("messaging");
+    repository::EventListenerOptions options;
+    options.poll_interval = absl::Milliseconds(20);
+    listener_ = std::make_unique<repository::EventListener>(
+        cluster_.ServerUrl("messaging"), options, [this](const domain::EventHeads& heads, bool) {
+          if (heads.horizon > published_) published_ = heads.horizon;
+        });
+    listener_->Start();
+  }
 
-  std::atomic<int> reads{0};
-  repository::EventListenerOptions options;
-  options.poll_interval = absl::Hours(1);  // Reads only when it connects and announces.
-  repository::EventListener listener(cluster.ServerUrl("messaging"), options,
-                                     [&](const domain::EventHeads&, bool) { ++reads; });
-  listener.Start();
-  ASSERT_TRUE(WaitUntil([&] { return reads.load() >= 1; }, absl::Seconds(10)))
-      << "the listener never read the heads";
+  bool WaitPublishedPast(std::uint64_t xid) {
+    return WaitUntil([&] { return published_.load() > xid; }, absl::Seconds(10));
+  }
 
+  // Stops the listener, crashes the cluster, restarts it: the first xid it
+  // hands out.
+  std::uint64_t CrashAndTakeAnXid() {
+    listener_->Stop();
+    cluster_.Crash();
+    cluster_.Start();
+    pqxx::connection after(url_);
+    pqxx::work tx(after);
+    const auto xid =
+        std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+    tx.commit();
+    return xid;
+  }
+
+  PrivateCluster cluster_;
+  std::string url_;
+  std::atomic<std::uint64_t> published_{0};
+  std::unique_ptr<repository::EventListener> listener_;
+};
+
+TEST_F(DurableHorizonTest, AfterTheWakeUpNotify) {
+  ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
   class Heard : public pqxx::notification_receiver {
    public:
     using pqxx::notification_receiver::notification_receiver;
     void operator()(const std::string&, int) override { heard = true; }
     bool heard = false;
   };
-  pqxx::connection observer(url);
+  pqxx::connection observer(url_);
   Heard heard(observer, "messaging_events");
   pqxx::nontransaction(observer).exec("LISTEN messaging_events");
-  // Everything so far is on disk; the next xid is the wake-up's.
-  pqxx::nontransaction(observer).exec("CHECKPOINT");
-  const auto next_before = pqxx::nontransaction(observer)
-                               .exec1("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")[0]
-                               .as<std::string>();
-
-  listener.Announce();
+  pqxx::nontransaction(observer).exec("CHECKPOINT");  // Everything so far is on disk.
+  // The next xid is the wake-up's.
+  const auto wake_up =
+      std::stoull(pqxx::nontransaction(observer)
+                      .exec1("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")[0]
+                      .as<std::string>());
+  listener_->Announce();
   const absl::Time until = absl::Now() + absl::Seconds(10);
   while (!heard.heard && absl::Now() < until) observer.await_notification(1, 0);
   ASSERT_TRUE(heard.heard) << "the wake-up NOTIFY never came";
-  listener.Stop();
+  ASSERT_TRUE(WaitPublishedPast(wake_up)) << "the horizon never passed the wake-up " << wake_up;
 
-  cluster.Crash();
-  cluster.Start();
-  pqxx::connection after(url);
-  pqxx::work tx(after);
-  const auto xid = tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>();
-  tx.commit();
-  EXPECT_GT(std::stoull(xid), std::stoull(next_before))
-      << "after the crash PostgreSQL handed out again the xid of the wake-up transaction ("
-      << next_before << "), which streams may already have passed";
+  const std::uint64_t published = published_.load();
+  const std::uint64_t next = CrashAndTakeAnXid();
+  EXPECT_GE(next, published) << "after the crash PostgreSQL handed out xid " << next
+                             << " again, below the horizon the streams were given";
 }
 
-// The same for transactions that are not ours: a rollback ends without a
-// flush (so does another client's asynchronous commit). The horizon the
-// listener hands to the streams may pass such an xid only once a crash can no
-// longer hand it out again.
-TEST(DatabaseRestartTest, APublishedHorizonNeverPassesAnXidACrashCouldHandOutAgain) {
-  PrivateCluster cluster;
-  cluster.Configure("autovacuum", "off");
-  cluster.Configure("wal_writer_delay", "10s");
-  const std::string url = cluster.CreateMigratedDatabase("messaging");
-
-  std::atomic<std::uint64_t> published{0};
-  repository::EventListenerOptions options;
-  options.poll_interval = absl::Milliseconds(20);
-  repository::EventListener listener(cluster.ServerUrl("messaging"), options,
-                                     [&](const domain::EventHeads& heads, bool) {
-                                       if (heads.horizon > published) published = heads.horizon;
-                                     });
-  listener.Start();
-  ASSERT_TRUE(WaitUntil([&] { return published.load() > 0; }, absl::Seconds(10)))
-      << "the listener never read the heads";
-
-  pqxx::connection client(url);
+TEST_F(DurableHorizonTest, AfterARollback) {
+  ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
+  pqxx::connection client(url_);
   pqxx::nontransaction(client).exec("CHECKPOINT");  // Everything so far is on disk.
   std::uint64_t rolled_back = 0;
   {
@@ -290,19 +292,13 @@ TEST(DatabaseRestartTest, APublishedHorizonNeverPassesAnXidACrashCouldHandOutAga
     rolled_back = std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
     tx.abort();
   }
-  ASSERT_TRUE(WaitUntil([&] { return published.load() > rolled_back; }, absl::Seconds(10)))
+  ASSERT_TRUE(WaitPublishedPast(rolled_back))
       << "the horizon never passed the rolled-back transaction " << rolled_back;
-  listener.Stop();
 
-  cluster.Crash();
-  cluster.Start();
-  pqxx::connection after(url);
-  pqxx::work tx(after);
-  const auto xid = std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
-  tx.commit();
-  EXPECT_GE(xid, published.load())
-      << "after the crash PostgreSQL handed out xid " << xid
-      << " again, below the horizon the streams were given (" << published.load() << ")";
+  const std::uint64_t published = published_.load();
+  const std::uint64_t next = CrashAndTakeAnXid();
+  EXPECT_GE(next, published) << "after the crash PostgreSQL handed out xid " << next
+                             << " again, below the horizon the streams were given";
 }
 
 // A restart while nobody calls: every pooled connection is stale when the

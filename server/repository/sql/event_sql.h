@@ -105,18 +105,21 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon)sql");
 // from the SECURITY DEFINER function messaging_event_heads (migration 003),
 // which sees every tenant's event positions although no tenant is set. One row
 // with NULL event columns when there are none.
-// wal_flushed: whether the WAL was flushed up to where it stood when the
-// horizon was read (the statement's snapshot is taken first). Below the
-// horizon every transaction has ended, but one that ended without a flush (a
-// rollback, an asynchronous commit) may have its end record in the unflushed
-// part; after a crash PostgreSQL would hand its xid out again. The horizon is
-// durable once the WAL is flushed that far (kFlushWal).
-inline const Statement kEventHeads("events_heads", HorizonCte(kSnapshotHorizon) + R"sql(
-SELECT h.horizon::text AS horizon, h.read_at,
-       pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() AS wal_flushed,
+// wal_insert, wal_flush: the WAL's insert and flush positions (bytes), read
+// after the statement's snapshot. Below the horizon every transaction has
+// ended, but one that ended without a flush (a rollback, an asynchronous
+// commit, a transaction that wrote no WAL of its own such as a bare NOTIFY)
+// may have its end record in the unflushed part: after a crash PostgreSQL
+// would hand its xid out again. The horizon is durable once the WAL is
+// flushed up to wal_insert.
+inline const Statement kEventHeads("events_heads", HorizonCte(kSnapshotHorizon) + R"sql(,
+w AS MATERIALIZED (
+  SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8 AS wal_insert,
+         (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::int8 AS wal_flush)
+SELECT h.horizon::text AS horizon, h.read_at, w.wal_insert, w.wal_flush,
        f.distributor_id::text AS distributor_id,
        f.last_xid::text AS last_xid, f.last_seq AS last_seq
-FROM h LEFT JOIN LATERAL messaging_event_heads(:from_xid::xid8, h.horizon) f ON true
+FROM h CROSS JOIN w LEFT JOIN LATERAL messaging_event_heads(:from_xid::xid8, h.horizon) f ON true
 ORDER BY f.distributor_id)sql");
 
 // Flushes the WAL up to here: with synchronous_commit on, a transaction that
@@ -125,12 +128,9 @@ ORDER BY f.distributor_id)sql");
 // before it, is on disk.
 inline constexpr char kFlushWal[] = "SELECT pg_logical_emit_message(true, 'messaging', '')";
 
-// A replica's wake-up for the streams of every replica, sent in the same
-// transaction as kFlushWal (one simple query). Its xid sits between the
-// writes' xids, and streams move past it once the heads poll's horizon does:
-// a bare NOTIFY writes no WAL of its own and would commit without a flush,
-// so after a crash PostgreSQL could hand that xid out again, to a write that
-// would then sort behind streams that already passed it.
+// A replica's wake-up for the streams of every replica (no payload: NOTIFY
+// payloads are visible to every database user). It commits without a flush;
+// its xid is covered like any other by the durable horizon (see kEventHeads).
 inline constexpr char kNotifyEvents[] = "NOTIFY messaging_events";
 
 // Retention: the owner-side function deletes every tenant's events older than
