@@ -227,21 +227,25 @@ struct MessagingServer::Components {
         methods({&calls, &workers, &refusing, &long_polls}),
         probe(config.database_url, config.health_interval,
               [this](bool reachable) { health.SetServing(reachable); }),
-        listener(config.database_url,
-                 {config.stream_poll_interval, config.stream_notify_interval, config.app_role},
-                 [this](const domain::EventHeads& heads, bool everything) {
-                   hub.OnHeads(heads, everything);
-                   // New events may be new work (an item is enqueued with
-                   // its message): waiting claims of those tenants look again.
-                   if (everything) {
-                     long_polls.WakeAll();
-                   } else if (!heads.changed.empty()) {
-                     std::vector<std::string> tenants;
-                     tenants.reserve(heads.changed.size());
-                     for (const auto& head : heads.changed) tenants.push_back(head.distributor_id);
-                     long_polls.Wake(tenants);
-                   }
-                 }),
+        listener(
+            config.database_url,
+            {config.stream_poll_interval, config.stream_notify_interval, config.app_role},
+            [this](const domain::EventHeads& heads, bool everything) {
+              hub.OnHeads(heads, everything);
+            },
+            // New events may be new work (an item is enqueued with its
+            // message): waiting claims of those tenants look again, as
+            // soon as the events are read.
+            [this](const domain::EventHeads& heads, bool everything) {
+              if (everything) {
+                long_polls.WakeAll();
+              } else if (!heads.changed.empty()) {
+                std::vector<std::string> tenants;
+                tenants.reserve(heads.changed.size());
+                for (const auto& head : heads.changed) tenants.push_back(head.distributor_id);
+                long_polls.Wake(tenants);
+              }
+            }),
         metrics_server(metrics) {
     metrics.AddGauge("messaging_db_pool_size", "Database connections allowed.",
                      [this] { return pool.size(); });

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 #include <pqxx/pqxx>
@@ -44,10 +45,11 @@ int ToPollTimeoutMs(absl::Duration d) {
 }  // namespace
 
 EventListener::EventListener(const std::string& database_url, EventListenerOptions options,
-                             OnHeads on_heads)
+                             OnHeads on_heads, OnHeads on_news)
     : database_url_(WithConnectTimeout(database_url, absl::Seconds(5))),
       options_(std::move(options)),
       on_heads_(std::move(on_heads)),
+      on_news_(std::move(on_news)),
       signal_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (signal_fd_ < 0) throw std::runtime_error("eventfd failed");
 }
@@ -95,6 +97,7 @@ void EventListener::Loop() {
       // Reads of an earlier connection may be from before a crash: their WAL
       // positions mean nothing now.
       unconfirmed_.reset();
+      news_horizon_ = 0;
       // Catch up on anything committed while we were not listening.
       ReadHeads(conn, /*notify=*/false);
       absl::Time next_poll = absl::Now() + options_.poll_interval;
@@ -141,6 +144,7 @@ void EventListener::Loop() {
 
 void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
   HeadsRead read;
+  read.taken = absl::Now();
   // The first read only learns the horizon: the range is empty, and every
   // stream must look.
   read.everything = published_ == 0;
@@ -155,26 +159,29 @@ void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
     wal_flush = r.at(0)[ColumnNumber(r, "wal_flush")].as<std::int64_t>();
   }
   if (notify) pqxx::nontransaction(conn).exec(sql::kNotifyEvents);
+  TellNews(read);
 
   // Streams may pass a horizon only once no crash can hand out again an xid
   // below it, i.e. once the WAL is flushed up to where it stood at the read
-  // (sql::kEventHeads). Usually it already is, or is by the next read (every
-  // synchronous commit flushes all WAL before its own); if two reads in a row
-  // find it is not, something ended without a flush and nobody is flushing:
-  // flush it ourselves.
+  // (sql::kEventHeads). Usually it already is, or is a few milliseconds later
+  // (every synchronous commit flushes all WAL before its own). If it still is
+  // not after a poll interval, something ended without a flush and nobody is
+  // flushing: flush it ourselves.
   if (wal_flush >= read.wal_insert) {
     unconfirmed_.reset();
     Publish(read);
   } else if (unconfirmed_ && wal_flush >= unconfirmed_->wal_insert) {
     Publish(*unconfirmed_);
     unconfirmed_ = std::move(read);  // Covers the same range and more.
-  } else if (unconfirmed_) {
+  } else if (unconfirmed_ && absl::Now() - unconfirmed_->taken >= options_.poll_interval) {
     pqxx::nontransaction(conn).exec(sql::kFlushWal);
     unconfirmed_.reset();
     Publish(read);
-  } else {
+  } else if (!unconfirmed_) {
     unconfirmed_ = std::move(read);
   }
+  // Otherwise keep waiting for the older read: the next read covers this
+  // one's range again.
 }
 
 void EventListener::Publish(const HeadsRead& read) {
@@ -183,6 +190,25 @@ void EventListener::Publish(const HeadsRead& read) {
   if (!read.everything && read.heads.horizon < published_) return;
   published_ = read.heads.horizon;
   on_heads_(read.heads, read.everything);
+}
+
+void EventListener::TellNews(const HeadsRead& read) {
+  const std::uint64_t previous = news_horizon_;
+  news_horizon_ = std::max(news_horizon_, read.heads.horizon);
+  if (!on_news_) return;
+  // After (re)connecting every distributor the read names is news: a crash
+  // may have handed out again xids below the previous horizon.
+  if (read.everything || previous == 0) {
+    on_news_(read.heads, read.everything);
+    return;
+  }
+  // A distributor whose newest event is below the previous read's horizon
+  // was named by that read already.
+  domain::EventHeads news{read.heads.horizon, read.heads.read_at, {}};
+  for (const auto& head : read.heads.changed) {
+    if (head.last.xid >= previous) news.changed.push_back(head);
+  }
+  if (!news.changed.empty()) on_news_(news, false);
 }
 
 }  // namespace messaging::repository

@@ -11,8 +11,8 @@
 // horizon is durable: it is handed on only once the WAL is flushed up to where
 // it was read, so no xid below it can be handed out again after a crash
 // (sql::kEventHeads); streams never read beyond it. Under writes that is
-// usually the next read; a read that finds the WAL still unflushed twice in a
-// row flushes it.
+// usually a few milliseconds later, at the next read; when the WAL is still
+// not flushed that far after `poll_interval`, the listener flushes it.
 //
 // * It LISTENs on messaging_events and wakes when another replica
 //   announces new events.
@@ -52,7 +52,13 @@ class EventListener {
  public:
   using OnHeads = std::function<void(const domain::EventHeads& heads, bool everything)>;
 
-  EventListener(const std::string& database_url, EventListenerOptions options, OnHeads on_heads);
+  // on_heads: durable answers, in order (streams read up to their horizon).
+  // on_news (optional): every read at once, durable or not, naming only the
+  // distributors with events newer than the previous read's: a hint for
+  // callers that look in the database themselves (waiting claims), which
+  // need not wait for the horizon to be durable.
+  EventListener(const std::string& database_url, EventListenerOptions options, OnHeads on_heads,
+                OnHeads on_news = {});
   ~EventListener();
   EventListener(const EventListener&) = delete;
   EventListener& operator=(const EventListener&) = delete;
@@ -70,19 +76,23 @@ class EventListener {
     domain::EventHeads heads;
     bool everything = false;
     std::int64_t wal_insert = 0;  // WAL insert position when it was read.
+    absl::Time taken;
   };
   // Reads the heads since the last published answer (sending the wake-up
   // NOTIFY after the read if `notify`), and publishes what is durable.
   void ReadHeads(pqxx::connection_base& conn, bool notify);
   void Publish(const HeadsRead& read);
+  void TellNews(const HeadsRead& read);
 
   const std::string database_url_;
   const EventListenerOptions options_;
   const OnHeads on_heads_;
+  const OnHeads on_news_;
   std::uint64_t published_ = 0;  // Horizon of the last answer; 0 = none yet.
   // The last read, not handed on yet: the WAL was not flushed up to it.
   std::optional<HeadsRead> unconfirmed_;
-  int signal_fd_ = -1;  // eventfd: Announce() and Stop() interrupt the wait.
+  std::uint64_t news_horizon_ = 0;  // Horizon of the last read; 0 = none since (re)connecting.
+  int signal_fd_ = -1;              // eventfd: Announce() and Stop() interrupt the wait.
   std::atomic<bool> announce_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};

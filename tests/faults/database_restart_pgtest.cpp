@@ -17,6 +17,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "faults/fault_util.h"
 #include "repository/event_listener.h"
@@ -223,8 +227,15 @@ class DurableHorizonTest : public ::testing::Test {
     repository::EventListenerOptions options;
     options.poll_interval = absl::Milliseconds(20);
     listener_ = std::make_unique<repository::EventListener>(
-        cluster_.ServerUrl("messaging"), options, [this](const domain::EventHeads& heads, bool) {
+        cluster_.ServerUrl("messaging"), options,
+        [this](const domain::EventHeads& heads, bool) {
           if (heads.horizon > published_) published_ = heads.horizon;
+        },
+        [this](const domain::EventHeads& heads, bool) {
+          std::lock_guard<std::mutex> lock(news_mutex_);
+          for (const auto& head : heads.changed) {
+            news_.push_back({head.distributor_id, head.last.xid, published_.load()});
+          }
         });
     listener_->Start();
   }
@@ -247,9 +258,24 @@ class DurableHorizonTest : public ::testing::Test {
     return xid;
   }
 
+  struct News {
+    std::string distributor;
+    std::uint64_t last_xid;
+    std::uint64_t published_then;  // The durable horizon when the news came.
+  };
+  std::optional<News> NewsOf(const std::string& distributor) {
+    std::lock_guard<std::mutex> lock(news_mutex_);
+    for (const auto& news : news_) {
+      if (news.distributor == distributor) return news;
+    }
+    return std::nullopt;
+  }
+
   PrivateCluster cluster_;
   std::string url_;
   std::atomic<std::uint64_t> published_{0};
+  std::mutex news_mutex_;
+  std::vector<News> news_;
   std::unique_ptr<repository::EventListener> listener_;
 };
 
@@ -299,6 +325,35 @@ TEST_F(DurableHorizonTest, AfterARollback) {
   const std::uint64_t next = CrashAndTakeAnXid();
   EXPECT_GE(next, published) << "after the crash PostgreSQL handed out xid " << next
                              << " again, below the horizon the streams were given";
+}
+
+// Waiting claims only need a hint that a distributor has new events (they
+// look in the database themselves): the listener tells them at the read that
+// finds the events, before the horizon passing them is durable. Here nothing
+// flushes the WAL but the listener, a read later.
+TEST_F(DurableHorizonTest, NewsOfAnEventComeBeforeItsHorizonIsDurable) {
+  ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
+  const std::string distributor = faults::InsertRow(url_, "distributors");
+  const std::string conversation =
+      faults::InsertConversation(url_, distributor, faults::InsertRow(url_, "customers"));
+  pqxx::connection client(url_);
+  std::uint64_t xid = 0;
+  {
+    pqxx::work tx(client);
+    tx.exec("SET LOCAL synchronous_commit = off");
+    xid = std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+    tx.exec_params(
+        "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+        "delivery_status) VALUES ($1, $2, 'inbound', 'async', 'received')",
+        conversation, distributor);
+    tx.commit();
+  }
+  ASSERT_TRUE(WaitUntil([&] { return NewsOf(distributor).has_value(); }, absl::Seconds(10)))
+      << "the listener never told of the new event";
+  const News news = *NewsOf(distributor);
+  EXPECT_EQ(news.last_xid, xid);
+  EXPECT_LE(news.published_then, xid) << "the news came only once the horizon had passed the event";
+  EXPECT_TRUE(WaitPublishedPast(xid)) << "the horizon never passed the event";
 }
 
 // A restart while nobody calls: every pooled connection is stale when the
