@@ -244,18 +244,23 @@ class DurableHorizonTest : public ::testing::Test {
     return WaitUntil([&] { return published_.load() > xid; }, absl::Seconds(10));
   }
 
-  // Stops the listener, crashes the cluster, restarts it: the first xid it
-  // hands out.
-  std::uint64_t CrashAndTakeAnXid() {
+  static std::uint64_t CurrentXid(pqxx::transaction_base& tx) {
+    return std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+  }
+
+  // Stops the listener, crashes the cluster, restarts it, and checks that the
+  // first xid it hands out is not below any horizon the streams were given.
+  void ExpectNoPublishedXidReusedAfterACrash() {
     listener_->Stop();
+    const std::uint64_t published = published_.load();
     cluster_.Crash();
     cluster_.Start();
     pqxx::connection after(url_);
     pqxx::work tx(after);
-    const auto xid =
-        std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+    const std::uint64_t next = CurrentXid(tx);
     tx.commit();
-    return xid;
+    EXPECT_GE(next, published) << "after the crash PostgreSQL handed out xid " << next
+                               << " again, below the horizon the streams were given";
   }
 
   struct News {
@@ -302,10 +307,7 @@ TEST_F(DurableHorizonTest, AfterTheWakeUpNotify) {
   ASSERT_TRUE(heard.heard) << "the wake-up NOTIFY never came";
   ASSERT_TRUE(WaitPublishedPast(wake_up)) << "the horizon never passed the wake-up " << wake_up;
 
-  const std::uint64_t published = published_.load();
-  const std::uint64_t next = CrashAndTakeAnXid();
-  EXPECT_GE(next, published) << "after the crash PostgreSQL handed out xid " << next
-                             << " again, below the horizon the streams were given";
+  ExpectNoPublishedXidReusedAfterACrash();
 }
 
 TEST_F(DurableHorizonTest, AfterARollback) {
@@ -315,16 +317,13 @@ TEST_F(DurableHorizonTest, AfterARollback) {
   std::uint64_t rolled_back = 0;
   {
     pqxx::work tx(client);
-    rolled_back = std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+    rolled_back = CurrentXid(tx);
     tx.abort();
   }
   ASSERT_TRUE(WaitPublishedPast(rolled_back))
       << "the horizon never passed the rolled-back transaction " << rolled_back;
 
-  const std::uint64_t published = published_.load();
-  const std::uint64_t next = CrashAndTakeAnXid();
-  EXPECT_GE(next, published) << "after the crash PostgreSQL handed out xid " << next
-                             << " again, below the horizon the streams were given";
+  ExpectNoPublishedXidReusedAfterACrash();
 }
 
 // Waiting claims only need a hint that a distributor has new events (they
@@ -341,7 +340,7 @@ TEST_F(DurableHorizonTest, NewsOfAnEventComeBeforeItsHorizonIsDurable) {
   {
     pqxx::work tx(client);
     tx.exec("SET LOCAL synchronous_commit = off");
-    xid = std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+    xid = CurrentXid(tx);
     tx.exec_params(
         "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
         "delivery_status) VALUES ($1, $2, 'inbound', 'async', 'received')",
