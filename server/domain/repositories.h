@@ -71,7 +71,8 @@ class EventRepository {
   // of one conversation when `conversation_id` is set.
   virtual absl::StatusOr<EventBatch> Read(const RequestContext& ctx, const EventQuery& query,
                                           const std::string& conversation_id) = 0;
-  // The current horizon: a live stream starts at (horizon, 0).
+  // The current horizon, returned once it is durable (no crash can hand out
+  // again an xid below it): a live stream starts at (horizon, 0).
   virtual absl::StatusOr<std::uint64_t> Horizon(const RequestContext& ctx) = 0;
   // Distributors with events whose xid is in [from_xid, horizon), read with no
   // tenant set through the SECURITY DEFINER function (ids and positions only).

@@ -15,6 +15,7 @@
 #include "repository/pg_event_repository.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/event_sql.h"
+#include "repository/sql/wal_sql.h"
 
 namespace messaging::repository {
 namespace {
@@ -85,8 +86,9 @@ void EventListener::Loop() {
   while (!stopping_) {
     try {
       pqxx::connection conn(database_url_);
-      // kFlushWal must flush, whatever the database's default says.
-      conn.set_variable("synchronous_commit", "on");
+      // kFlushWal must flush, whatever the database's default says; `local`:
+      // the xid counter after a local crash depends on the local disk only.
+      conn.set_variable("synchronous_commit", "local");
       conn.set_variable("statement_timeout", "5000");
       conn.set_variable("role", conn.quote(options_.app_role));
       conn.prepare(sql::kEventHeads.name(), sql::kEventHeads.sql());
@@ -174,7 +176,12 @@ void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
     Publish(*unconfirmed_);
     unconfirmed_ = std::move(read);  // Covers the same range and more.
   } else if (unconfirmed_ && absl::Now() - unconfirmed_->taken >= options_.poll_interval) {
-    pqxx::nontransaction(conn).exec(sql::kFlushWal);
+    try {
+      pqxx::nontransaction(conn).exec(sql::kFlushWal);
+    } catch (const std::exception& e) {
+      log::Warn("event listener could not flush the WAL: {}", e.what());
+      throw;  // Reconnects; the reads before are not handed on.
+    }
     unconfirmed_.reset();
     Publish(read);
   } else if (!unconfirmed_) {

@@ -103,12 +103,10 @@ absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(
   if (q.filter.customer_id) page.Set("customer_id", *q.filter.customer_id);
   if (q.filter.channel) page.Set("channel", *q.filter.channel);
   if (q.filter.status) page.Set("status", *q.filter.status);
-  return transactions_.Run<domain::Page<Conversation>>(
-      ctx, page,
-      [&](pqxx::transaction_base&, const pqxx::result& rows) {
+  return transactions_.RunDurableSnapshotRead<domain::Page<Conversation>>(
+      ctx, page, [&](pqxx::transaction_base&, const pqxx::result& rows) {
         return ToPage<ConversationReader>(rows, q.limit, q.max_bytes);
-      },
-      TransactionMode::kSnapshotRead);
+      });
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::Update(const domain::RequestContext& ctx,

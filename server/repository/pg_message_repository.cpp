@@ -82,15 +82,14 @@ absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::Re
     page.Set("after_created_at", MicrosToTimestampText(q.after->created_at))
         .Set("after_id", q.after->id);
   }
-  return transactions_.Run<domain::Page<Message>>(
+  return transactions_.RunDurableSnapshotRead<domain::Page<Message>>(
       ctx, page,
       [&](pqxx::transaction_base&,
           const pqxx::result& rows) -> absl::StatusOr<domain::Page<Message>> {
         // No row: the conversation is absent or another tenant's, same answer.
         if (rows.empty()) return domain::NotFound("conversation", q.conversation_id);
         return ToPage<MessageReader>(rows, q.limit, q.max_bytes);
-      },
-      TransactionMode::kSnapshotRead);
+      });
 }
 
 absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext& ctx,

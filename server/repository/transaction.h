@@ -7,6 +7,7 @@
 // deadline, so PostgreSQL cancels work nobody is waiting for.
 
 #include <functional>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "repository/connection_pool.h"
 #include "repository/pg_errors.h"
 #include "repository/statement.h"
+#include "repository/wal_durability.h"
 
 namespace messaging::repository {
 
@@ -100,6 +102,30 @@ class TransactionRunner {
       const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
       TransactionMode mode = TransactionMode::kReadWrite) {
     return RunWithOpening<T>(ctx, &opening, work, mode);
+  }
+
+  // A snapshot read whose snapshot goes to the client (a List page and the
+  // stream cursor taken with it): `opening` also returns wal_insert and
+  // wal_flush (sql::kWalPositionColumns) in its first row, and the result is
+  // returned only once that snapshot is durable (repository/wal_durability.h).
+  // An opening that returns no row hands out no snapshot.
+  template <typename T>
+  absl::StatusOr<T> RunDurableSnapshotRead(
+      const domain::RequestContext& ctx, const Params& opening,
+      const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work) {
+    std::optional<WalPositions> wal;
+    absl::StatusOr<T> result = Run<T>(
+        ctx, opening,
+        [&](pqxx::transaction_base& tx, const pqxx::result& rows) {
+          if (!rows.empty()) wal = WalPositions::Of(rows);
+          return work(tx, rows);
+        },
+        TransactionMode::kSnapshotRead);
+    if (!result.ok() || !wal) return result;
+    if (absl::Status durable = AwaitDurable(pool_, *wal, ctx.deadline); !durable.ok()) {
+      return durable;
+    }
+    return result;
   }
 
   // The tenant statement every transaction starts with (role, tenant,

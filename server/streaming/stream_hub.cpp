@@ -82,9 +82,9 @@ void StreamHub::StartSubscription(const std::shared_ptr<Subscription>& s,
     }
   }
   if (!cursor) {
-    // Live start: everything from the current horizon on -- from the durable
-    // one, once the listener has published one (until then, in the first
-    // moments of the process, the database's).
+    // Live start: everything from the current horizon on -- from the one the
+    // listener published, once it has (until then, in the first moments of
+    // the process, the database's, which Horizon() returns once durable).
     const auto horizon = events_.Horizon(ctx);
     if (!horizon.ok()) {
       s->Close(horizon.status());

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -23,7 +24,10 @@
 #include <vector>
 
 #include "faults/fault_util.h"
+#include "repository/connection_pool.h"
 #include "repository/event_listener.h"
+#include "repository/pg_event_repository.h"
+#include "repository/transaction.h"
 #include "support/private_cluster.h"
 #include "support/stream_collector.h"
 
@@ -210,6 +214,11 @@ TEST(DatabaseRestartTest, WritesSurviveAndStreamsContinueAcrossRestartAndCrash) 
   EXPECT_EQ(out.last_message_preview().empty(), stored.empty());
 }
 
+// Assigns `tx` an xid and returns it.
+std::uint64_t CurrentXid(pqxx::transaction_base& tx) {
+  return std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+}
+
 // A stream's position may pass an xid only if that xid can never be handed
 // out again. PostgreSQL reuses an xid after a crash when the record that ended
 // its transaction had not reached the disk: a rollback, an asynchronous
@@ -242,10 +251,6 @@ class DurableHorizonTest : public ::testing::Test {
 
   bool WaitPublishedPast(std::uint64_t xid) {
     return WaitUntil([&] { return published_.load() > xid; }, absl::Seconds(10));
-  }
-
-  static std::uint64_t CurrentXid(pqxx::transaction_base& tx) {
-    return std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
   }
 
   // Stops the listener, crashes the cluster, restarts it, and checks that the
@@ -353,6 +358,121 @@ TEST_F(DurableHorizonTest, NewsOfAnEventComeBeforeItsHorizonIsDurable) {
   EXPECT_EQ(news.last_xid, xid);
   EXPECT_LE(news.published_then, xid) << "the news came only once the horizon had passed the event";
   EXPECT_TRUE(WaitPublishedPast(xid)) << "the horizon never passed the event";
+}
+
+// A List's stream cursor carries the page's snapshot, and a stream opened from
+// it counts every transaction that snapshot saw as ended as seen. If a crash
+// lets PostgreSQL hand out again the xid of a transaction that ended without
+// a flush (here a rollback), the transaction that gets it would be skipped:
+// the List must hand out its cursor only once the WAL is on disk up to its
+// snapshot. The WAL writer is slowed and the listener polls rarely, so only
+// the List itself can have flushed between the rollback and the crash.
+TEST(DurableStartTest, AStreamFromAListCursorMissesNoTransactionAfterACrash) {
+  PrivateCluster cluster;
+  cluster.Configure("autovacuum", "off");
+  cluster.Configure("wal_writer_delay", "10s");
+  const std::string url = cluster.CreateMigratedDatabase("messaging");
+  const std::string distributor = faults::InsertRow(url, "distributors");
+  const std::string conversation =
+      faults::InsertConversation(url, distributor, faults::InsertRow(url, "customers"));
+  TestServer server(cluster.ServerUrl("messaging"), [](app::ServerConfig& c) {
+    c.pool_size = 2;
+    c.health_interval = absl::Milliseconds(200);
+    // A held heads read is flushed only a poll interval after it was read.
+    c.stream_poll_interval = absl::Milliseconds(500);
+  });
+  auto channel = faults::Connect(server.address());
+  auto stub = v1::MessagingService::NewStub(channel);
+
+  pqxx::connection client(url);
+  pqxx::nontransaction(client).exec("CHECKPOINT");  // Everything so far is on disk.
+  std::uint64_t rolled_back = 0;
+  {
+    pqxx::work tx(client);
+    rolled_back = CurrentXid(tx);
+    tx.abort();
+  }
+  v1::ListMessagesRequest list;
+  list.set_conversation_id(conversation);
+  v1::ListMessagesResponse page;
+  {
+    auto context = faults::ContextFor(distributor, absl::Seconds(5));
+    const auto status = stub->ListMessages(context.get(), list, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_FALSE(page.stream_cursor().empty());
+
+  cluster.Crash();
+  cluster.Start();
+  // The first transaction after recovery, written by another client.
+  std::uint64_t after_crash = 0;
+  {
+    pqxx::connection writer(url);
+    pqxx::work tx(writer);
+    after_crash = CurrentXid(tx);
+    tx.exec_params(
+        "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+        "delivery_status) VALUES ($1, $2, 'inbound', 'after the crash', 'received')",
+        conversation, distributor);
+    tx.commit();
+  }
+  EXPECT_GT(after_crash, rolled_back) << "after the crash PostgreSQL handed out xid " << after_crash
+                                      << " again, which the List cursor's snapshot had seen end";
+
+  ASSERT_TRUE(
+      WaitUntil([&] { return faults::CheckHealth(channel) == HealthCheckResponse::SERVING; },
+                absl::Seconds(10)));
+  v1::StreamMessagesRequest resume;
+  resume.set_resume_cursor(page.stream_cursor());
+  StreamCollector stream(*stub, distributor, resume);
+  EXPECT_TRUE(stream.WaitFor(
+      [](const std::vector<v1::MessageEvent>& events) {
+        return std::any_of(events.begin(), events.end(), [](const v1::MessageEvent& e) {
+          return e.type() == v1::MESSAGE_EVENT_TYPE_CREATED &&
+                 e.message().content() == "after the crash";
+        });
+      },
+      std::chrono::seconds(10)))
+      << "the stream from the List cursor never delivered the message written after the crash";
+}
+
+// A live stream that starts before this replica's listener has published a
+// horizon starts at the database's (EventRepository::Horizon), which must be
+// as durable as the listener's: no xid below it handed out again after a crash.
+TEST(DurableStartTest, ALiveStartsHorizonIsNotHandedOutAgainAfterACrash) {
+  PrivateCluster cluster;
+  cluster.Configure("autovacuum", "off");
+  cluster.Configure("wal_writer_delay", "10s");
+  const std::string url = cluster.CreateMigratedDatabase("messaging");
+  repository::PoolOptions options;
+  options.database_url = cluster.ServerUrl("messaging");
+  options.size = 1;
+  repository::ConnectionPool pool(options, repository::PgEventRepository::Statements());
+  repository::TransactionRunner transactions(pool, {});
+  repository::PgEventRepository events(transactions);
+  const domain::RequestContext ctx(faults::InsertRow(url, "distributors"),
+                                   absl::Now() + absl::Seconds(10));
+
+  pqxx::connection client(url);
+  pqxx::nontransaction(client).exec("CHECKPOINT");  // Everything so far is on disk.
+  std::uint64_t rolled_back = 0;
+  {
+    pqxx::work tx(client);
+    rolled_back = CurrentXid(tx);
+    tx.abort();
+  }
+  const auto horizon = events.Horizon(ctx);
+  ASSERT_TRUE(horizon.ok()) << horizon.status();
+  ASSERT_GT(*horizon, rolled_back);
+
+  cluster.Crash();
+  cluster.Start();
+  pqxx::connection after(url);
+  pqxx::work tx(after);
+  const std::uint64_t next = CurrentXid(tx);
+  tx.commit();
+  EXPECT_GE(next, *horizon) << "after the crash PostgreSQL handed out xid " << next
+                            << " again, below the horizon a live stream started at";
 }
 
 // A restart while nobody calls: every pooled connection is stale when the

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "repository/sql/wal_sql.h"
 
 namespace messaging::repository::sql {
 
@@ -18,9 +19,10 @@ namespace messaging::repository::sql {
 // so the call is one round trip: the rows of `where` in `order_by`, each as
 // {columns} (which read `alias.`), then bytes_through, the running total of the
 // rows' sizes, and snapshot, the statement's pg_current_snapshot() (the stream
-// cursor taken with the page). `scope` ("FROM conversations WHERE ...", or
-// empty) decides whether there is a page at all: no row when it finds none, one
-// row of NULL columns (but the snapshot) when the page is empty.
+// cursor taken with the page), with wal_insert and wal_flush (sql/wal_sql.h:
+// the cursor is handed out once that snapshot is durable). `scope` ("FROM conversations WHERE ...",
+// or empty) decides whether there is a page at all: no row when it finds none, one row of NULL
+// columns (but the snapshot and WAL positions) when the page is empty.
 //
 // The inner select adds each row's size, the running total and the row's
 // position; running totals are computed row by row, so its LIMIT still stops
@@ -35,8 +37,8 @@ inline std::string BudgetedPageSql(absl::string_view table, absl::string_view al
                                    absl::string_view scope) {
   return absl::StrReplaceAll(
       R"sql(
-SELECT page.*, scope.snapshot
-FROM (SELECT pg_current_snapshot()::text AS snapshot {scope}) scope
+SELECT page.*, scope.snapshot, scope.wal_insert, scope.wal_flush
+FROM (SELECT pg_current_snapshot()::text AS snapshot, {wal} {scope}) scope
 LEFT JOIN LATERAL (
   SELECT {columns}, {alias}.bytes_through
   FROM (
@@ -56,7 +58,8 @@ ORDER BY page.bytes_through)sql",
        {"{alias}", alias},
        {"{where}", where},
        {"{order_by}", order_by},
-       {"{scope}", scope}});
+       {"{scope}", scope},
+       {"{wal}", kWalPositionColumns}});
 }
 
 }  // namespace messaging::repository::sql

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "repository/sql/message_sql.h"
+#include "repository/sql/wal_sql.h"
 #include "repository/statement.h"
 
 namespace messaging::repository::sql {
@@ -98,8 +99,11 @@ inline const Statement kReadEvents("events_read", kMessageColumns, ReadEventsSql
 inline const Statement kReadConversationEvents("events_read_conversation", kMessageColumns,
                                                ReadEventsSql(true));
 
-inline const Statement kEventHorizon("events_horizon", R"sql(
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon)sql");
+// The horizon a live stream starts from, with the WAL positions that tell
+// when it is durable (see kEventHeads).
+inline const Statement kEventHorizon("events_horizon", std::string(R"sql(
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, )sql") +
+                                                           kWalPositionColumns);
 
 // Which distributors have events in [:from_xid, horizon): ids and positions
 // from the SECURITY DEFINER function messaging_event_heads (migration 003),
@@ -113,20 +117,12 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon)sql");
 // would hand its xid out again. The horizon is durable once the WAL is
 // flushed up to wal_insert.
 inline const Statement kEventHeads("events_heads", HorizonCte(kSnapshotHorizon) + R"sql(,
-w AS MATERIALIZED (
-  SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8 AS wal_insert,
-         (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::int8 AS wal_flush)
+w AS MATERIALIZED (SELECT )sql" + kWalPositionColumns + R"sql()
 SELECT h.horizon::text AS horizon, h.read_at, w.wal_insert, w.wal_flush,
        f.distributor_id::text AS distributor_id,
        f.last_xid::text AS last_xid, f.last_seq AS last_seq
 FROM h CROSS JOIN w LEFT JOIN LATERAL messaging_event_heads(:from_xid::xid8, h.horizon) f ON true
 ORDER BY f.distributor_id)sql");
-
-// Flushes the WAL up to here: with synchronous_commit on, a transaction that
-// writes a record (an empty transactional logical message: no privilege
-// needed, any wal_level) returns once its commit record, and everything
-// before it, is on disk.
-inline constexpr char kFlushWal[] = "SELECT pg_logical_emit_message(true, 'messaging', '')";
 
 // A replica's wake-up for the streams of every replica (no payload: NOTIFY
 // payloads are visible to every database user). It commits without a flush;
