@@ -21,18 +21,25 @@ PreparedStatement TransactionRunner::TenantSetupStatement() {
 std::string TransactionRunner::BeginSql(pqxx::connection_base& connection,
                                         const domain::RequestContext& ctx,
                                         TransactionMode mode) const {
+  return absl::StrCat(mode == TransactionMode::kSnapshotRead
+                          ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                          : "BEGIN; ",
+                      TenantSql(connection, ctx, /*read_only=*/false));
+}
+
+std::string TransactionRunner::TenantSql(pqxx::connection_base& connection,
+                                         const domain::RequestContext& ctx, bool read_only) const {
   absl::Duration timeout = options_.default_statement_timeout;
   if (ctx.deadline != absl::InfiniteFuture()) {
     timeout = std::min(timeout, std::max(ctx.deadline - absl::Now(), absl::Milliseconds(1)));
   }
   const int64_t timeout_ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
   // Same settings as TenantSetupStatement(); set_config(..., true) is SET LOCAL.
-  return absl::StrCat(
-      mode == TransactionMode::kSnapshotRead ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
-                                             : "BEGIN; ",
-      "SELECT set_config('role', ", connection.quote(options_.app_role),
-      ", true), set_config('app.distributor_id', ", connection.quote(ctx.distributor_id),
-      ", true), set_config('statement_timeout', '", timeout_ms, "', true)");
+  return absl::StrCat("SELECT set_config('role', ", connection.quote(options_.app_role),
+                      ", true), set_config('app.distributor_id', ",
+                      connection.quote(ctx.distributor_id),
+                      ", true), set_config('statement_timeout', '", timeout_ms, "', true)",
+                      read_only ? ", set_config('transaction_read_only', 'on', true)" : "");
 }
 
 bool TransactionRunner::IsBrokenConnection(const std::exception& e) {

@@ -72,9 +72,13 @@ class TenantTransaction final : public pqxx::internal::basic_transaction {
 
 enum class TransactionMode {
   kReadWrite,
-  // REPEATABLE READ, READ ONLY: every statement sees one snapshot (a page and
-  // the stream cursor taken with it).
+  // REPEATABLE READ, READ ONLY: every statement sees one snapshot.
   kSnapshotRead,
+  // One read-only statement (the opening; `work` runs no other): sent with the
+  // tenant setup as one query string, which PostgreSQL runs as one implicit
+  // transaction that ends with the string, so the call is one round trip and
+  // no BEGIN or COMMIT. The statement sees one snapshot, as any statement does.
+  kOneStatementRead,
 };
 
 class TransactionRunner {
@@ -95,7 +99,8 @@ class TransactionRunner {
   }
 
   // The same with the call's first statement, `opening`, sent in the round
-  // trip of BEGIN and the tenant statement; `work` gets its result.
+  // trip of BEGIN and the tenant statement; `work` gets its result. Required
+  // by kOneStatementRead.
   template <typename T>
   absl::StatusOr<T> Run(
       const domain::RequestContext& ctx, const Params& opening,
@@ -120,7 +125,7 @@ class TransactionRunner {
           if (!rows.empty()) wal = WalPositions::Of(rows);
           return work(tx, rows);
         },
-        TransactionMode::kSnapshotRead);
+        TransactionMode::kOneStatementRead);
     if (!result.ok() || !wal) return result;
     if (absl::Status durable = AwaitDurable(pool_, *wal, ctx.deadline); !durable.ok()) {
       return durable;
@@ -147,12 +152,21 @@ class TransactionRunner {
       if (!lease.ok()) return lease.status();
       bool work_started = false;
       try {
-        absl::StatusOr<T> result =
-            mode == TransactionMode::kSnapshotRead
-                ? Attempt<TenantTransaction<pqxx::repeatable_read, pqxx::read_only>, T>(
-                      lease->connection(), ctx, mode, opening, work, &work_started)
-                : Attempt<TenantTransaction<pqxx::read_committed, pqxx::read_write>, T>(
-                      lease->connection(), ctx, mode, opening, work, &work_started);
+        absl::StatusOr<T> result;
+        switch (mode) {
+          case TransactionMode::kOneStatementRead:
+            result =
+                AttemptOneStatement<T>(lease->connection(), ctx, *opening, work, &work_started);
+            break;
+          case TransactionMode::kSnapshotRead:
+            result = Attempt<TenantTransaction<pqxx::repeatable_read, pqxx::read_only>, T>(
+                lease->connection(), ctx, mode, opening, work, &work_started);
+            break;
+          case TransactionMode::kReadWrite:
+            result = Attempt<TenantTransaction<pqxx::read_committed, pqxx::read_write>, T>(
+                lease->connection(), ctx, mode, opening, work, &work_started);
+            break;
+        }
         // ABORTED from the work itself means "lost a race; run me again".
         if (!result.ok() && absl::IsAborted(result.status()) && attempt < options_.max_attempts) {
           last = result.status();
@@ -198,10 +212,33 @@ class TransactionRunner {
     return result;
   }
 
-  // "BEGIN [ISOLATION LEVEL ...]; SELECT set_config(...) ..." with the values
-  // quoted as literals (the role is configuration, the tenant a parsed UUID).
+  // kOneStatementRead: the tenant setup and `statement` in one query string,
+  // outside any transaction block (an error aborts the implicit transaction,
+  // which leaves the connection idle and clean).
+  template <typename T>
+  absl::StatusOr<T> AttemptOneStatement(
+      pqxx::connection& connection, const domain::RequestContext& ctx, const Params& statement,
+      const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
+      bool* work_started) {
+    connection.prepare_now(statement.statement().name());  // A no-op once prepared.
+    const std::string sql = absl::StrCat(TenantSql(connection, ctx, /*read_only=*/true), "; ",
+                                         statement.ExecuteSql(connection));
+    pqxx::nontransaction tx(connection);
+    const pqxx::result rows = tx.exec(sql);
+    // Read-only: a connection that broke before this point may be retried.
+    *work_started = true;
+    return work(tx, rows);
+  }
+
+  // "BEGIN [ISOLATION LEVEL ...]; " and TenantSql().
   std::string BeginSql(pqxx::connection_base& connection, const domain::RequestContext& ctx,
                        TransactionMode mode) const;
+  // "SELECT set_config(...) ..." (role, tenant, statement timeout, and with
+  // `read_only` transaction_read_only), every value quoted as a literal (the
+  // role is configuration, the tenant a parsed UUID), each setting local to
+  // the transaction.
+  std::string TenantSql(pqxx::connection_base& connection, const domain::RequestContext& ctx,
+                        bool read_only) const;
   static bool IsBrokenConnection(const std::exception& e);
 
   ConnectionPool& pool_;
