@@ -82,11 +82,12 @@ absl::StatusOr<Conversation> PgConversationRepository::GetOrCreate(
 
 absl::StatusOr<Conversation> PgConversationRepository::Get(const domain::RequestContext& ctx,
                                                            const std::string& id) {
-  return transactions_.Run<Conversation>(ctx, Params(sql::kSelectConversation).Set("id", id),
-                                         [&](pqxx::transaction_base&, const pqxx::result& row) {
-                                           return SingleRow<ConversationReader>(row, "conversation",
-                                                                                id);
-                                         });
+  return transactions_.Run<Conversation>(
+      ctx, Params(sql::kSelectConversation).Set("id", id),
+      [&](pqxx::transaction_base&, const pqxx::result& row) {
+        return SingleRow<ConversationReader>(row, "conversation", id);
+      },
+      TransactionMode::kOneStatementRead);
 }
 
 absl::StatusOr<domain::Page<Conversation>> PgConversationRepository::List(

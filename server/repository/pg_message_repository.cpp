@@ -66,10 +66,12 @@ absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext
 
 absl::StatusOr<Message> PgMessageRepository::Get(const domain::RequestContext& ctx,
                                                  const std::string& id) {
-  return transactions_.Run<Message>(ctx, Params(sql::kSelectMessage).Set("id", id),
-                                    [&](pqxx::transaction_base&, const pqxx::result& row) {
-                                      return SingleRow<MessageReader>(row, "message", id);
-                                    });
+  return transactions_.Run<Message>(
+      ctx, Params(sql::kSelectMessage).Set("id", id),
+      [&](pqxx::transaction_base&, const pqxx::result& row) {
+        return SingleRow<MessageReader>(row, "message", id);
+      },
+      TransactionMode::kOneStatementRead);
 }
 
 absl::StatusOr<domain::Page<Message>> PgMessageRepository::List(const domain::RequestContext& ctx,
