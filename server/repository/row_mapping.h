@@ -51,6 +51,10 @@ void Decode(const pqxx::field& from, V& to) {
     // The CHECK constraints make this unreachable; fail loudly if they drift.
     if (!value) ThrowUnexpectedValue(from);
     to = *value;
+  } else if constexpr (std::is_same_v<V, std::string>) {
+    // The length libpq already has: no strlen, no temporary string.
+    if (from.is_null()) ThrowUnexpectedValue(from);
+    to.assign(from.c_str(), from.size());
   } else {
     to = from.as<V>();
   }
