@@ -123,14 +123,17 @@ void PgbenchCreate() {
             << ";\nCOMMIT;\n";
 }
 
-// TransactionMode::kSnapshotRead: libpqxx starts it with one round trip
-// ("BEGIN; SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").
+// A List's read-only transaction. The server sends the tenant statement and
+// the page as one query string, which PostgreSQL runs as one implicit
+// transaction (TransactionMode::kOneStatementRead); pgbench in prepared mode
+// sends one statement per round trip, so it needs BEGIN and COMMIT to keep the
+// tenant setting for the page.
 constexpr char kBeginSnapshot[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n";
 
 // The server's default byte budget of a List page.
 std::string PageBytes() { return std::to_string(messaging::domain::Limits{}.max_page_bytes); }
 
-// PgMessageRepository::List (first page, create_time order): snapshot
+// PgMessageRepository::List (first page, create_time order): read-only
 // transaction; tenant; the page (with the visibility check and the snapshot
 // for the cursor).
 void PgbenchList() {
