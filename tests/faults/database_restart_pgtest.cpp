@@ -219,6 +219,28 @@ std::uint64_t CurrentXid(pqxx::transaction_base& tx) {
   return std::stoull(tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
 }
 
+// Puts everything so far on disk, then rolls back a transaction that had an
+// xid (the abort record is not flushed) and returns that xid.
+std::uint64_t CheckpointThenRollBack(const std::string& url) {
+  pqxx::connection client(url);
+  pqxx::nontransaction(client).exec("CHECKPOINT");
+  pqxx::work tx(client);
+  const std::uint64_t xid = CurrentXid(tx);
+  tx.abort();
+  return xid;
+}
+
+// Crashes `cluster`, restarts it and returns the first xid it hands out.
+std::uint64_t FirstXidAfterACrash(PrivateCluster& cluster, const std::string& url) {
+  cluster.Crash();
+  cluster.Start();
+  pqxx::connection after(url);
+  pqxx::work tx(after);
+  const std::uint64_t next = CurrentXid(tx);
+  tx.commit();
+  return next;
+}
+
 // A stream's position may pass an xid only if that xid can never be handed
 // out again. PostgreSQL reuses an xid after a crash when the record that ended
 // its transaction had not reached the disk: a rollback, an asynchronous
@@ -258,12 +280,7 @@ class DurableHorizonTest : public ::testing::Test {
   void ExpectNoPublishedXidReusedAfterACrash() {
     listener_->Stop();
     const std::uint64_t published = published_.load();
-    cluster_.Crash();
-    cluster_.Start();
-    pqxx::connection after(url_);
-    pqxx::work tx(after);
-    const std::uint64_t next = CurrentXid(tx);
-    tx.commit();
+    const std::uint64_t next = FirstXidAfterACrash(cluster_, url_);
     EXPECT_GE(next, published) << "after the crash PostgreSQL handed out xid " << next
                                << " again, below the horizon the streams were given";
   }
@@ -317,14 +334,7 @@ TEST_F(DurableHorizonTest, AfterTheWakeUpNotify) {
 
 TEST_F(DurableHorizonTest, AfterARollback) {
   ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
-  pqxx::connection client(url_);
-  pqxx::nontransaction(client).exec("CHECKPOINT");  // Everything so far is on disk.
-  std::uint64_t rolled_back = 0;
-  {
-    pqxx::work tx(client);
-    rolled_back = CurrentXid(tx);
-    tx.abort();
-  }
+  const std::uint64_t rolled_back = CheckpointThenRollBack(url_);
   ASSERT_TRUE(WaitPublishedPast(rolled_back))
       << "the horizon never passed the rolled-back transaction " << rolled_back;
 
@@ -384,14 +394,7 @@ TEST(DurableStartTest, AStreamFromAListCursorMissesNoTransactionAfterACrash) {
   auto channel = faults::Connect(server.address());
   auto stub = v1::MessagingService::NewStub(channel);
 
-  pqxx::connection client(url);
-  pqxx::nontransaction(client).exec("CHECKPOINT");  // Everything so far is on disk.
-  std::uint64_t rolled_back = 0;
-  {
-    pqxx::work tx(client);
-    rolled_back = CurrentXid(tx);
-    tx.abort();
-  }
+  const std::uint64_t rolled_back = CheckpointThenRollBack(url);
   v1::ListMessagesRequest list;
   list.set_conversation_id(conversation);
   v1::ListMessagesResponse page;
@@ -453,24 +456,12 @@ TEST(DurableStartTest, ALiveStartsHorizonIsNotHandedOutAgainAfterACrash) {
   const domain::RequestContext ctx(faults::InsertRow(url, "distributors"),
                                    absl::Now() + absl::Seconds(10));
 
-  pqxx::connection client(url);
-  pqxx::nontransaction(client).exec("CHECKPOINT");  // Everything so far is on disk.
-  std::uint64_t rolled_back = 0;
-  {
-    pqxx::work tx(client);
-    rolled_back = CurrentXid(tx);
-    tx.abort();
-  }
+  const std::uint64_t rolled_back = CheckpointThenRollBack(url);
   const auto horizon = events.Horizon(ctx);
   ASSERT_TRUE(horizon.ok()) << horizon.status();
   ASSERT_GT(*horizon, rolled_back);
 
-  cluster.Crash();
-  cluster.Start();
-  pqxx::connection after(url);
-  pqxx::work tx(after);
-  const std::uint64_t next = CurrentXid(tx);
-  tx.commit();
+  const std::uint64_t next = FirstXidAfterACrash(cluster, url);
   EXPECT_GE(next, *horizon) << "after the crash PostgreSQL handed out xid " << next
                             << " again, below the horizon a live stream started at";
 }
