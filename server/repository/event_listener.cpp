@@ -16,6 +16,7 @@
 #include "repository/row_mapping.h"
 #include "repository/sql/event_sql.h"
 #include "repository/sql/wal_sql.h"
+#include "repository/wal_durability.h"
 
 namespace messaging::repository {
 namespace {
@@ -152,14 +153,15 @@ void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
   read.everything = published_ == 0;
   const std::uint64_t from =
       read.everything ? std::numeric_limits<std::uint64_t>::max() : published_;
-  std::int64_t wal_flush = 0;
+  WalPositions wal;
   {
     pqxx::nontransaction tx(conn);
     const pqxx::result r = Params(sql::kEventHeads).Set("from_xid", absl::StrCat(from)).Exec(tx);
     read.heads = HeadsFromResult(r);
-    read.wal_insert = r.at(0)[ColumnNumber(r, "wal_insert")].as<std::int64_t>();
-    wal_flush = r.at(0)[ColumnNumber(r, "wal_flush")].as<std::int64_t>();
+    wal = WalPositions::Of(r);
   }
+  read.wal_insert = wal.insert;
+  const std::int64_t wal_flush = wal.flush;
   if (notify) pqxx::nontransaction(conn).exec(sql::kNotifyEvents);
   TellNews(read);
 

@@ -3,7 +3,6 @@
 #include "absl/strings/str_cat.h"
 #include "repository/row_mapping.h"
 #include "repository/sql/event_sql.h"
-#include "repository/wal_durability.h"
 
 namespace messaging::repository {
 
@@ -67,18 +66,11 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
 }
 
 absl::StatusOr<std::uint64_t> PgEventRepository::Horizon(const domain::RequestContext& ctx) {
-  WalPositions wal;
-  auto horizon = transactions_.Run<std::uint64_t>(
+  return transactions_.RunDurableSnapshotRead<std::uint64_t>(
       ctx, Params(sql::kEventHorizon),
       [&](pqxx::transaction_base&, const pqxx::result& r) -> absl::StatusOr<std::uint64_t> {
-        wal = WalPositions::Of(r);
         return r.at(0)[ColumnNumber(r, "horizon")].as<std::uint64_t>();
       });
-  if (!horizon.ok()) return horizon;
-  if (auto durable = AwaitDurable(transactions_.pool(), wal, ctx.deadline); !durable.ok()) {
-    return durable;
-  }
-  return horizon;
 }
 
 absl::StatusOr<domain::EventHeads> PgEventRepository::Heads(std::uint64_t from_xid) {

@@ -109,8 +109,9 @@ class TransactionRunner {
     return RunWithOpening<T>(ctx, &opening, work, mode);
   }
 
-  // A snapshot read whose snapshot goes to the client (a List page and the
-  // stream cursor taken with it): `opening` also returns wal_insert and
+  // A one-statement read whose snapshot goes to the client (a List page and
+  // the stream cursor taken with it, a live stream's starting horizon):
+  // `opening` also returns wal_insert and
   // wal_flush (sql::kWalPositionColumns) in its first row, and the result is
   // returned only once that snapshot is durable (repository/wal_durability.h).
   // An opening that returns no row hands out no snapshot.
@@ -155,6 +156,9 @@ class TransactionRunner {
         absl::StatusOr<T> result;
         switch (mode) {
           case TransactionMode::kOneStatementRead:
+            if (opening == nullptr) {
+              return absl::InternalError("a one-statement read needs its statement");
+            }
             result =
                 AttemptOneStatement<T>(lease->connection(), ctx, *opening, work, &work_started);
             break;
