@@ -51,18 +51,22 @@ bool LongPollWaiters::WakeOldestLocked(const std::string& tenant) {
 
 void LongPollWaiters::Wake(const std::vector<std::string>& tenants) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++generation_;  // Bodies running now look again instead of parking.
-  WakeOldestLocked("");
+  bool woke_any = false;  // A call serving any tenant, woken for those without their own.
+  bool missed = false;
   for (const auto& tenant : tenants) {
-    if (!tenant.empty()) WakeOldestLocked(tenant);
+    if (!tenant.empty() && WakeOldestLocked(tenant)) continue;
+    if (woke_any) continue;
+    woke_any = WakeOldestLocked("");
+    missed = missed || !woke_any;
   }
+  if (missed) ++generation_;
 }
 
 void LongPollWaiters::WakeAnother(const std::string& tenant) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++generation_;
   // Work of one tenant can be taken by a call serving it or any tenant.
-  if (tenant.empty() || !WakeOldestLocked(tenant)) WakeOldestLocked("");
+  const bool woke = (!tenant.empty() && WakeOldestLocked(tenant)) || WakeOldestLocked("");
+  if (!woke) ++generation_;
 }
 
 void LongPollWaiters::WakeAll() {

@@ -195,6 +195,54 @@ TEST_F(AiWorkWaitTest, AWaitingClaimTakesAnItemWhenItsBackoffEnds) {
   EXPECT_LT(elapsed, absl::Seconds(15));
 }
 
+// What a claim that found nothing sets its timer to: the next item to become
+// claimable later (an expiring lease here), never an item claimable now that
+// it could not take (locked by another claim, or over its distributor's
+// cap). A timer already due would run the claim again at once, and again,
+// until that other claim ended.
+TEST_F(AiWorkWaitTest, TheRetryTimeIsTheNextItemToBecomeClaimableNotOneClaimableNow) {
+  EXPECT_EQ(db_->Scalar("SELECT (ai_work_next_available(NULL) IS NULL)::int"), 1);
+  CreateInbound("claimable now");
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM ai_work_items WHERE available_at <= now()"), 1);
+  EXPECT_EQ(db_->Scalar("SELECT (ai_work_next_available(NULL) IS NULL)::int"), 1);
+  ASSERT_EQ(Claim(absl::ZeroDuration()).items_size(), 1);  // Leased for 60 s.
+  EXPECT_EQ(db_->Scalar("SELECT (ai_work_next_available(NULL) > now() + interval '50 s')::int"), 1);
+  EXPECT_EQ(db_->Scalar(absl::StrCat("SELECT (ai_work_next_available('", distributor_,
+                                     "') > now() + interval '50 s')::int")),
+            1);
+}
+
+// An item over its distributor's cap waits for room, and the completion that
+// makes room wakes a waiting claim (no timer: the lease left is 60 s long).
+TEST_F(AiWorkWaitTest, ACompletionThatMakesRoomUnderTheCapWakesAWaitingClaim) {
+  server_.reset();
+  server_ = std::make_unique<TestServer>(db_->server_url(), [](app::ServerConfig& c) {
+    c.metrics_listen = "127.0.0.1:0";
+    c.ai_work.leased_cap = 1;
+  });
+  const std::string first = CreateInbound("first").id();
+  const std::string second = CreateInbound("second, over the cap").id();
+  const auto leased = Claim(absl::ZeroDuration());
+  ASSERT_EQ(leased.items_size(), 1);
+  ASSERT_EQ(leased.items(0).message().id(), first);
+  EXPECT_EQ(Claim(absl::ZeroDuration()).items_size(), 0);  // At the cap.
+  absl::Duration elapsed;
+  auto waiting = std::async(std::launch::async, [&] { return Claim(absl::Seconds(20), &elapsed); });
+  ASSERT_TRUE(WaitUntilWaiting(1));
+  v1::CompleteAiWorkRequest complete;
+  complete.set_id(leased.items(0).id());
+  complete.set_lease_token(leased.items(0).lease_token());
+  complete.set_ai_summary("done");
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + worker_);
+  v1::Message done;
+  ASSERT_TRUE(server_->stub().CompleteAiWork(&context, complete, &done).ok());
+  const auto response = waiting.get();
+  ASSERT_EQ(response.items_size(), 1);
+  EXPECT_EQ(response.items(0).message().id(), second);
+  EXPECT_LT(elapsed, absl::Seconds(15));
+}
+
 TEST_F(AiWorkWaitTest, WaitingClaimsAnswerWhenTheServerStops) {
   auto claim = std::async(std::launch::async, [&] {
     absl::Duration elapsed;

@@ -68,7 +68,7 @@ class LongPollTest : public ::testing::Test {
   int parked_count_ = 0;
 };
 
-TEST_F(LongPollTest, NewWorkWakesTheOldestCallOfEachTenantAndOneServingAny) {
+TEST_F(LongPollTest, NewWorkWakesTheOldestCallOfEachTenant) {
   Park(0, "");
   Park(1, "a");
   Park(2, "");
@@ -76,10 +76,22 @@ TEST_F(LongPollTest, NewWorkWakesTheOldestCallOfEachTenantAndOneServingAny) {
   Park(4, "b");
   Park(5, "c");
   waiters_.Wake({"a", "b"});
-  EXPECT_THAT(Collect(3), UnorderedElementsAreArray({0, 1, 4}));
-  EXPECT_EQ(waiters_.parked(), 3u);  // 2 (any), 3 (a) and 5 (c) still wait.
+  EXPECT_THAT(Collect(2), UnorderedElementsAreArray({1, 4}));
+  EXPECT_EQ(waiters_.parked(), 4u);  // 0 and 2 (any), 3 (a) and 5 (c) still wait.
   waiters_.WakeAll();
-  EXPECT_THAT(Collect(3), UnorderedElementsAreArray({2, 3, 5}));
+  EXPECT_THAT(Collect(4), UnorderedElementsAreArray({0, 2, 3, 5}));
+  EXPECT_EQ(waiters_.parked(), 0u);
+}
+
+TEST_F(LongPollTest, TenantsWithoutACallOfTheirOwnWakeOneCallServingAny) {
+  Park(0, "");
+  Park(1, "a");
+  Park(2, "");
+  waiters_.Wake({"b", "a", "c"});  // 1 takes a's work; 0 takes b's and c's.
+  EXPECT_THAT(Collect(2), UnorderedElementsAreArray({0, 1}));
+  EXPECT_EQ(waiters_.parked(), 1u);
+  waiters_.Wake({"a"});  // No call of a is left: one serving any tenant.
+  EXPECT_THAT(Collect(1), UnorderedElementsAreArray({2}));
   EXPECT_EQ(waiters_.parked(), 0u);
 }
 
@@ -106,14 +118,32 @@ TEST_F(LongPollTest, AFullAnswerOfACallServingAnyWakesOnlyACallServingAny) {
   EXPECT_EQ(waiters_.parked(), 1u);
 }
 
-TEST_F(LongPollTest, AWakeUpWhileABodyRunsMakesItLookAgainInsteadOfParking) {
+TEST_F(LongPollTest, AWakeUpThatWokeNobodyMakesARunningBodyLookAgainInsteadOfParking) {
+  Park(1, "a");
   const std::uint64_t seen = waiters_.generation();
-  waiters_.Wake({});  // Nobody parked: only the generation moves.
-  EXPECT_FALSE(waiters_.Park(&alarms_[0], &cq_, absl::Now() + absl::Hours(1), Tag(0), seen, ""));
-  EXPECT_EQ(waiters_.parked(), 0u);
+  waiters_.Wake({"b"});  // Nobody can take b's work but the body running now.
+  EXPECT_FALSE(waiters_.Park(&alarms_[0], &cq_, absl::Now() + absl::Hours(1), Tag(0), seen, "b"));
+  EXPECT_EQ(waiters_.parked(), 1u);
   EXPECT_TRUE(waiters_.Park(&alarms_[0], &cq_, absl::Now() + absl::Hours(1), Tag(0),
-                            waiters_.generation(), ""));
+                            waiters_.generation(), "b"));
   ++parked_count_;
+}
+
+TEST_F(LongPollTest, AWakeUpThatWokeAParkedCallLetsARunningBodyPark) {
+  Park(1, "");
+  const std::uint64_t seen = waiters_.generation();
+  waiters_.Wake({"a"});  // 1 runs after the change: it takes the work.
+  EXPECT_THAT(Collect(1), UnorderedElementsAreArray({1}));
+  EXPECT_TRUE(waiters_.Park(&alarms_[0], &cq_, absl::Now() + absl::Hours(1), Tag(0), seen, ""));
+  ++parked_count_;
+  waiters_.WakeAnother("a");  // A full answer: 0 is woken, so again nobody need look twice.
+  EXPECT_THAT(Collect(1), UnorderedElementsAreArray({0}));
+  EXPECT_TRUE(waiters_.Park(&alarms_[1], &cq_, absl::Now() + absl::Hours(1), Tag(1), seen, ""));
+  ++parked_count_;
+  waiters_.WakeAnother("");
+  EXPECT_THAT(Collect(1), UnorderedElementsAreArray({1}));
+  waiters_.WakeAnother("");  // Nobody left: running bodies look again.
+  EXPECT_FALSE(waiters_.Park(&alarms_[2], &cq_, absl::Now() + absl::Hours(1), Tag(2), seen, ""));
 }
 
 TEST_F(LongPollTest, UnparkAfterAFiredAlarmForgetsIt) {
