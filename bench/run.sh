@@ -855,7 +855,9 @@ scenario_ai_queue() {
   check_server_log
   say "ai-latency: create->claim p50 $(field p50_ms "$lat") ms, p99 $(field p99_ms "$lat") ms," \
     "max $(field max_ms "$lat") ms (target p99 < 50 ms); lost $(field lost "$lat")," \
-    "duplicated $(field duplicated "$lat")"
+    "duplicated $(field duplicated "$lat"); produced at $(field produced_rate "$lat")/s;" \
+    "the CreateMessage call alone p50" \
+    "$(field create_p50_ms "$lat") ms, p99 $(field create_p99_ms "$lat") ms"
   final "ai-queue: claim+complete service $SVC_MEAN/s vs pgbench $PGB_MEAN tps of the same statements" \
     "= $(ratio "$SVC_MEAN" "$PGB_MEAN")x (target >= 0.85x); create->claim p99 <=" \
     "$(field p99_ms "$lat") ms, lost $(field lost "$lat"), duplicated $(field duplicated "$lat");" \
