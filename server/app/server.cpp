@@ -213,11 +213,7 @@ struct MessagingServer::Components {
         page_tokens(sealer),
         cursors(sealer, config.event_retention),
         conversations(conversation_repository, page_tokens, cursors, config.limits),
-        // A message this replica wrote with AI work waiting wakes a waiting
-        // claim of its distributor at once; the listener only tells of other
-        // clients' writes a few milliseconds later (transport/long_poll.h).
-        messages(message_repository, page_tokens, cursors, config.limits,
-                 [this](const std::string& distributor_id) { long_polls.Wake({distributor_id}); }),
+        messages(message_repository, page_tokens, cursors, config.limits),
         ai_work(ai_work_repository, sealer, config.ai_work),
         verifier(config.jwt),
         rate_limiter(config.rate_limit),

@@ -76,15 +76,6 @@ struct AiWorkQuery {
   std::size_t max_bytes = 1024 * 1024;
 };
 
-// Whether `message`, as a write left it, has an item waiting in the queue:
-// the rule the database's enqueue trigger applies (an inbound message whose
-// AI processing is pending). Lets the replica that wrote it wake a waiting
-// claim at once, instead of after its event listener reads the change.
-inline bool AwaitsAiWork(const Message& message) {
-  return message.direction == Direction::kInbound &&
-         message.ai_processing_status == AiProcessingStatus::kPending;
-}
-
 // Limits of the queue's arguments (the API contract).
 inline constexpr int kMaxClaimItems = 100;
 inline constexpr absl::Duration kDefaultLease = absl::Seconds(60);

@@ -4,7 +4,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
-#include "domain/ai_work.h"
 #include "domain/pagination.h"
 
 namespace messaging::domain {
@@ -42,15 +41,7 @@ absl::StatusOr<Message> MessageService::Create(const RequestContext& ctx, NewMes
   }
   if (!message.ai_processing_status) message.ai_processing_status = AiProcessingStatus::kPending;
   RETURN_IF_ERROR(ValidateNewMessage(message, limits_));
-  return ToldOfAiWork(
-      repository_.Create(ctx, message, MessagePreview(message, limits_.preview_chars)));
-}
-
-absl::StatusOr<Message> MessageService::ToldOfAiWork(absl::StatusOr<Message> written) const {
-  // A webhook retry or an update that left a pending message pending tells
-  // again: a claim that finds nothing new costs one query, nothing more.
-  if (written.ok() && on_ai_work_ && AwaitsAiWork(*written)) on_ai_work_(written->distributor_id);
-  return written;
+  return repository_.Create(ctx, message, MessagePreview(message, limits_.preview_chars));
 }
 
 absl::StatusOr<Message> MessageService::Get(const RequestContext& ctx, absl::string_view id) {
@@ -89,7 +80,7 @@ absl::StatusOr<Message> MessageService::Update(const RequestContext& ctx, absl::
                                                const MessagePatch& patch) {
   ASSIGN_OR_RETURN(std::string message_id, ParseUuid(id, "message.id"));
   RETURN_IF_ERROR(ValidateMessagePatch(patch, limits_));
-  return ToldOfAiWork(repository_.Update(ctx, message_id, patch));
+  return repository_.Update(ctx, message_id, patch);
 }
 
 absl::StatusOr<Message> MessageService::UpdateDeliveryStatus(const RequestContext& ctx,

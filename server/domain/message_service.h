@@ -4,7 +4,6 @@
 // delivery-status state machine. Knows nothing of gRPC or SQL.
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,17 +25,9 @@ struct MessageList {
 
 class MessageService {
  public:
-  // Told the distributor of every message a Create or Update committed with
-  // AI work waiting (AwaitsAiWork).
-  using OnAiWork = std::function<void(const std::string& distributor_id)>;
-
   MessageService(MessageRepository& repository, const PageTokenCodec& page_tokens,
-                 const StreamCursorCodec& cursors, Limits limits, OnAiWork on_ai_work = {})
-      : repository_(repository),
-        page_tokens_(page_tokens),
-        cursors_(cursors),
-        limits_(limits),
-        on_ai_work_(std::move(on_ai_work)) {}
+                 const StreamCursorCodec& cursors, Limits limits)
+      : repository_(repository), page_tokens_(page_tokens), cursors_(cursors), limits_(limits) {}
 
   absl::StatusOr<Message> Create(const RequestContext& ctx, NewMessage message);
   absl::StatusOr<Message> Get(const RequestContext& ctx, absl::string_view id);
@@ -53,14 +44,10 @@ class MessageService {
   absl::Status Delete(const RequestContext& ctx, absl::string_view id);
 
  private:
-  // Passes `written` through, telling on_ai_work_ if it awaits AI work.
-  absl::StatusOr<Message> ToldOfAiWork(absl::StatusOr<Message> written) const;
-
   MessageRepository& repository_;
   const PageTokenCodec& page_tokens_;
   const StreamCursorCodec& cursors_;
   Limits limits_;
-  const OnAiWork on_ai_work_;
 };
 
 // Parses ListMessages.order_by; true means newest first.

@@ -122,33 +122,6 @@ TEST_F(MessageServiceTest, CreateInboundFillsDefaults) {
   EXPECT_EQ(preview, "hi there");
 }
 
-// The replica wakes a waiting claim when a write leaves a message awaiting
-// AI work: the enqueue trigger's rule (inbound, AI processing pending).
-TEST_F(MessageServiceTest, WritesThatLeaveAMessageAwaitingAiWorkTellItsDistributor) {
-  std::vector<std::string> told;
-  MessageService service{repo_, codec_, cursors_, Limits{},
-                         [&](const std::string& distributor) { told.push_back(distributor); }};
-  Message pending = StoredMessage(kMessageId, 1);  // Inbound and pending by default.
-  Message outbound = pending;
-  outbound.direction = Direction::kOutbound;
-  Message done = pending;
-  done.ai_processing_status = AiProcessingStatus::kCompleted;
-  EXPECT_CALL(repo_, Create(_, _, _))
-      .WillOnce(Return(pending))
-      .WillOnce(Return(outbound))
-      .WillOnce(Return(absl::NotFoundError("conversation")));
-  EXPECT_CALL(repo_, Update(_, _, _)).WillOnce(Return(done)).WillOnce(Return(pending));
-  ASSERT_THAT(service.Create(Ctx(), Inbound()), IsOk());
-  EXPECT_THAT(told, ::testing::ElementsAre(kDistributor));
-  ASSERT_THAT(service.Create(Ctx(), Inbound()), IsOk());
-  EXPECT_THAT(service.Create(Ctx(), Inbound()),
-              StatusIs(absl::StatusCode::kNotFound, "conversation"));
-  ASSERT_THAT(service.Update(Ctx(), kMessageId, MessagePatch{}), IsOk());
-  EXPECT_EQ(told.size(), 1u);  // Outbound, failed, completed: nothing to claim.
-  ASSERT_THAT(service.Update(Ctx(), kMessageId, MessagePatch{}), IsOk());
-  EXPECT_THAT(told, ::testing::ElementsAre(kDistributor, kDistributor));
-}
-
 TEST_F(MessageServiceTest, CreateOutboundDefaultsToQueued) {
   NewMessage seen;
   EXPECT_CALL(repo_, Create(_, _, _))
