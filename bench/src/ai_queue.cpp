@@ -7,11 +7,19 @@
 //   ai-latency     `workers` claims waiting on the server (wait_duration) while
 //                  a producer creates inbound messages at `rate` per second:
 //                  the time from sending CreateMessage to a claim returning the
-//                  item, and whether every message was claimed exactly once.
+//                  item, and whether every message was claimed exactly once;
+//                  also the CreateMessage call alone (create_*) and the time
+//                  from its return to the claim (after_create_*). The first
+//                  `warmup` seconds of messages are created, claimed and
+//                  checked like the rest, but timed apart (warmup_*): a server
+//                  whose database backends have not yet run these statements
+//                  (each plans them and compiles the PL/pgSQL functions on
+//                  first use) is slower for about a second.
 //
 // Workers use gRPC's synchronous API on a thread each: a worker is one call
 // at a time by nature, and the figures are the server's, not the client's.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -73,7 +81,7 @@ int RunThroughput(Flags& flags) {
   const auto window_end =
       window_start + std::chrono::microseconds(static_cast<int64_t>(duration_s * 1e6));
   std::mutex mu;
-  std::vector<int64_t> latencies;
+  std::vector<int64_t> latencies, warmup_latencies;
   std::atomic<int64_t> errors{0};
   std::vector<std::thread> workers;
   for (int w = 0; w < concurrency; ++w) {
@@ -138,6 +146,7 @@ int RunLatency(Flags& flags) {
   const int workers_n = static_cast<int>(flags.Int("workers", 16));
   const double rate = flags.Double("rate", 200);
   const int64_t count = flags.Int("count", 2000);
+  const double warmup_s = flags.Double("warmup", 2);
   const int64_t wait_ms = flags.Int("wait-ms", 10'000);
   const int producers_n = static_cast<int>(flags.Int("producers", 4));
   const Fixture fixture = Fixture::Load(flags.Str("fixture", ""));
@@ -148,9 +157,18 @@ int RunLatency(Flags& flags) {
 
   const auto channels = ConnectChannels(target, std::min(workers_n + 1, 8));
   std::mutex mu;
+  // Messages 0..warmup_n-1 are the warm-up; `count` more are measured.
+  const int64_t warmup_n = static_cast<int64_t>(warmup_s * rate);
+  const int64_t total = warmup_n + count;
+  const auto is_warmup = [warmup_n](const std::string& content) {
+    return std::stoll(content.substr(content.rfind(' ') + 1)) < warmup_n;
+  };
   std::unordered_map<std::string, int64_t> sent_ns;  // content -> when CreateMessage was sent
   std::unordered_map<std::string, int> claimed;      // content -> times claimed
-  std::vector<int64_t> latencies;
+  // content -> when CreateMessage returned, and when a claim first returned
+  // the item: the part of create->claim after the write was known committed.
+  std::unordered_map<std::string, int64_t> created_ns, first_claim_ns;
+  std::vector<int64_t> latencies, warmup_latencies;
   // The CreateMessage calls alone: how much of create->claim is the write.
   std::vector<int64_t> create_ns;
   create_ns.reserve(static_cast<std::size_t>(count));
@@ -170,7 +188,7 @@ int RunLatency(Flags& flags) {
           v1::MessagingService::NewStub(channels[static_cast<std::size_t>(w) % channels.size()]);
       // Until every message was claimed, or production is over and a wait
       // came back empty.
-      while (claimed_total.load() < count) {
+      while (claimed_total.load() < total) {
         grpc::ClientContext context;
         Authorize(context, token, wait_ms + 10'000);
         v1::ClaimAiWorkRequest claim;
@@ -189,8 +207,12 @@ int RunLatency(Flags& flags) {
           {
             std::lock_guard<std::mutex> lock(mu);
             const auto it = sent_ns.find(item.message().content());
-            if (it != sent_ns.end()) latencies.push_back(now - it->second);
-            ++claimed[item.message().content()];
+            if (it != sent_ns.end()) {
+              (is_warmup(it->first) ? warmup_latencies : latencies).push_back(now - it->second);
+            }
+            if (++claimed[item.message().content()] == 1) {
+              first_claim_ns[item.message().content()] = now;
+            }
           }
           ++claimed_total;
           const grpc::Status done = Complete(*stub, token, item);
@@ -212,7 +234,7 @@ int RunLatency(Flags& flags) {
     producers.emplace_back([&, p] {
       auto stub =
           v1::MessagingService::NewStub(channels[static_cast<std::size_t>(p) % channels.size()]);
-      for (int64_t i = next_index++; i < count; i = next_index++) {
+      for (int64_t i = next_index++; i < total; i = next_index++) {
         std::this_thread::sleep_until(production_start + interval * i);
         const auto c = static_cast<std::size_t>(i) % fixture.conversations.size();
         const std::string content = "ai-latency " + std::to_string(i);
@@ -232,9 +254,10 @@ int RunLatency(Flags& flags) {
         v1::Message created;
         const grpc::Status status = stub->CreateMessage(&context, request, &created);
         const int64_t took = NowNs() - start;
-        {
+        if (i >= warmup_n) {
           std::lock_guard<std::mutex> lock(mu);
           create_ns.push_back(took);
+          created_ns[content] = start + took;
         }
         if (!status.ok()) fail(status, "CreateMessage");
       }
@@ -242,7 +265,7 @@ int RunLatency(Flags& flags) {
   }
   for (auto& t : producers) t.join();
   const double produced_rate =
-      static_cast<double>(count) /
+      static_cast<double>(total) /
       std::chrono::duration<double>(Clock::now() - production_start).count();
   producing = false;
   for (auto& t : workers) t.join();
@@ -256,15 +279,25 @@ int RunLatency(Flags& flags) {
       duplicated += it->second - 1;
     }
   }
+  // A claim may return the item before its CreateMessage call does: 0 then.
+  std::vector<int64_t> after_create_ns;
+  after_create_ns.reserve(first_claim_ns.size());
+  for (const auto& [content, at] : first_claim_ns) {
+    const auto it = created_ns.find(content);
+    if (it != created_ns.end()) after_create_ns.push_back(std::max<int64_t>(0, at - it->second));
+  }
   LatencySummary lat = Summarize(latencies);
   LatencySummary create = Summarize(create_ns);
+  LatencySummary after_create = Summarize(after_create_ns);
+  LatencySummary warmup = Summarize(warmup_latencies);
   std::printf(
       "RESULT mode=ai-latency workers=%d rate=%.0f produced_rate=%.1f messages=%lld claimed=%lld "
-      "errors=%lld %s lost=%lld duplicated=%lld %s\n",
+      "errors=%lld %s lost=%lld duplicated=%lld %s %s warmup_messages=%lld %s\n",
       workers_n, rate, produced_rate, static_cast<long long>(count),
       static_cast<long long>(lat.count), static_cast<long long>(errors.load()),
       Format(lat, "").c_str(), static_cast<long long>(lost), static_cast<long long>(duplicated),
-      Format(create, "create_").c_str());
+      Format(create, "create_").c_str(), Format(after_create, "after_create_").c_str(),
+      static_cast<long long>(warmup.count), Format(warmup, "warmup_").c_str());
   return errors.load() == 0 && lost == 0 && duplicated == 0 ? 0 : 1;
 }
 
