@@ -70,6 +70,8 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
       .Set("only_distributor", ctx.distributor_id)
       .Set("leased_cap", absl::StrCat(claim.leased_cap))
       .Set("max_attempts", absl::StrCat(claim.max_attempts));
+  // One statement, safe to send again (kOneStatementWrite): leases nobody
+  // received expire and their items are claimed again.
   auto claimed = transactions_.Run<std::vector<AiWorkItem>>(
       ctx, claim_statement,
       [&](pqxx::transaction_base&,
@@ -79,7 +81,8 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
         const AiWorkItemReader read(rows);
         for (const auto& row : rows) items.push_back(read(row));
         return items;
-      });
+      },
+      TransactionMode::kOneStatementWrite);
   if (!claimed.ok() || claimed->empty()) return claimed;
   // Dead-lettering in the claim may have changed messages: wake the streams.
   std::vector<AiWorkItem> items = *Announced(std::move(claimed));
@@ -88,11 +91,16 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
   // one statement. Reading inside the claim's transaction was measured slower
   // (bench ai-queue, create->claim with 16 waiting workers, alternating runs:
   // p50 17-19 ms vs 14-15 ms, p99 47-70 ms vs 40-42 ms). A read that fails
-  // leaves the leases to expire and be claimed again.
+  // leaves the leases to expire and be claimed again. The first tenant is
+  // entered in the round trip of BEGIN.
+  const std::string first_tenant =
+      std::min_element(items.begin(), items.end(), [](const AiWorkItem& a, const AiWorkItem& b) {
+        return a.distributor_id < b.distributor_id;
+      })->distributor_id;
   auto read = transactions_.Run<bool>(
-      ctx,
-      [&](pqxx::transaction_base& tx) -> absl::StatusOr<bool> {
-        ReadAsTenants(tx, items);
+      ctx, Params(sql::kEnterAiWorkTenant).Set("distributor_id", first_tenant),
+      [&](pqxx::transaction_base& tx, const pqxx::result&) -> absl::StatusOr<bool> {
+        ReadAsTenants(tx, items, first_tenant);
         return true;
       },
       TransactionMode::kSnapshotRead);
@@ -100,11 +108,12 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
   return items;
 }
 
-void PgAiWorkRepository::ReadAsTenants(pqxx::transaction_base& tx, std::vector<AiWorkItem>& items) {
+void PgAiWorkRepository::ReadAsTenants(pqxx::transaction_base& tx, std::vector<AiWorkItem>& items,
+                                       const std::string& entered) {
   std::map<std::string, std::vector<AiWorkItem*>> by_tenant;
   for (auto& item : items) by_tenant[item.distributor_id].push_back(&item);
   for (const auto& [tenant, tenant_items] : by_tenant) {
-    Params(sql::kEnterAiWorkTenant).Set("distributor_id", tenant).Exec(tx);
+    if (tenant != entered) Params(sql::kEnterAiWorkTenant).Set("distributor_id", tenant).Exec(tx);
     for (AiWorkItem* item : tenant_items) {
       const auto rows =
           Params(sql::kAiWorkMessageWithContext).Set("message_id", item->message_id).Exec(tx);
@@ -147,7 +156,6 @@ absl::StatusOr<AiWorkItem> PgAiWorkRepository::Extend(const domain::RequestConte
 absl::StatusOr<domain::Message> PgAiWorkRepository::Complete(const domain::RequestContext& ctx,
                                                              const domain::AiWorkLease& lease,
                                                              const domain::AiWorkResult& result) {
-  bool wrote = false;
   const std::string fence = absl::StrCat(lease.fence);
   const auto& summary = result.conversation_ai_context_summary;
   Params complete(sql::kCompleteAiWork);
@@ -159,22 +167,32 @@ absl::StatusOr<domain::Message> PgAiWorkRepository::Complete(const domain::Reque
       .Set("ai_extracted_data", result.ai_extracted_data_json)
       .Set("set_summary", summary.has_value())
       .Set("summary", summary.value_or(""));
-  auto message = transactions_.Run<domain::Message>(
+  // One statement, safe to send again (kOneStatementWrite): a repeat writes
+  // nothing and is answered below.
+  auto written = transactions_.Run<std::optional<domain::Message>>(
       ctx, complete,
-      [&](pqxx::transaction_base& tx,
-          const pqxx::result& written_rows) -> absl::StatusOr<domain::Message> {
-        auto written = FirstRow<MessageReader>(written_rows);
-        wrote = written.has_value();
-        if (written) return *std::move(written);
-        // A repeat of a completion with the same lease returns its message.
+      [](pqxx::transaction_base&,
+         const pqxx::result& written_rows) -> absl::StatusOr<std::optional<domain::Message>> {
+        return FirstRow<MessageReader>(written_rows);
+      },
+      TransactionMode::kOneStatementWrite);
+  if (!written.ok()) return written.status();
+  if (written->has_value()) {
+    return Announced(absl::StatusOr<domain::Message>(**std::move(written)));
+  }
+  // Nothing written: a repeat of a completion with the same lease returns its
+  // message; any other lease is stale.
+  return transactions_.Run<domain::Message>(
+      ctx,
+      [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::Message> {
         const auto done =
             Params(sql::kFindAiCompletion).Set("id", lease.item_id).Set("fence", fence).Exec(tx);
         if (done.empty()) return StaleLease();
         const std::string message_id = done[0][0].as<std::string>();
         return SingleRow<MessageReader>(Params(sql::kSelectMessage).Set("id", message_id).Exec(tx),
                                         "message", message_id);
-      });
-  return wrote ? Announced(std::move(message)) : message;
+      },
+      TransactionMode::kSnapshotRead);
 }
 
 absl::StatusOr<AiWorkItem> PgAiWorkRepository::Fail(const domain::RequestContext& ctx,

@@ -47,9 +47,10 @@ class PgAiWorkRepository : public domain::AiWorkRepository, private PgRepository
 
  private:
   // Fills each claimed item's message, conversation and context messages,
-  // read in `tx` as the item's tenant (one tenant after the other); drops
-  // items whose message is gone.
-  static void ReadAsTenants(pqxx::transaction_base& tx, std::vector<domain::AiWorkItem>& items);
+  // read in `tx` as the item's tenant (one tenant after the other; `tx`
+  // already acts as `entered`); drops items whose message is gone.
+  static void ReadAsTenants(pqxx::transaction_base& tx, std::vector<domain::AiWorkItem>& items,
+                            const std::string& entered);
 };
 
 }  // namespace messaging::repository

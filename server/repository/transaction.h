@@ -79,6 +79,14 @@ enum class TransactionMode {
   // transaction that ends with the string, so the call is one round trip and
   // no BEGIN or COMMIT. The statement sees one snapshot, as any statement does.
   kOneStatementRead,
+  // The same for one statement that writes: it has committed when its result
+  // is back. One round trip instead of two (BEGIN ...; COMMIT). `work` must
+  // run no other statement: the tenant settings end with the string. Only
+  // for a statement that is safe to send again: a connection that breaks
+  // before the answer (most often one that died while idle, e.g. after a
+  // database restart) is retried on a fresh one, as a read is, although the
+  // lost attempt may have committed.
+  kOneStatementWrite,
 };
 
 class TransactionRunner {
@@ -156,11 +164,13 @@ class TransactionRunner {
         absl::StatusOr<T> result;
         switch (mode) {
           case TransactionMode::kOneStatementRead:
+          case TransactionMode::kOneStatementWrite:
             if (opening == nullptr) {
-              return absl::InternalError("a one-statement read needs its statement");
+              return absl::InternalError("a one-statement transaction needs its statement");
             }
             result =
-                AttemptOneStatement<T>(lease->connection(), ctx, *opening, work, &work_started);
+                AttemptOneStatement<T>(lease->connection(), ctx, *opening, work,
+                                       mode == TransactionMode::kOneStatementRead, &work_started);
             break;
           case TransactionMode::kSnapshotRead:
             result = Attempt<TenantTransaction<pqxx::repeatable_read, pqxx::read_only>, T>(
@@ -216,20 +226,22 @@ class TransactionRunner {
     return result;
   }
 
-  // kOneStatementRead: the tenant setup and `statement` in one query string,
-  // outside any transaction block (an error aborts the implicit transaction,
-  // which leaves the connection idle and clean).
+  // kOneStatementRead and kOneStatementWrite: the tenant setup and
+  // `statement` in one query string, outside any transaction block (an error
+  // aborts the implicit transaction, which leaves the connection idle and
+  // clean).
   template <typename T>
   absl::StatusOr<T> AttemptOneStatement(
       pqxx::connection& connection, const domain::RequestContext& ctx, const Params& statement,
       const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
-      bool* work_started) {
+      bool read_only, bool* work_started) {
     connection.prepare_now(statement.statement().name());  // A no-op once prepared.
-    const std::string sql = absl::StrCat(TenantSql(connection, ctx, /*read_only=*/true), "; ",
-                                         statement.ExecuteSql(connection));
+    const std::string sql =
+        absl::StrCat(TenantSql(connection, ctx, read_only), "; ", statement.ExecuteSql(connection));
     pqxx::nontransaction tx(connection);
     const pqxx::result rows = tx.exec(sql);
-    // Read-only: a connection that broke before this point may be retried.
+    // A connection that broke before this point may be retried (a read, or a
+    // write that is safe to send again).
     *work_started = true;
     return work(tx, rows);
   }

@@ -12,7 +12,8 @@
 //   succeeds, no connection leaks, and the pool heals;
 // * an opening statement (sent in BEGIN's round trip) runs as the tenant with
 //   its values exactly as given, and when it fails nothing is written and the
-//   connection serves the next call.
+//   connection serves the next call; the same for a one-statement write (one
+//   implicit transaction), which also leaves no setting on the connection.
 
 #include <gtest/gtest.h>
 
@@ -353,6 +354,60 @@ TEST_F(ConnectionPoolTest, AnOpeningStatementRunsAsTheTenantAndAFailedOneLeavesN
   EXPECT_TRUE(echoed.ok()) << echoed.status();
   EXPECT_EQ(echo_pid, first_pid) << "the failed call's connection was not reused";
   EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 1) << "the failed insert wrote a row";
+}
+
+// kOneStatementWrite: the tenant setup and the statement are one implicit
+// transaction. It runs as the tenant, has committed when the call returns,
+// leaves no setting on the pooled connection, and when it fails writes
+// nothing and leaves the connection serving.
+TEST_F(ConnectionPoolTest, AOneStatementWriteCommitsAsTheTenantAndLeavesNothingOnTheConnection) {
+  auto pool = Pool(1, absl::Seconds(30), {kInsertHit.Prepared()});
+  TransactionRunner runner(*pool, {});
+  const std::string tenant = db_->NewDistributor();
+  using Work = std::function<absl::StatusOr<int>(pqxx::transaction_base&, const pqxx::result&)>;
+  const Work read_n = [&](pqxx::transaction_base&,
+                          const pqxx::result& rows) -> absl::StatusOr<int> {
+    EXPECT_EQ(rows.size(), 1u);
+    if (rows.size() != 1) return absl::InternalError("no row");
+    EXPECT_EQ(rows[0]["role"].as<std::string>(), "messaging_app");
+    EXPECT_EQ(rows[0]["distributor_id"].as<std::string>(), tenant);
+    return rows[0]["n"].as<int>();
+  };
+
+  const auto inserted =
+      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "7"), read_n,
+                      TransactionMode::kOneStatementWrite);
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ(*inserted, 7);
+  // Committed: another session sees it.
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits WHERE n = 7"), 1);
+
+  // The one pooled connection is back outside any transaction, as its login
+  // role, with no tenant.
+  {
+    auto lease = MustAcquire(*pool);
+    ASSERT_NE(lease, nullptr);
+    const pqxx::row row = pqxx::nontransaction(lease->connection())
+                              .exec1(
+                                  "SELECT current_user::text <> 'messaging_app', "
+                                  "coalesce(current_setting('app.distributor_id', true), ''), "
+                                  "current_setting('statement_timeout')");
+    EXPECT_TRUE(row[0].as<bool>()) << "the role outlived the call";
+    EXPECT_EQ(row[1].as<std::string>(), "") << "the tenant outlived the call";
+    EXPECT_EQ(row[2].as<std::string>(), "0") << "the call's timeout outlived it";
+  }
+
+  // A value the statement refuses: nothing written, and the connection serves on.
+  const auto refused =
+      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "seven"),
+                      read_n, TransactionMode::kOneStatementWrite);
+  EXPECT_FALSE(refused.ok());
+  const auto again =
+      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "2").Set("n", "8"), read_n,
+                      TransactionMode::kOneStatementWrite);
+  EXPECT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 2);
+  EXPECT_EQ(pool->in_use(), 0);
 }
 
 // Transactions on many threads while connections are killed and running
