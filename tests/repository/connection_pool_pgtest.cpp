@@ -115,6 +115,16 @@ class ConnectionPoolTest : public ::testing::Test {
     return 1;
   }
 
+  // The n of kInsertHit's one returned row; fails unless the row was
+  // inserted as messaging_app for `tenant`.
+  static absl::StatusOr<int> InsertedN(const pqxx::result& rows, const std::string& tenant) {
+    EXPECT_EQ(rows.size(), 1u);
+    if (rows.size() != 1) return absl::InternalError("no row");
+    EXPECT_EQ(rows[0]["role"].as<std::string>(), "messaging_app");
+    EXPECT_EQ(rows[0]["distributor_id"].as<std::string>(), tenant);
+    return rows[0]["n"].as<int>();
+  }
+
   // The connections of this test's pools.
   long long Backends() const {
     return db_->Scalar(
@@ -315,11 +325,7 @@ TEST_F(ConnectionPoolTest, AnOpeningStatementRunsAsTheTenantAndAFailedOneLeavesN
   const Work hit = [&](pqxx::transaction_base& tx,
                        const pqxx::result& rows) -> absl::StatusOr<int> {
     first_pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
-    EXPECT_EQ(rows.size(), 1u);
-    if (rows.size() != 1) return absl::InternalError("no row");
-    EXPECT_EQ(rows[0]["role"].as<std::string>(), "messaging_app");
-    EXPECT_EQ(rows[0]["distributor_id"].as<std::string>(), tenant);
-    return rows[0]["n"].as<int>();
+    return InsertedN(rows, tenant);
   };
   const auto inserted =
       runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "7"), hit);
@@ -365,13 +371,8 @@ TEST_F(ConnectionPoolTest, AOneStatementWriteCommitsAsTheTenantAndLeavesNothingO
   TransactionRunner runner(*pool, {});
   const std::string tenant = db_->NewDistributor();
   using Work = std::function<absl::StatusOr<int>(pqxx::transaction_base&, const pqxx::result&)>;
-  const Work read_n = [&](pqxx::transaction_base&,
-                          const pqxx::result& rows) -> absl::StatusOr<int> {
-    EXPECT_EQ(rows.size(), 1u);
-    if (rows.size() != 1) return absl::InternalError("no row");
-    EXPECT_EQ(rows[0]["role"].as<std::string>(), "messaging_app");
-    EXPECT_EQ(rows[0]["distributor_id"].as<std::string>(), tenant);
-    return rows[0]["n"].as<int>();
+  const Work read_n = [&](pqxx::transaction_base&, const pqxx::result& rows) {
+    return InsertedN(rows, tenant);
   };
 
   const auto inserted =
