@@ -81,7 +81,7 @@ int RunThroughput(Flags& flags) {
   const auto window_end =
       window_start + std::chrono::microseconds(static_cast<int64_t>(duration_s * 1e6));
   std::mutex mu;
-  std::vector<int64_t> latencies, warmup_latencies;
+  std::vector<int64_t> latencies;
   std::atomic<int64_t> errors{0};
   std::vector<std::thread> workers;
   for (int w = 0; w < concurrency; ++w) {
