@@ -35,6 +35,33 @@ absl::Status StaleLease() {
 
 std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d)); }
 
+// Claimed items by tenant, in the order their tenants are entered.
+using ItemsByTenant = std::map<std::string, std::vector<AiWorkItem*>>;
+
+// Fills each item's message, conversation and context messages, read in `tx`
+// as the item's tenant, one tenant after the other; `tx` already acts as the
+// first tenant of `by_tenant`. An item whose message is gone keeps none.
+void ReadAsTenants(pqxx::transaction_base& tx, const ItemsByTenant& by_tenant) {
+  for (const auto& [tenant, tenant_items] : by_tenant) {
+    if (tenant != by_tenant.begin()->first) {
+      Params(sql::kEnterAiWorkTenant).Set("distributor_id", tenant).Exec(tx);
+    }
+    for (AiWorkItem* item : tenant_items) {
+      const auto rows =
+          Params(sql::kAiWorkMessageWithContext).Set("message_id", item->message_id).Exec(tx);
+      const MessageReader read_message(rows);
+      item->message.reset();
+      item->context_messages.clear();
+      for (const auto& row : rows) item->context_messages.push_back(read_message(row));
+      if (item->context_messages.empty()) continue;  // The message is gone.
+      item->message = std::move(item->context_messages.back());
+      item->context_messages.pop_back();
+      item->conversation = FirstRow<ConversationReader>(
+          Params(sql::kSelectConversation).Set("id", item->message->conversation_id).Exec(tx));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<PreparedStatement> PgAiWorkRepository::Statements() {
@@ -93,44 +120,21 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
   // p50 17-19 ms vs 14-15 ms, p99 47-70 ms vs 40-42 ms). A read that fails
   // leaves the leases to expire and be claimed again. The first tenant is
   // entered in the round trip of BEGIN.
-  const std::string first_tenant =
-      std::min_element(items.begin(), items.end(), [](const AiWorkItem& a, const AiWorkItem& b) {
-        return a.distributor_id < b.distributor_id;
-      })->distributor_id;
+  ItemsByTenant by_tenant;
+  for (auto& item : items) by_tenant[item.distributor_id].push_back(&item);
   auto read = transactions_.Run<bool>(
-      ctx, Params(sql::kEnterAiWorkTenant).Set("distributor_id", first_tenant),
+      ctx, Params(sql::kEnterAiWorkTenant).Set("distributor_id", by_tenant.begin()->first),
       [&](pqxx::transaction_base& tx, const pqxx::result&) -> absl::StatusOr<bool> {
-        ReadAsTenants(tx, items, first_tenant);
+        ReadAsTenants(tx, by_tenant);
         return true;
       },
       TransactionMode::kSnapshotRead);
   if (!read.ok()) return read.status();
-  return items;
-}
-
-void PgAiWorkRepository::ReadAsTenants(pqxx::transaction_base& tx, std::vector<AiWorkItem>& items,
-                                       const std::string& entered) {
-  std::map<std::string, std::vector<AiWorkItem*>> by_tenant;
-  for (auto& item : items) by_tenant[item.distributor_id].push_back(&item);
-  for (const auto& [tenant, tenant_items] : by_tenant) {
-    if (tenant != entered) Params(sql::kEnterAiWorkTenant).Set("distributor_id", tenant).Exec(tx);
-    for (AiWorkItem* item : tenant_items) {
-      const auto rows =
-          Params(sql::kAiWorkMessageWithContext).Set("message_id", item->message_id).Exec(tx);
-      const MessageReader read_message(rows);
-      item->context_messages.clear();
-      for (const auto& row : rows) item->context_messages.push_back(read_message(row));
-      if (item->context_messages.empty()) continue;  // The message is gone.
-      item->message = std::move(item->context_messages.back());
-      item->context_messages.pop_back();
-      item->conversation = FirstRow<ConversationReader>(
-          Params(sql::kSelectConversation).Set("id", item->message->conversation_id).Exec(tx));
-    }
-  }
   // A message deleted since it was enqueued took its item with it.
   items.erase(std::remove_if(items.begin(), items.end(),
                              [](const AiWorkItem& item) { return !item.message.has_value(); }),
               items.end());
+  return items;
 }
 
 absl::StatusOr<AiWorkItem> PgAiWorkRepository::Extend(const domain::RequestContext& ctx,

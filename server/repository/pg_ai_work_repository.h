@@ -44,13 +44,6 @@ class PgAiWorkRepository : public domain::AiWorkRepository, private PgRepository
       const domain::RequestContext& ctx) override;
   absl::StatusOr<std::int64_t> Prune(absl::Duration retention) override;
   absl::StatusOr<std::vector<std::pair<domain::AiWorkState, std::int64_t>>> Depth() override;
-
- private:
-  // Fills each claimed item's message, conversation and context messages,
-  // read in `tx` as the item's tenant (one tenant after the other; `tx`
-  // already acts as `entered`); drops items whose message is gone.
-  static void ReadAsTenants(pqxx::transaction_base& tx, std::vector<domain::AiWorkItem>& items,
-                            const std::string& entered);
 };
 
 }  // namespace messaging::repository
