@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
       .Set("only_distributor", ctx.distributor_id)
       .Set("leased_cap", absl::StrCat(claim.leased_cap))
       .Set("max_attempts", absl::StrCat(claim.max_attempts));
-  // One statement, safe to send again (kOneStatementWrite): leases nobody
+  // One statement, safe to send again (kOneStatementIdempotentWrite): leases nobody
   // received expire and their items are claimed again.
   auto claimed = transactions_.Run<std::vector<AiWorkItem>>(
       ctx, claim_statement,
@@ -109,7 +109,7 @@ absl::StatusOr<std::vector<AiWorkItem>> PgAiWorkRepository::Claim(
         for (const auto& row : rows) items.push_back(read(row));
         return items;
       },
-      TransactionMode::kOneStatementWrite);
+      TransactionMode::kOneStatementIdempotentWrite);
   if (!claimed.ok() || claimed->empty()) return claimed;
   // Dead-lettering in the claim may have changed messages: wake the streams.
   std::vector<AiWorkItem> items = *Announced(std::move(claimed));
@@ -171,7 +171,7 @@ absl::StatusOr<domain::Message> PgAiWorkRepository::Complete(const domain::Reque
       .Set("ai_extracted_data", result.ai_extracted_data_json)
       .Set("set_summary", summary.has_value())
       .Set("summary", summary.value_or(""));
-  // One statement, safe to send again (kOneStatementWrite): a repeat writes
+  // One statement, safe to send again (kOneStatementIdempotentWrite): a repeat writes
   // nothing and is answered below.
   auto written = transactions_.Run<std::optional<domain::Message>>(
       ctx, complete,
@@ -179,7 +179,7 @@ absl::StatusOr<domain::Message> PgAiWorkRepository::Complete(const domain::Reque
          const pqxx::result& written_rows) -> absl::StatusOr<std::optional<domain::Message>> {
         return FirstRow<MessageReader>(written_rows);
       },
-      TransactionMode::kOneStatementWrite);
+      TransactionMode::kOneStatementIdempotentWrite);
   if (!written.ok()) return written.status();
   if (written->has_value()) {
     return Announced(absl::StatusOr<domain::Message>(**std::move(written)));

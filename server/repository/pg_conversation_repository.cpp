@@ -136,11 +136,12 @@ absl::Status PgConversationRepository::Delete(const domain::RequestContext& ctx,
 
 absl::StatusOr<Conversation> PgConversationRepository::MarkRead(const domain::RequestContext& ctx,
                                                                 const std::string& id) {
-  return transactions_.Run<Conversation>(ctx, Params(sql::kMarkConversationRead).Set("id", id),
-                                         [&](pqxx::transaction_base&, const pqxx::result& row) {
-                                           return SingleRow<ConversationReader>(row, "conversation",
-                                                                                id);
-                                         });
+  return transactions_.Run<Conversation>(
+      ctx, Params(sql::kMarkConversationRead).Set("id", id),
+      [&](pqxx::transaction_base&, const pqxx::result& row) {
+        return SingleRow<ConversationReader>(row, "conversation", id);
+      },
+      TransactionMode::kOneStatementWrite);
 }
 
 }  // namespace messaging::repository

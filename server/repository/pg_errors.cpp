@@ -21,16 +21,18 @@ bool IsRetryableTransactionError(const std::exception& e) {
 
 absl::Status MapDatabaseError(const std::exception& e) {
   const std::string state = SqlState(e);
+  // Before the broken-connection test: a write that lost its connection may
+  // have committed, and its message must say so.
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+      dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) {
+    log::Warn("database commit outcome unknown: {}", e.what());
+    return absl::UnavailableError("database connection lost; the outcome is unknown");
+  }
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
       absl::StrContains(e.what(), "not connected") || absl::StartsWith(state, "08") ||
       state == "57P01" || state == "57P02" || state == "57P03" || state == "53300") {
     log::Warn("database unavailable: {}", e.what());
     return absl::UnavailableError("database unavailable; retry");
-  }
-  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
-      dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) {
-    log::Warn("database commit outcome unknown: {}", e.what());
-    return absl::UnavailableError("database connection lost; the outcome is unknown");
   }
   if (IsRetryableTransactionError(e)) {
     return absl::AbortedError("concurrent modification; retry the call");

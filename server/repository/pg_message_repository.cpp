@@ -10,6 +10,14 @@ namespace messaging::repository {
 
 using domain::Message;
 
+namespace {
+
+// Inserts tried by one CreateMessage whose external id keeps being stored and
+// deleted between its insert and its read.
+constexpr int kCreateAttempts = 3;
+
+}  // namespace
+
 std::vector<PreparedStatement> PgMessageRepository::Statements() {
   std::vector<PreparedStatement> statements = {
       sql::kInsertMessage.Prepared(),           sql::kSelectMessageByExternalId.Prepared(),
@@ -42,26 +50,41 @@ absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext
       .Set("ai_extracted_data", m.ai_extracted_data_json)
       .Set("metadata", m.metadata_json)
       .Set("preview", preview);
-  return Announced(transactions_.Run<Message>(
-      ctx, insert,
-      [&](pqxx::transaction_base& tx, const pqxx::result& r) -> absl::StatusOr<Message> {
-        const pqxx::row row = r.at(0);
-        if (!row["conversation_visible"].as<bool>()) {
-          // Absent or another tenant's: the same answer.
-          return domain::NotFound("conversation", m.conversation_id);
-        }
-        if (!row["id"].is_null()) return MessageReader(r)(row);
-        // A webhook retry: the external id is already stored. Return it unchanged.
-        auto stored = FirstRow<MessageReader>(Params(sql::kSelectMessageByExternalId)
-                                                  .Set("external_message_id", m.external_message_id)
-                                                  .Exec(tx));
-        if (!stored) return absl::AbortedError("message changed concurrently; retry");
-        if (stored->conversation_id != m.conversation_id) {
-          return absl::AlreadyExistsError(
-              "message.external_message_id: already used by a message in another conversation");
-        }
-        return *std::move(stored);
-      }));
+  // The insert is one statement (kOneStatementWrite: one round trip). An
+  // external id that is already stored makes it insert nothing; the stored
+  // message is then read in a transaction of its own. If that message was
+  // deleted in between, the insert is tried again.
+  for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
+    auto inserted = transactions_.Run<std::optional<Message>>(
+        ctx, insert,
+        [&](pqxx::transaction_base&,
+            const pqxx::result& r) -> absl::StatusOr<std::optional<Message>> {
+          const pqxx::row row = r.at(0);
+          if (!row["conversation_visible"].as<bool>()) {
+            // Absent or another tenant's: the same answer.
+            return domain::NotFound("conversation", m.conversation_id);
+          }
+          if (row["id"].is_null()) return std::nullopt;
+          return MessageReader(r)(row);
+        },
+        TransactionMode::kOneStatementWrite);
+    if (!inserted.ok()) return inserted.status();
+    if (*inserted) return Announced(absl::StatusOr<Message>(**std::move(inserted)));
+    // A webhook retry: the external id is already stored. Return it unchanged.
+    auto stored = transactions_.Run<std::optional<Message>>(
+        ctx,
+        Params(sql::kSelectMessageByExternalId).Set("external_message_id", m.external_message_id),
+        [](pqxx::transaction_base&, const pqxx::result& r) { return FirstRow<MessageReader>(r); },
+        TransactionMode::kOneStatementRead);
+    if (!stored.ok()) return stored.status();
+    if (!*stored) continue;  // Deleted since the insert saw it.
+    if ((*stored)->conversation_id != m.conversation_id) {
+      return absl::AlreadyExistsError(
+          "message.external_message_id: already used by a message in another conversation");
+    }
+    return **std::move(stored);
+  }
+  return absl::AbortedError("message changed concurrently; retry");
 }
 
 absl::StatusOr<Message> PgMessageRepository::Get(const domain::RequestContext& ctx,
@@ -108,10 +131,12 @@ absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext
       .Patch("ai_sentiment", p.ai_sentiment)
       .Patch("ai_extracted_data", p.ai_extracted_data_json)
       .Patch("metadata", p.metadata_json);
-  return Announced(
-      transactions_.Run<Message>(ctx, update, [&](pqxx::transaction_base&, const pqxx::result& r) {
+  return Announced(transactions_.Run<Message>(
+      ctx, update,
+      [&](pqxx::transaction_base&, const pqxx::result& r) {
         return SingleRow<MessageReader>(r, "message", id);
-      }));
+      },
+      TransactionMode::kOneStatementWrite));
 }
 
 absl::StatusOr<Message> PgMessageRepository::UpdateDeliveryStatus(

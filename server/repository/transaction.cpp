@@ -1,5 +1,7 @@
 #include "repository/transaction.h"
 
+#include <poll.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace messaging::repository {
@@ -44,7 +46,15 @@ std::string TransactionRunner::TenantSql(pqxx::connection_base& connection,
 
 bool TransactionRunner::IsBrokenConnection(const std::exception& e) {
   return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
-         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr;
+}
+
+bool TransactionRunner::IsClosing(const pqxx::connection_base& connection) {
+  pollfd socket{connection.sock(), POLLIN, 0};
+  if (socket.fd < 0) return true;
+  // No wait: an idle connection to a live backend has nothing to read.
+  return poll(&socket, 1, 0) != 0;
 }
 
 }  // namespace messaging::repository

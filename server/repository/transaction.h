@@ -81,12 +81,17 @@ enum class TransactionMode {
   kOneStatementRead,
   // The same for one statement that writes: it has committed when its result
   // is back. One round trip instead of two (BEGIN ...; COMMIT). `work` must
-  // run no other statement: the tenant settings end with the string. Only
-  // for a statement that is safe to send again: a connection that breaks
-  // before the answer (most often one that died while idle, e.g. after a
-  // database restart) is retried on a fresh one, as a read is, although the
-  // lost attempt may have committed.
+  // run no other statement: the tenant settings end with the string. The
+  // statement is sent at most once: a pooled connection found closing before
+  // the send (input waiting while idle: the last message of a backend that
+  // was terminated, e.g. by a database restart) is replaced first, and a
+  // connection that breaks after the send fails the call with UNAVAILABLE,
+  // "outcome unknown", as a COMMIT that breaks does.
   kOneStatementWrite,
+  // kOneStatementWrite for a statement that is safe to send again: a
+  // connection that breaks before the answer is retried on a fresh one, as
+  // a read is, although the lost attempt may have committed.
+  kOneStatementIdempotentWrite,
 };
 
 class TransactionRunner {
@@ -165,12 +170,12 @@ class TransactionRunner {
         switch (mode) {
           case TransactionMode::kOneStatementRead:
           case TransactionMode::kOneStatementWrite:
+          case TransactionMode::kOneStatementIdempotentWrite:
             if (opening == nullptr) {
               return absl::InternalError("a one-statement transaction needs its statement");
             }
-            result =
-                AttemptOneStatement<T>(lease->connection(), ctx, *opening, work,
-                                       mode == TransactionMode::kOneStatementRead, &work_started);
+            result = AttemptOneStatement<T>(lease->connection(), ctx, *opening, work, mode,
+                                            &work_started);
             break;
           case TransactionMode::kSnapshotRead:
             result = Attempt<TenantTransaction<pqxx::repeatable_read, pqxx::read_only>, T>(
@@ -226,23 +231,41 @@ class TransactionRunner {
     return result;
   }
 
-  // kOneStatementRead and kOneStatementWrite: the tenant setup and
-  // `statement` in one query string, outside any transaction block (an error
-  // aborts the implicit transaction, which leaves the connection idle and
-  // clean).
+  // The one-statement modes: the tenant setup and `statement` in one query
+  // string, outside any transaction block (an error aborts the implicit
+  // transaction, which leaves the connection idle and clean).
   template <typename T>
   absl::StatusOr<T> AttemptOneStatement(
       pqxx::connection& connection, const domain::RequestContext& ctx, const Params& statement,
       const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
-      bool read_only, bool* work_started) {
+      TransactionMode mode, bool* work_started) {
     connection.prepare_now(statement.statement().name());  // A no-op once prepared.
     const std::string sql =
-        absl::StrCat(TenantSql(connection, ctx, read_only), "; ", statement.ExecuteSql(connection));
+        absl::StrCat(TenantSql(connection, ctx, mode == TransactionMode::kOneStatementRead), "; ",
+                     statement.ExecuteSql(connection));
     pqxx::nontransaction tx(connection);
-    const pqxx::result rows = tx.exec(sql);
-    // A connection that broke before this point may be retried (a read, or a
-    // write that is safe to send again).
-    *work_started = true;
+    pqxx::result rows;
+    if (mode == TransactionMode::kOneStatementWrite) {
+      // Sent at most once: a connection already closing is replaced before
+      // the send, and a break after it is an unknown outcome, not a retry.
+      if (IsClosing(connection)) throw pqxx::broken_connection("pooled connection is closing");
+      *work_started = true;
+      try {
+        rows = tx.exec(sql);
+      } catch (const pqxx::broken_connection& e) {
+        throw pqxx::statement_completion_unknown(e.what());
+      } catch (const pqxx::sql_error& e) {
+        // An error that closed the connection (a backend terminated) may
+        // have come after the commit.
+        if (!connection.is_open()) throw pqxx::statement_completion_unknown(e.what());
+        throw;
+      }
+    } else {
+      // A connection that breaks before this point may be retried (a read,
+      // or a write that is safe to send again).
+      rows = tx.exec(sql);
+      *work_started = true;
+    }
     return work(tx, rows);
   }
 
@@ -256,6 +279,9 @@ class TransactionRunner {
   std::string TenantSql(pqxx::connection_base& connection, const domain::RequestContext& ctx,
                         bool read_only) const;
   static bool IsBrokenConnection(const std::exception& e);
+  // Whether an idle connection has input waiting (a terminated backend's
+  // last message, or its end of stream): it is closing.
+  static bool IsClosing(const pqxx::connection_base& connection);
 
   ConnectionPool& pool_;
   const TransactionOptions options_;

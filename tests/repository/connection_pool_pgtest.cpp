@@ -13,7 +13,10 @@
 // * an opening statement (sent in BEGIN's round trip) runs as the tenant with
 //   its values exactly as given, and when it fails nothing is written and the
 //   connection serves the next call; the same for a one-statement write (one
-//   implicit transaction), which also leaves no setting on the connection.
+//   implicit transaction), which also leaves no setting on the connection;
+// * a one-statement write that may not be sent twice is moved off a
+//   connection that died while idle, and fails as "outcome unknown" without
+//   a resend when its connection breaks after the send.
 
 #include <gtest/gtest.h>
 
@@ -314,6 +317,12 @@ INSERT INTO pool_hits (distributor_id, worker, n)
 SELECT current_setting('app.distributor_id')::uuid, :worker::int, :n::int
 RETURNING current_user::text AS role, distributor_id::text AS distributor_id, n)sql");
 const Statement kEcho("pool_echo", "SELECT :value::text AS value, :other::text AS other");
+// kInsertHit after sleeping `seconds` (time to terminate its backend).
+const Statement kSlowInsertHit("pool_hit_slow_insert", R"sql(
+INSERT INTO pool_hits (distributor_id, worker, n)
+SELECT current_setting('app.distributor_id')::uuid, :worker::int, :n::int
+FROM pg_sleep(:seconds::float8)
+RETURNING current_user::text AS role, distributor_id::text AS distributor_id, n)sql");
 
 TEST_F(ConnectionPoolTest, AnOpeningStatementRunsAsTheTenantAndAFailedOneLeavesNothingBehind) {
   auto pool = Pool(1, absl::Seconds(30), {kInsertHit.Prepared(), kEcho.Prepared()});
@@ -362,11 +371,11 @@ TEST_F(ConnectionPoolTest, AnOpeningStatementRunsAsTheTenantAndAFailedOneLeavesN
   EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 1) << "the failed insert wrote a row";
 }
 
-// kOneStatementWrite: the tenant setup and the statement are one implicit
+// kOneStatementIdempotentWrite: the tenant setup and the statement are one implicit
 // transaction. It runs as the tenant, has committed when the call returns,
 // leaves no setting on the pooled connection, and when it fails writes
 // nothing and leaves the connection serving.
-TEST_F(ConnectionPoolTest, AOneStatementWriteCommitsAsTheTenantAndLeavesNothingOnTheConnection) {
+TEST_F(ConnectionPoolTest, AnIdempotentWriteCommitsAsTheTenantAndLeavesNothingOnTheConnection) {
   auto pool = Pool(1, absl::Seconds(30), {kInsertHit.Prepared()});
   TransactionRunner runner(*pool, {});
   const std::string tenant = db_->NewDistributor();
@@ -377,7 +386,7 @@ TEST_F(ConnectionPoolTest, AOneStatementWriteCommitsAsTheTenantAndLeavesNothingO
 
   const auto inserted =
       runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "7"), read_n,
-                      TransactionMode::kOneStatementWrite);
+                      TransactionMode::kOneStatementIdempotentWrite);
   ASSERT_TRUE(inserted.ok()) << inserted.status();
   EXPECT_EQ(*inserted, 7);
   // Committed: another session sees it.
@@ -401,13 +410,67 @@ TEST_F(ConnectionPoolTest, AOneStatementWriteCommitsAsTheTenantAndLeavesNothingO
   // A value the statement refuses: nothing written, and the connection serves on.
   const auto refused =
       runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "seven"),
-                      read_n, TransactionMode::kOneStatementWrite);
+                      read_n, TransactionMode::kOneStatementIdempotentWrite);
   EXPECT_FALSE(refused.ok());
   const auto again =
       runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "2").Set("n", "8"), read_n,
-                      TransactionMode::kOneStatementWrite);
+                      TransactionMode::kOneStatementIdempotentWrite);
   EXPECT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 2);
+  EXPECT_EQ(pool->in_use(), 0);
+}
+
+// kOneStatementWrite sends its statement at most once: a pooled connection
+// whose backend was terminated while idle is replaced before the send, and
+// one that breaks after the send is an unknown outcome, not sent again.
+TEST_F(ConnectionPoolTest, AOneStatementWriteGoesToAFreshConnectionIfTheIdleOneDied) {
+  auto pool = Pool(1, absl::Seconds(30), {kInsertHit.Prepared()});
+  TransactionRunner runner(*pool, {});
+  const std::string tenant = db_->NewDistributor();
+  const auto insert = [&](const std::string& n) {
+    return runner.Run<int>(
+        AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", n),
+        [&](pqxx::transaction_base&, const pqxx::result& rows) { return InsertedN(rows, tenant); },
+        TransactionMode::kOneStatementWrite);
+  };
+  // The pool's one connection, with the statement prepared, is idle when
+  // its backend is terminated.
+  ASSERT_TRUE(insert("2").ok());
+  ASSERT_EQ(TerminateBackends(), 1);
+
+  const auto inserted = insert("3");
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ(*inserted, 3);
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 2);
+  EXPECT_EQ(pool->in_use(), 0);
+}
+
+TEST_F(ConnectionPoolTest, AOneStatementWriteThatBreaksAfterTheSendIsNotSentAgain) {
+  auto pool = Pool(2, absl::Seconds(30), {kSlowInsertHit.Prepared()});
+  TransactionRunner runner(*pool, {});
+  const std::string tenant = db_->NewDistributor();
+  // Terminates the backend once it sleeps inside the statement.
+  auto terminated = std::async(std::launch::async, [&] {
+    const bool sleeping = WaitUntil(
+        [&] {
+          return db_->Scalar(absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE "
+                                          "application_name = '",
+                                          application_name_, "' AND wait_event = 'PgSleep'")) == 1;
+        },
+        absl::Seconds(30));
+    return sleeping ? TerminateBackends() : 0;
+  });
+
+  const auto broken = runner.Run<int>(
+      AsTenant(tenant), Params(kSlowInsertHit).Set("worker", "1").Set("n", "4").Set("seconds", "5"),
+      [&](pqxx::transaction_base&, const pqxx::result& rows) { return InsertedN(rows, tenant); },
+      TransactionMode::kOneStatementWrite);
+  ASSERT_EQ(terminated.get(), 1);
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable) << broken.status();
+  EXPECT_TRUE(absl::StrContains(broken.status().message(), "outcome is unknown"))
+      << broken.status();
+  // Sent again, the insert would have slept and then committed its row.
+  EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 0);
   EXPECT_EQ(pool->in_use(), 0);
 }
 
