@@ -14,6 +14,15 @@ absl::Status CustomerNotFound(const std::string& customer_id) {
   return domain::ReferencedNotFound("customer_id", "customer", customer_id);
 }
 
+// Tries of one GetOrCreate whose active conversation keeps being archived
+// between its statement and the read of the winner.
+constexpr int kGetOrCreateAttempts = 3;
+
+template <typename Error>
+bool IsA(const pqxx::sql_error& e) {
+  return dynamic_cast<const Error*>(&e) != nullptr;
+}
+
 absl::Status ActiveConversationExists() {
   return absl::AlreadyExistsError(
       "conversation: an active conversation already exists for this customer and channel");
@@ -23,7 +32,7 @@ absl::Status ActiveConversationExists() {
 
 std::vector<PreparedStatement> PgConversationRepository::Statements() {
   std::vector<PreparedStatement> statements = {
-      sql::kInsertConversation.Prepared(),       sql::kInsertActiveConversationIfAbsent.Prepared(),
+      sql::kInsertConversation.Prepared(),       sql::kGetOrInsertActiveConversation.Prepared(),
       sql::kSelectActiveConversation.Prepared(), sql::kSelectConversation.Prepared(),
       sql::kUpdateConversation.Prepared(),       sql::kDeleteConversation.Prepared(),
       sql::kMarkConversationRead.Prepared(),
@@ -37,47 +46,53 @@ std::vector<PreparedStatement> PgConversationRepository::Statements() {
 absl::StatusOr<Conversation> PgConversationRepository::Create(const domain::RequestContext& ctx,
                                                               const domain::NewConversation& c) {
   return transactions_.Run<Conversation>(
-      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
-        try {
-          const auto r = Params(sql::kInsertConversation)
-                             .Set("customer_id", c.customer_id)
-                             .Set("channel", *c.channel)
-                             .Set("status", *c.status)
-                             .Set("ai_context_summary", c.ai_context_summary)
-                             .Set("metadata", c.metadata_json)
-                             .Exec(tx);
-          return ConversationReader(r)(r.at(0));
-        } catch (const pqxx::unique_violation&) {
-          return ActiveConversationExists();
-        } catch (const pqxx::foreign_key_violation&) {
-          return CustomerNotFound(c.customer_id);
-        }
+      ctx,
+      Params(sql::kInsertConversation)
+          .Set("customer_id", c.customer_id)
+          .Set("channel", *c.channel)
+          .Set("status", *c.status)
+          .Set("ai_context_summary", c.ai_context_summary)
+          .Set("metadata", c.metadata_json),
+      [](pqxx::transaction_base&, const pqxx::result& r) { return ConversationReader(r)(r.at(0)); },
+      TransactionMode::kOneStatementWrite,
+      [&](const pqxx::sql_error& e) -> std::optional<absl::Status> {
+        if (IsA<pqxx::unique_violation>(e)) return ActiveConversationExists();
+        if (IsA<pqxx::foreign_key_violation>(e)) return CustomerNotFound(c.customer_id);
+        return std::nullopt;
       });
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::GetOrCreate(
     const domain::RequestContext& ctx, const std::string& customer_id, domain::Channel channel) {
-  return transactions_.Run<Conversation>(
-      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
-        try {
-          auto inserted =
-              FirstRow<ConversationReader>(Params(sql::kInsertActiveConversationIfAbsent)
-                                               .Set("customer_id", customer_id)
-                                               .Set("channel", channel)
-                                               .Exec(tx));
-          if (inserted) return *std::move(inserted);
-          // Another caller's conversation won the race and has committed.
-          auto winner = FirstRow<ConversationReader>(Params(sql::kSelectActiveConversation)
-                                                         .Set("customer_id", customer_id)
-                                                         .Set("channel", channel)
-                                                         .Exec(tx));
-          if (winner) return *std::move(winner);
-          // It was archived in between: let the runner retry the whole transaction.
-          return absl::AbortedError("conversation changed concurrently; retry");
-        } catch (const pqxx::foreign_key_violation&) {
-          return CustomerNotFound(customer_id);
-        }
-      });
+  const auto read = [](pqxx::transaction_base&, const pqxx::result& r) {
+    return FirstRow<ConversationReader>(r);
+  };
+  const StatementErrors errors = [&](const pqxx::sql_error& e) -> std::optional<absl::Status> {
+    if (IsA<pqxx::foreign_key_violation>(e)) return CustomerNotFound(customer_id);
+    return std::nullopt;
+  };
+  for (int attempt = 0; attempt < kGetOrCreateAttempts; ++attempt) {
+    // One statement (the active one, or a new one), safe to send again.
+    auto found = transactions_.Run<std::optional<Conversation>>(
+        ctx,
+        Params(sql::kGetOrInsertActiveConversation)
+            .Set("customer_id", customer_id)
+            .Set("channel", channel),
+        read, TransactionMode::kOneStatementIdempotentWrite, errors);
+    if (!found.ok()) return found.status();
+    if (*found) return **std::move(found);
+    // Another caller's conversation won the race and has committed.
+    auto winner =
+        transactions_.Run<std::optional<Conversation>>(ctx,
+                                                       Params(sql::kSelectActiveConversation)
+                                                           .Set("customer_id", customer_id)
+                                                           .Set("channel", channel),
+                                                       read, TransactionMode::kOneStatementRead);
+    if (!winner.ok()) return winner.status();
+    if (*winner) return **std::move(winner);
+    // It was archived in between: try again.
+  }
+  return absl::AbortedError("conversation changed concurrently; retry");
 }
 
 absl::StatusOr<Conversation> PgConversationRepository::Get(const domain::RequestContext& ctx,
@@ -114,18 +129,19 @@ absl::StatusOr<Conversation> PgConversationRepository::Update(const domain::Requ
                                                               const std::string& id,
                                                               const domain::ConversationPatch& p) {
   return transactions_.Run<Conversation>(
-      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<Conversation> {
-        try {
-          const auto r = Params(sql::kUpdateConversation)
-                             .Set("id", id)
-                             .Patch("status", p.status)
-                             .Patch("ai_context_summary", p.ai_context_summary)
-                             .Patch("metadata", p.metadata_json)
-                             .Exec(tx);
-          return SingleRow<ConversationReader>(r, "conversation", id);
-        } catch (const pqxx::unique_violation&) {
-          return ActiveConversationExists();
-        }
+      ctx,
+      Params(sql::kUpdateConversation)
+          .Set("id", id)
+          .Patch("status", p.status)
+          .Patch("ai_context_summary", p.ai_context_summary)
+          .Patch("metadata", p.metadata_json),
+      [&](pqxx::transaction_base&, const pqxx::result& r) {
+        return SingleRow<ConversationReader>(r, "conversation", id);
+      },
+      TransactionMode::kOneStatementWrite,
+      [](const pqxx::sql_error& e) -> std::optional<absl::Status> {
+        if (IsA<pqxx::unique_violation>(e)) return ActiveConversationExists();
+        return std::nullopt;
       });
 }
 

@@ -94,6 +94,12 @@ enum class TransactionMode {
   kOneStatementIdempotentWrite,
 };
 
+// The status a call answers for an error its statement raises by design
+// (a uniqueness or foreign-key violation), or nullopt for the generic
+// mapping (pg_errors.h). For statements sent in the opening round trip,
+// whose errors the work never sees.
+using StatementErrors = std::function<std::optional<absl::Status>(const pqxx::sql_error&)>;
+
 class TransactionRunner {
  public:
   TransactionRunner(ConnectionPool& pool, TransactionOptions options)
@@ -113,13 +119,13 @@ class TransactionRunner {
 
   // The same with the call's first statement, `opening`, sent in the round
   // trip of BEGIN and the tenant statement; `work` gets its result. Required
-  // by kOneStatementRead.
+  // by the one-statement modes. `errors` names the opening's expected errors.
   template <typename T>
   absl::StatusOr<T> Run(
       const domain::RequestContext& ctx, const Params& opening,
       const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
-      TransactionMode mode = TransactionMode::kReadWrite) {
-    return RunWithOpening<T>(ctx, &opening, work, mode);
+      TransactionMode mode = TransactionMode::kReadWrite, const StatementErrors& errors = nullptr) {
+    return RunWithOpening<T>(ctx, &opening, work, mode, errors);
   }
 
   // A one-statement read whose snapshot goes to the client (a List page and
@@ -159,7 +165,7 @@ class TransactionRunner {
   absl::StatusOr<T> RunWithOpening(
       const domain::RequestContext& ctx, const Params* opening,
       const std::function<absl::StatusOr<T>(pqxx::transaction_base&, const pqxx::result&)>& work,
-      TransactionMode mode) {
+      TransactionMode mode, const StatementErrors& errors = nullptr) {
     absl::Status last = absl::AbortedError("transaction not attempted");
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
       auto lease = pool_.Acquire(ctx.deadline);
@@ -193,6 +199,10 @@ class TransactionRunner {
         }
         return result;
       } catch (const std::exception& e) {
+        if (const auto* sql_error = dynamic_cast<const pqxx::sql_error*>(&e);
+            sql_error != nullptr && errors && lease->connection().is_open()) {
+          if (std::optional<absl::Status> named = errors(*sql_error)) return *std::move(named);
+        }
         const bool broken = IsBrokenConnection(e) || !lease->connection().is_open();
         if (broken) lease->Discard();
         last = MapDatabaseError(e);

@@ -42,18 +42,27 @@ WITH c AS (
   RETURNING *)
 SELECT {columns} FROM c)sql");
 
-// GetOrCreate, step 1: insert unless an active one exists (the partial unique
-// index decides atomically; a concurrent inserter waits for us to commit).
-inline const Statement kInsertActiveConversationIfAbsent("conversation_insert_if_absent",
-                                                         kConversationColumns, R"sql(
-WITH c AS (
+// GetOrCreate in one statement: the active conversation, or a new one if
+// there is none. An inserter that races us and commits after this
+// statement's snapshot makes the insert do nothing (the partial unique index
+// decides, after waiting for it): no row, and the caller reads the winner
+// with kSelectActiveConversation. Safe to send again: a repeat finds the
+// conversation the first attempt inserted.
+inline const Statement kGetOrInsertActiveConversation("conversation_get_or_insert",
+                                                      kConversationColumns, R"sql(
+WITH existing AS (
+  SELECT * FROM conversations
+  WHERE customer_id = :customer_id::uuid AND channel = :channel AND status = 'active'),
+inserted AS (
   INSERT INTO conversations (distributor_id, customer_id, channel)
-  VALUES (messaging_current_distributor_id(), :customer_id::uuid, :channel)
+  SELECT messaging_current_distributor_id(), :customer_id::uuid, :channel
+  WHERE NOT EXISTS (SELECT 1 FROM existing)
   ON CONFLICT (distributor_id, customer_id, channel) WHERE status = 'active' DO NOTHING
-  RETURNING *)
+  RETURNING *),
+c AS (SELECT * FROM existing UNION ALL SELECT * FROM inserted)
 SELECT {columns} FROM c)sql");
 
-// GetOrCreate, step 2: the active one that won.
+// GetOrCreate after a lost race: the active one that won.
 inline const Statement kSelectActiveConversation("conversation_select_active", kConversationColumns,
                                                  R"sql(
 SELECT {columns} FROM conversations c
