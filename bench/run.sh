@@ -942,15 +942,19 @@ scenario_trace() {
     "$BENCH_BIN" "$what" --target="127.0.0.1:$SERVER_PORT" --fixture="$WORK/fixture" \
       --concurrency=1 --count=1 --warmup=0 >/dev/null
     sleep 0.3
-    pid=$(tail -n +"$((mark + 1))" "$log" | grep -m1 'message_insert\|message_list_asc' | sed -n 's/.*\[\([0-9]*\)\].*/\1/p')
+    # The lines since the mark, in a file: grep -m1 on a pipe would end its
+    # writer with SIGPIPE, which pipefail turns into a failed run.
+    tail -n +"$((mark + 1))" "$log" >"$WORK/trace.part"
+    pid=$(grep -m1 'message_insert\|message_list_asc' "$WORK/trace.part" | sed -n 's/.*\[\([0-9]*\)\].*/\1/p')
     say "--- service $what (backend $pid):"
-    tail -n +"$((mark + 1))" "$log" | grep "\[$pid\]" | sed 's/^[^]]*] //' | cut -c1-160
+    grep "\[$pid\]" "$WORK/trace.part" | sed 's/^[^]]*] //' | cut -c1-160
     mark=$(wc -l <"$log")
     pgbench_run "trace_$what" "$WORK/$what.pgbench" 1 -t1 "${pgbench_vars[@]}" -D conversations=100 \
       -D content="$(content64)" >/dev/null
-    pid=$(tail -n +"$((mark + 1))" "$log" | grep -m1 'execute P_0' | sed -n 's/.*\[\([0-9]*\)\].*/\1/p')
+    tail -n +"$((mark + 1))" "$log" >"$WORK/trace.part"
+    pid=$(grep -m1 'execute P_0' "$WORK/trace.part" | sed -n 's/.*\[\([0-9]*\)\].*/\1/p')
     say "--- pgbench $what (backend $pid):"
-    tail -n +"$((mark + 1))" "$log" | grep "\[$pid\]" | grep 'LOG:  \(statement\|execute\)\|DETAIL' |
+    grep "\[$pid\]" "$WORK/trace.part" | grep 'LOG:  \(statement\|execute\)\|DETAIL' |
       sed 's/^[^]]*] //' | cut -c1-160
   done
   final "trace: statements printed above (service and pgbench)"
