@@ -40,4 +40,12 @@ bool CanTransition(DeliveryStatus current, DeliveryStatus next) {
   return Rank(next) > Rank(current);
 }
 
+std::vector<DeliveryStatus> StatesThatMayBecome(DeliveryStatus next) {
+  std::vector<DeliveryStatus> states;
+  for (const auto& spelling : kDeliveryStatusDb) {
+    if (CanTransition(spelling.value, next)) states.push_back(spelling.value);
+  }
+  return states;
+}
+
 }  // namespace messaging::domain

@@ -1,6 +1,7 @@
 #include "repository/pg_message_repository.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "domain/delivery_status.h"
 #include "domain/not_found.h"
 #include "repository/row_mapping.h"
@@ -20,10 +21,10 @@ constexpr int kCreateAttempts = 3;
 
 std::vector<PreparedStatement> PgMessageRepository::Statements() {
   std::vector<PreparedStatement> statements = {
-      sql::kInsertMessage.Prepared(),           sql::kSelectMessageByExternalId.Prepared(),
-      sql::kSelectMessage.Prepared(),           sql::kLockMessage.Prepared(),
-      sql::kLockMessageByExternalId.Prepared(), sql::kUpdateMessage.Prepared(),
-      sql::kSetDeliveryStatus.Prepared(),       sql::kDeleteMessage.Prepared(),
+      sql::kInsertMessage.Prepared(),         sql::kSelectMessageByExternalId.Prepared(),
+      sql::kSelectMessage.Prepared(),         sql::kUpdateMessage.Prepared(),
+      sql::kAdvanceDeliveryStatus.Prepared(), sql::kAdvanceDeliveryStatusByExternalId.Prepared(),
+      sql::kDeleteMessage.Prepared(),
   };
   for (const auto& list : sql::kListMessages) statements.push_back(list.Prepared());
   return statements;
@@ -141,32 +142,42 @@ absl::StatusOr<Message> PgMessageRepository::Update(const domain::RequestContext
 
 absl::StatusOr<Message> PgMessageRepository::UpdateDeliveryStatus(
     const domain::RequestContext& ctx, const domain::DeliveryStatusUpdate& u) {
-  // Lock the row so concurrent callbacks for one message apply one at a time.
   const bool by_id = !u.ref.id.empty();
-  Params lock(by_id ? sql::kLockMessage : sql::kLockMessageByExternalId);
-  if (by_id) {
-    lock.Set("id", u.ref.id);
-  } else {
-    lock.Set("external_message_id", u.ref.external_message_id);
+  const auto find = [&](Params& params) -> Params& {
+    return by_id ? params.Set("id", u.ref.id)
+                 : params.Set("external_message_id", u.ref.external_message_id);
+  };
+  std::vector<absl::string_view> from_states;
+  for (const auto state : domain::StatesThatMayBecome(u.status)) {
+    from_states.push_back(domain::ToDb(state));
   }
-  return Announced(transactions_.Run<Message>(
-      ctx, lock,
-      [&](pqxx::transaction_base& tx, const pqxx::result& lock_rows) -> absl::StatusOr<Message> {
-        auto locked = FirstRow<MessageReader>(lock_rows);
-        if (!locked) {
-          return by_id ? domain::NotFound("message", u.ref.id)
-                       : domain::NotFoundBy("message", "external_message_id",
-                                            u.ref.external_message_id);
-        }
-        if (!domain::CanTransition(locked->delivery_status, u.status)) return *std::move(locked);
-        const auto r = Params(sql::kSetDeliveryStatus)
-                           .Set("id", locked->id)
-                           .Set("delivery_status", u.status)
-                           .Set("error_code", u.error_code)
-                           .Set("error_message", u.error_message)
-                           .Exec(tx);
-        return SingleRow<MessageReader>(r, "message", locked->id);
-      }));
+  Params advance(by_id ? sql::kAdvanceDeliveryStatus : sql::kAdvanceDeliveryStatusByExternalId);
+  find(advance)
+      .Set("delivery_status", u.status)
+      .Set("error_code", u.error_code)
+      .Set("error_message", u.error_message)
+      .Set("from_states", absl::StrCat("{", absl::StrJoin(from_states, ","), "}"));
+  const auto read = [](pqxx::transaction_base&, const pqxx::result& r) {
+    return FirstRow<MessageReader>(r);
+  };
+  // One statement, safe to send again: a repeat finds the status already
+  // set, which is no transition, and changes nothing.
+  auto advanced = transactions_.Run<std::optional<Message>>(
+      ctx, advance, read, TransactionMode::kOneStatementIdempotentWrite);
+  if (!advanced.ok()) return advanced.status();
+  if (*advanced) return Announced(absl::StatusOr<Message>(**std::move(advanced)));
+  // Nothing changed: the message is absent, or its status may not become
+  // this one (a late or repeated callback), which answers with the message
+  // as it is.
+  Params current(by_id ? sql::kSelectMessage : sql::kSelectMessageByExternalId);
+  auto stored = transactions_.Run<std::optional<Message>>(ctx, find(current), read,
+                                                          TransactionMode::kOneStatementRead);
+  if (!stored.ok()) return stored.status();
+  if (!*stored) {
+    return by_id ? domain::NotFound("message", u.ref.id)
+                 : domain::NotFoundBy("message", "external_message_id", u.ref.external_message_id);
+  }
+  return **std::move(stored);
 }
 
 absl::Status PgMessageRepository::Delete(const domain::RequestContext& ctx, const std::string& id) {

@@ -93,6 +93,33 @@ TEST_F(ConcurrencyTest, UnreadCountIsExactAfterConcurrentInboundMessages) {
       200);
 }
 
+// Status callbacks for one message race (Twilio sends sent, delivered and
+// read close together, and retries them): each is applied only if the
+// status it finds, after any concurrent callback committed, may become its
+// own, so the message ends at read and changed at most once per state.
+TEST_F(ConcurrencyTest, RacingDeliveryCallbacksOnlyMoveAMessageForward) {
+  const v1::Conversation conversation = CreateConversation(distributor_, db().NewCustomer());
+  const v1::Message message = CreateMessage(distributor_, conversation.id(), "order shipped",
+                                            v1::DIRECTION_OUTBOUND, "SMcallbacks");
+  const v1::DeliveryStatus statuses[] = {v1::DELIVERY_STATUS_SENT, v1::DELIVERY_STATUS_DELIVERED,
+                                         v1::DELIVERY_STATUS_READ};
+  std::atomic<int> failures{0};
+  RunConcurrently(30, [&](int i) {
+    v1::UpdateDeliveryStatusRequest request;
+    request.set_external_message_id("SMcallbacks");
+    request.set_delivery_status(statuses[i % 3]);
+    v1::Message out;
+    if (!Call(&Stub::UpdateDeliveryStatus, distributor_, request, &out).ok()) ++failures;
+  });
+  EXPECT_EQ(failures.load(), 0);
+  const std::string where = "FROM messages WHERE id = '" + message.id() + "'";
+  EXPECT_EQ(db().Scalar("SELECT count(*) " + where + " AND delivery_status = 'read'"), 1);
+  // Created at version 1; queued -> (sent) -> (delivered) -> read.
+  const long long version = db().Scalar("SELECT version " + where);
+  EXPECT_GE(version, 2);
+  EXPECT_LE(version, 4);
+}
+
 // 1,000 messages, read in pages of 7 in both orders while another thread
 // keeps inserting: every original message appears exactly once.
 TEST_F(ConcurrencyTest, PaginationIsStableWhileMessagesArrive) {

@@ -104,5 +104,14 @@ TEST(OutOfOrderCallbacksTest, InboundMessageNeverChanges) {
             S::kReceived);
 }
 
+// What the repository's one-statement update takes as its condition.
+TEST(StatesThatMayBecomeTest, ListsExactlyTheStatesCanTransitionAllows) {
+  EXPECT_EQ(StatesThatMayBecome(S::kDelivered), (std::vector<S>{S::kQueued, S::kSent}));
+  EXPECT_EQ(StatesThatMayBecome(S::kRead), (std::vector<S>{S::kQueued, S::kSent, S::kDelivered}));
+  EXPECT_EQ(StatesThatMayBecome(S::kFailed), (std::vector<S>{S::kQueued, S::kSent, S::kDelivered}));
+  EXPECT_EQ(StatesThatMayBecome(S::kQueued), std::vector<S>{});
+  EXPECT_EQ(StatesThatMayBecome(S::kReceived), std::vector<S>{});
+}
+
 }  // namespace
 }  // namespace messaging::domain

@@ -7,6 +7,7 @@
 #include <deque>
 #include <string>
 
+#include "absl/strings/str_replace.h"
 #include "repository/sql/byte_budget_sql.h"
 #include "repository/statement.h"
 
@@ -87,16 +88,6 @@ WHERE m.distributor_id = messaging_current_distributor_id()
 inline const Statement kSelectMessage("message_select", kMessageColumns, R"sql(
 SELECT {columns} FROM messages m WHERE m.id = :id::uuid)sql");
 
-inline const Statement kLockMessage("message_lock", kMessageColumns, R"sql(
-SELECT {columns} FROM messages m WHERE m.id = :id::uuid FOR UPDATE)sql");
-
-inline const Statement kLockMessageByExternalId("message_lock_by_external_id", kMessageColumns,
-                                                R"sql(
-SELECT {columns} FROM messages m
-WHERE m.distributor_id = messaging_current_distributor_id()
-  AND m.external_message_id = :external_message_id
-FOR UPDATE)sql");
-
 // ListMessages keyset pages, one statement per order and start (the first
 // page, or after (:after_created_at, :after_id)), found by ListMessages().
 // Pages are bounded by :limit rows and :max_bytes; rows end with
@@ -157,17 +148,34 @@ WITH m AS (
   RETURNING *)
 SELECT {columns} FROM m)sql");
 
-// A delivery callback that moves the status forward; error fields are kept
-// unless the callback reports new ones.
-inline const Statement kSetDeliveryStatus("message_set_delivery_status", kMessageColumns, R"sql(
+// A delivery callback that moves the status forward, in one statement: the
+// row is updated only from a state in :from_states (the states the domain
+// allows to become :delivery_status), so out-of-order callbacks change
+// nothing. A concurrent callback's update is waited for and the condition
+// checked again on its result (READ COMMITTED), so callbacks for one
+// message apply one at a time. Error fields are kept unless the callback
+// reports new ones. No row: the message is absent, or the transition is not
+// allowed.
+inline constexpr char kAdvanceDeliveryStatusSql[] = R"sql(
 WITH m AS (
   UPDATE messages SET
     delivery_status = :delivery_status,
     error_code      = coalesce(nullif(:error_code, ''), error_code),
     error_message   = coalesce(nullif(:error_message, ''), error_message)
-  WHERE id = :id::uuid
+  WHERE {message} AND delivery_status = ANY (:from_states::text[])
   RETURNING *)
-SELECT {columns} FROM m)sql");
+SELECT {columns} FROM m)sql";
+
+inline const Statement kAdvanceDeliveryStatus(
+    "message_advance_delivery_status", kMessageColumns,
+    absl::StrReplaceAll(kAdvanceDeliveryStatusSql, {{"{message}", "id = :id::uuid"}}));
+
+inline const Statement kAdvanceDeliveryStatusByExternalId(
+    "message_advance_delivery_status_by_external_id", kMessageColumns,
+    absl::StrReplaceAll(kAdvanceDeliveryStatusSql,
+                        {{"{message}",
+                          "distributor_id = messaging_current_distributor_id() "
+                          "AND external_message_id = :external_message_id"}}));
 
 inline const Statement kDeleteMessage("message_delete", R"sql(
 DELETE FROM messages WHERE id = :id::uuid RETURNING id)sql");
