@@ -157,7 +157,7 @@ absl::StatusOr<Conversation> PgConversationRepository::MarkRead(const domain::Re
       [&](pqxx::transaction_base&, const pqxx::result& row) {
         return SingleRow<ConversationReader>(row, "conversation", id);
       },
-      TransactionMode::kOneStatementWrite);
+      TransactionMode::kOneStatementIdempotentWrite);  // A repeat sets 0 again.
 }
 
 }  // namespace messaging::repository

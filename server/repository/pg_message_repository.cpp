@@ -51,10 +51,15 @@ absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext
       .Set("ai_extracted_data", m.ai_extracted_data_json)
       .Set("metadata", m.metadata_json)
       .Set("preview", preview);
-  // The insert is one statement (kOneStatementWrite: one round trip). An
-  // external id that is already stored makes it insert nothing; the stored
-  // message is then read in a transaction of its own. If that message was
-  // deleted in between, the insert is tried again.
+  // The insert is one statement: one round trip. An external id that is
+  // already stored makes it insert nothing; the stored message is then read
+  // in a transaction of its own. If that message was deleted in between, the
+  // insert is tried again. With an external id the insert is safe to send
+  // again (a repeat finds the first one's message); without one it is sent
+  // at most once.
+  const TransactionMode mode = m.external_message_id.empty()
+                                   ? TransactionMode::kOneStatementWrite
+                                   : TransactionMode::kOneStatementIdempotentWrite;
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
     auto inserted = transactions_.Run<std::optional<Message>>(
         ctx, insert,
@@ -68,7 +73,7 @@ absl::StatusOr<Message> PgMessageRepository::Create(const domain::RequestContext
           if (row["id"].is_null()) return std::nullopt;
           return MessageReader(r)(row);
         },
-        TransactionMode::kOneStatementWrite);
+        mode);
     if (!inserted.ok()) return inserted.status();
     if (*inserted) return Announced(absl::StatusOr<Message>(**std::move(inserted)));
     // A webhook retry: the external id is already stored. Return it unchanged.

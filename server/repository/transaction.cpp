@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 
 namespace messaging::repository {
@@ -54,7 +56,11 @@ bool TransactionRunner::IsClosing(const pqxx::connection_base& connection) {
   pollfd socket{connection.sock(), POLLIN, 0};
   if (socket.fd < 0) return true;
   // No wait: an idle connection to a live backend has nothing to read.
-  return poll(&socket, 1, 0) != 0;
+  int ready = 0;
+  do {
+    ready = poll(&socket, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  return ready != 0;
 }
 
 }  // namespace messaging::repository

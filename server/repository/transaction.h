@@ -192,8 +192,10 @@ class TransactionRunner {
                 lease->connection(), ctx, mode, opening, work, &work_started);
             break;
         }
-        // ABORTED from the work itself means "lost a race; run me again".
-        if (!result.ok() && absl::IsAborted(result.status()) && attempt < options_.max_attempts) {
+        // ABORTED from the work itself means "lost a race; run me again",
+        // except after a write that is sent at most once and has committed.
+        if (!result.ok() && absl::IsAborted(result.status()) &&
+            mode != TransactionMode::kOneStatementWrite && attempt < options_.max_attempts) {
           last = result.status();
           continue;
         }
@@ -262,13 +264,13 @@ class TransactionRunner {
       *work_started = true;
       try {
         rows = tx.exec(sql);
-      } catch (const pqxx::broken_connection& e) {
+      } catch (const pqxx::sql_error&) {
+        throw;  // PostgreSQL's answer: the statement failed and wrote nothing.
+      } catch (const pqxx::failure& e) {
+        // No answer (libpqxx reports a closed connection as
+        // broken_connection, a missing result as failure): it may have
+        // committed.
         throw pqxx::statement_completion_unknown(e.what());
-      } catch (const pqxx::sql_error& e) {
-        // An error that closed the connection (a backend terminated) may
-        // have come after the commit.
-        if (!connection.is_open()) throw pqxx::statement_completion_unknown(e.what());
-        throw;
       }
     } else {
       // A connection that breaks before this point may be retried (a read,
@@ -289,8 +291,9 @@ class TransactionRunner {
   std::string TenantSql(pqxx::connection_base& connection, const domain::RequestContext& ctx,
                         bool read_only) const;
   static bool IsBrokenConnection(const std::exception& e);
-  // Whether an idle connection has input waiting (a terminated backend's
-  // last message, or its end of stream): it is closing.
+  // Whether an idle connection has input waiting. A pooled connection
+  // listens to nothing, so what arrives while it is idle is a terminated
+  // backend's last message and its end of stream: it is closing.
   static bool IsClosing(const pqxx::connection_base& connection);
 
   ConnectionPool& pool_;

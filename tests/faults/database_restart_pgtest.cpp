@@ -485,8 +485,16 @@ TEST(DatabaseRestartTest, FirstCallsAfterAnIdleRestartSucceed) {
   auto stub = v1::MessagingService::NewStub(channel);
   v1::GetConversationRequest get;
   get.set_id(conversation);
+  // A write sent at most once (no external id): a stale connection must be
+  // replaced before the send, not found broken after it.
+  v1::CreateMessageRequest create;
+  create.mutable_message()->set_conversation_id(conversation);
+  create.mutable_message()->set_direction(v1::DIRECTION_INBOUND);
+  create.mutable_message()->set_content("after the restart");
 
-  // Fill the pool: kPool concurrent calls open kPool connections.
+  // Fill the pool: kPool concurrent calls open kPool connections. Each also
+  // writes, so the connection released last has the insert prepared and the
+  // first write after the restart finds it stale by its socket alone.
   std::vector<std::thread> threads;
   for (int i = 0; i < kPool; ++i) {
     threads.emplace_back([&] {
@@ -495,6 +503,9 @@ TEST(DatabaseRestartTest, FirstCallsAfterAnIdleRestartSucceed) {
       v1::ListMessagesResponse page;
       auto c = faults::ContextFor(distributor, absl::Seconds(5));
       EXPECT_TRUE(stub->ListMessages(c.get(), list, &page).ok());
+      v1::Message created;
+      auto w = faults::ContextFor(distributor, absl::Seconds(5));
+      EXPECT_TRUE(stub->CreateMessage(w.get(), create, &created).ok());
     });
   }
   for (auto& t : threads) t.join();
@@ -510,9 +521,11 @@ TEST(DatabaseRestartTest, FirstCallsAfterAnIdleRestartSucceed) {
 
   int failed = 0;
   for (int i = 0; i < 2 * kPool; ++i) {
-    v1::Conversation out;
     auto c = faults::ContextFor(distributor, absl::Seconds(5));
-    const auto s = stub->GetConversation(c.get(), get, &out);
+    v1::Conversation got;
+    v1::Message created;
+    const auto s = i % 2 == 0 ? stub->CreateMessage(c.get(), create, &created)
+                              : stub->GetConversation(c.get(), get, &got);
     if (!s.ok()) {
       ++failed;
       ADD_FAILURE() << "call " << i

@@ -1,9 +1,11 @@
-// Races the API is promised to win: concurrent GetOrCreate, webhook retries of
+// Races the API is promised to win: concurrent GetOrCreate (and one that loses
+// to another session's insert), racing delivery callbacks, webhook retries of
 // one message, exact unread counts, and pagination while writers insert.
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -91,6 +93,43 @@ TEST_F(ConcurrencyTest, UnreadCountIsExactAfterConcurrentInboundMessages) {
   EXPECT_EQ(
       db().Scalar("SELECT unread_count FROM conversations WHERE id = '" + conversation.id() + "'"),
       200);
+}
+
+// A GetOrCreate whose insert loses to another session's: that insert is
+// uncommitted when the call's statement starts, so the statement cannot see
+// it; its own insert waits for it and does nothing once it commits, and the
+// call answers with the other session's conversation (read after the race).
+TEST_F(ConcurrencyTest, GetOrCreateThatLosesToAnUncommittedInsertReturnsTheWinner) {
+  const std::string customer = db().NewCustomer();
+  pqxx::connection other(db().url());
+  pqxx::work held(other);
+  const std::string winner =
+      held.exec1("INSERT INTO conversations (distributor_id, customer_id, channel) VALUES ('" +
+                 distributor_ + "', '" + customer + "', 'whatsapp') RETURNING id::text")[0]
+          .as<std::string>();
+
+  auto call = std::async(std::launch::async, [&] {
+    v1::GetOrCreateConversationRequest request;
+    request.set_customer_id(customer);
+    request.set_channel(v1::CHANNEL_WHATSAPP);
+    v1::Conversation out;
+    const auto status = Call(&Stub::GetOrCreateConversation, distributor_, request, &out);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return out.id();
+  });
+  // The call's statement waits for the held insert's lock.
+  bool waiting = false;
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); !waiting && absl::Now() < until;
+       absl::SleepFor(absl::Milliseconds(5))) {
+    waiting = db().Scalar(
+                  "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                  "AND query LIKE '%conversation_get_or_insert%'") == 1;
+  }
+  held.commit();
+  EXPECT_TRUE(waiting) << "the call never waited for the other session's insert";
+  EXPECT_EQ(call.get(), winner);
+  EXPECT_EQ(
+      db().Scalar("SELECT count(*) FROM conversations WHERE customer_id = '" + customer + "'"), 1);
 }
 
 // Status callbacks for one message race (Twilio sends sent, delivered and

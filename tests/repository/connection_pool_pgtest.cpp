@@ -412,6 +412,11 @@ TEST_F(ConnectionPoolTest, AnIdempotentWriteCommitsAsTheTenantAndLeavesNothingOn
       runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "seven"),
                       read_n, TransactionMode::kOneStatementIdempotentWrite);
   EXPECT_FALSE(refused.ok());
+  const auto refused_once =
+      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "eight"),
+                      read_n, TransactionMode::kOneStatementWrite);
+  // PostgreSQL answered (an invalid integer is INTERNAL): not an unknown outcome.
+  EXPECT_EQ(refused_once.status().code(), absl::StatusCode::kInternal) << refused_once.status();
   const auto again =
       runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "2").Set("n", "8"), read_n,
                       TransactionMode::kOneStatementIdempotentWrite);

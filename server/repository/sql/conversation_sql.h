@@ -47,7 +47,10 @@ SELECT {columns} FROM c)sql");
 // statement's snapshot makes the insert do nothing (the partial unique index
 // decides, after waiting for it): no row, and the caller reads the winner
 // with kSelectActiveConversation. Safe to send again: a repeat finds the
-// conversation the first attempt inserted.
+// conversation the first attempt inserted. A conversation archived by a
+// transaction that commits after this statement's snapshot is still
+// returned: the call is ordered before the archive, as if it had finished a
+// moment earlier (a lock to see the archive would write every call's row).
 inline const Statement kGetOrInsertActiveConversation("conversation_get_or_insert",
                                                       kConversationColumns, R"sql(
 WITH existing AS (
