@@ -128,6 +128,16 @@ class ConnectionPoolTest : public ::testing::Test {
     return rows[0]["n"].as<int>();
   }
 
+  // Runs `insert` (a statement shaped like kInsertHit) in `mode` as `tenant`:
+  // the n it inserted (InsertedN).
+  static absl::StatusOr<int> InsertAs(TransactionRunner& runner, const std::string& tenant,
+                                      const Params& insert, TransactionMode mode) {
+    return runner.Run<int>(
+        AsTenant(tenant), insert,
+        [&](pqxx::transaction_base&, const pqxx::result& rows) { return InsertedN(rows, tenant); },
+        mode);
+  }
+
   // The connections of this test's pools.
   long long Backends() const {
     return db_->Scalar(
@@ -379,14 +389,11 @@ TEST_F(ConnectionPoolTest, AnIdempotentWriteCommitsAsTheTenantAndLeavesNothingOn
   auto pool = Pool(1, absl::Seconds(30), {kInsertHit.Prepared()});
   TransactionRunner runner(*pool, {});
   const std::string tenant = db_->NewDistributor();
-  using Work = std::function<absl::StatusOr<int>(pqxx::transaction_base&, const pqxx::result&)>;
-  const Work read_n = [&](pqxx::transaction_base&, const pqxx::result& rows) {
-    return InsertedN(rows, tenant);
+  const auto insert = [&](const std::string& worker, const std::string& n, TransactionMode mode) {
+    return InsertAs(runner, tenant, Params(kInsertHit).Set("worker", worker).Set("n", n), mode);
   };
 
-  const auto inserted =
-      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "7"), read_n,
-                      TransactionMode::kOneStatementIdempotentWrite);
+  const auto inserted = insert("1", "7", TransactionMode::kOneStatementIdempotentWrite);
   ASSERT_TRUE(inserted.ok()) << inserted.status();
   EXPECT_EQ(*inserted, 7);
   // Committed: another session sees it.
@@ -408,18 +415,12 @@ TEST_F(ConnectionPoolTest, AnIdempotentWriteCommitsAsTheTenantAndLeavesNothingOn
   }
 
   // A value the statement refuses: nothing written, and the connection serves on.
-  const auto refused =
-      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "seven"),
-                      read_n, TransactionMode::kOneStatementIdempotentWrite);
+  const auto refused = insert("1", "seven", TransactionMode::kOneStatementIdempotentWrite);
   EXPECT_FALSE(refused.ok());
-  const auto refused_once =
-      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", "eight"),
-                      read_n, TransactionMode::kOneStatementWrite);
+  const auto refused_once = insert("1", "eight", TransactionMode::kOneStatementWrite);
   // PostgreSQL answered (an invalid integer is INTERNAL): not an unknown outcome.
   EXPECT_EQ(refused_once.status().code(), absl::StatusCode::kInternal) << refused_once.status();
-  const auto again =
-      runner.Run<int>(AsTenant(tenant), Params(kInsertHit).Set("worker", "2").Set("n", "8"), read_n,
-                      TransactionMode::kOneStatementIdempotentWrite);
+  const auto again = insert("2", "8", TransactionMode::kOneStatementIdempotentWrite);
   EXPECT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(db_->Scalar("SELECT count(*) FROM pool_hits"), 2);
   EXPECT_EQ(pool->in_use(), 0);
@@ -433,10 +434,8 @@ TEST_F(ConnectionPoolTest, AOneStatementWriteGoesToAFreshConnectionIfTheIdleOneD
   TransactionRunner runner(*pool, {});
   const std::string tenant = db_->NewDistributor();
   const auto insert = [&](const std::string& n) {
-    return runner.Run<int>(
-        AsTenant(tenant), Params(kInsertHit).Set("worker", "1").Set("n", n),
-        [&](pqxx::transaction_base&, const pqxx::result& rows) { return InsertedN(rows, tenant); },
-        TransactionMode::kOneStatementWrite);
+    return InsertAs(runner, tenant, Params(kInsertHit).Set("worker", "1").Set("n", n),
+                    TransactionMode::kOneStatementWrite);
   };
   // The pool's one connection, with the statement prepared, is idle when
   // its backend is terminated.
@@ -466,9 +465,8 @@ TEST_F(ConnectionPoolTest, AOneStatementWriteThatBreaksAfterTheSendIsNotSentAgai
     return sleeping ? TerminateBackends() : 0;
   });
 
-  const auto broken = runner.Run<int>(
-      AsTenant(tenant), Params(kSlowInsertHit).Set("worker", "1").Set("n", "4").Set("seconds", "5"),
-      [&](pqxx::transaction_base&, const pqxx::result& rows) { return InsertedN(rows, tenant); },
+  const auto broken = InsertAs(
+      runner, tenant, Params(kSlowInsertHit).Set("worker", "1").Set("n", "4").Set("seconds", "5"),
       TransactionMode::kOneStatementWrite);
   ASSERT_EQ(terminated.get(), 1);
   EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable) << broken.status();
