@@ -113,8 +113,8 @@ void MessagingService::Register(AsyncMethods& methods, const CallHandler& calls,
                          messages_.List(ctx, request.conversation_id(), request.order_by(),
                                         request.page_size(), request.page_token()));
                      response->mutable_messages()->Reserve(static_cast<int>(list.messages.size()));
-                     for (const auto& message : list.messages)
-                       ToProto(message, response->add_messages());
+                     for (auto& message : list.messages)
+                       ToProto(std::move(message), response->add_messages());
                      response->set_next_page_token(std::move(list.next_page_token));
                      response->set_stream_cursor(std::move(list.stream_cursor));
                      return absl::OkStatus();
