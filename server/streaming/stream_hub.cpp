@@ -56,7 +56,7 @@ void StreamHub::Subscribe(const std::shared_ptr<Subscription>& s,
                        options_.max_streams_per_distributor, " per server); close one and retry")));
       return;
     }
-    group->members.insert(s);
+    group->Add(s);
   }
   executor_.Post([this, s, cursor = std::move(cursor)] { StartSubscription(s, cursor); });
 }
@@ -66,8 +66,42 @@ void StreamHub::Unsubscribe(const std::shared_ptr<Subscription>& s) {
   const auto it = groups_.find(s->distributor_id());
   if (it == groups_.end()) return;
   std::lock_guard<std::mutex> group_lock(it->second->mu);
-  it->second->members.erase(s);
+  it->second->Remove(s);
   if (it->second->members.empty() && !it->second->read_running) groups_.erase(it);
+}
+
+void StreamHub::Group::Add(const std::shared_ptr<Subscription>& s) {
+  members.insert(s);
+  by_conversation[s->conversation_id()].insert(s);
+}
+
+void StreamHub::Group::Remove(const std::shared_ptr<Subscription>& s) {
+  if (members.erase(s) == 0) return;
+  maybe_catching_up.erase(s);
+  const auto it = by_conversation.find(s->conversation_id());
+  it->second.erase(s);
+  if (it->second.empty()) by_conversation.erase(it);
+}
+
+void StreamHub::Group::CatchingUp(const std::shared_ptr<Subscription>& s) {
+  if (members.count(s) != 0) maybe_catching_up.insert(s);
+}
+
+std::vector<std::shared_ptr<Subscription>> StreamHub::Group::ConcernedBy(
+    const domain::EventBatch& batch) const {
+  std::vector<std::shared_ptr<Subscription>> concerned;
+  absl::flat_hash_set<absl::string_view> conversations;
+  auto add = [&](const std::string& conversation_id) {
+    const auto it = by_conversation.find(conversation_id);
+    if (it != by_conversation.end())
+      concerned.insert(concerned.end(), it->second.begin(), it->second.end());
+  };
+  add("");
+  for (const auto& event : batch.events) {
+    if (conversations.insert(event.message.conversation_id).second)
+      add(event.message.conversation_id);
+  }
+  return concerned;
 }
 
 void StreamHub::StartSubscription(const std::shared_ptr<Subscription>& s,
@@ -97,6 +131,10 @@ void StreamHub::StartSubscription(const std::shared_ptr<Subscription>& s,
     cursor = start;
   }
   s->Start(*std::move(cursor));
+  if (const auto group = FindGroup(s->distributor_id())) {
+    std::lock_guard<std::mutex> lock(group->mu);
+    group->CatchingUp(s);
+  }
   ScheduleCatchUp(s);
 }
 
@@ -224,9 +262,11 @@ void StreamHub::OnHeads(const domain::EventHeads& heads, bool everything) {
     std::vector<std::shared_ptr<Subscription>> catching_up;
     {
       std::lock_guard<std::mutex> lock(group->mu);
-      for (const auto& s : group->members) {
-        if (s->mode() == Subscription::Mode::kCatchUp) catching_up.push_back(s);
-      }
+      absl::erase_if(group->maybe_catching_up, [&](const std::shared_ptr<Subscription>& s) {
+        if (s->mode() != Subscription::Mode::kCatchUp) return true;  // Live again.
+        catching_up.push_back(s);
+        return false;
+      });
     }
     for (const auto& s : catching_up) ScheduleCatchUp(s);
   }
@@ -284,7 +324,7 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
     if (batch.ok()) {
       group->head = domain::Advance(query.after, *batch).position;
       if (batch->complete) group->head_read_at = batch->read_at;
-      members.assign(group->members.begin(), group->members.end());
+      members = group->ConcernedBy(*batch);
     }
     again = group->read_again || (batch.ok() && !batch->complete);
     group->read_again = false;
@@ -293,7 +333,12 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
     log::Debug("stream group read failed: {}", batch.status().message());
   } else {
     for (const auto& s : members) {
-      if (!s->OfferLive(*batch)) ScheduleCatchUp(s);
+      if (s->OfferLive(*batch)) continue;
+      {
+        std::lock_guard<std::mutex> lock(group->mu);
+        group->CatchingUp(s);
+      }
+      ScheduleCatchUp(s);
     }
   }
   bool run_again = false;

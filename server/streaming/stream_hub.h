@@ -25,7 +25,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/executor.h"
@@ -82,8 +85,25 @@ class StreamHub {
 
  private:
   struct Group {
+    void Add(const std::shared_ptr<Subscription>& s);
+    void Remove(const std::shared_ptr<Subscription>& s);
+    // Lists `s` among maybe_catching_up, if it is still a member.
+    void CatchingUp(const std::shared_ptr<Subscription>& s);
+    // The members a batch can concern: the distributor-wide ones and those
+    // following a conversation it has events of. Any other member would
+    // only move its cursor, which the next heartbeat does for it.
+    std::vector<std::shared_ptr<Subscription>> ConcernedBy(const domain::EventBatch& batch) const;
+
     std::mutex mu;
     std::set<std::shared_ptr<Subscription>> members;
+    // The same members by the conversation they follow ("": all of them), so
+    // that an event costs nothing for the streams of other conversations.
+    absl::flat_hash_map<std::string, absl::flat_hash_set<std::shared_ptr<Subscription>>>
+        by_conversation;
+    // Members that may be catching up: added when one starts or falls behind,
+    // dropped by the wake-up that finds it live (OnHeads), so that a wake-up
+    // looks at them only, not at every stream of the distributor.
+    absl::flat_hash_set<std::shared_ptr<Subscription>> maybe_catching_up;
     std::optional<domain::StreamPosition> head;  // Set while someone is live.
     domain::Micros head_read_at = 0;             // Database clock when head was known final.
     bool read_running = false;

@@ -157,13 +157,22 @@ class StreamHubTest : public ::testing::Test {
   std::shared_ptr<Subscription> LiveStream(const std::string& distributor, RecordingSink& sink) {
     return LiveStream(hub_, distributor, sink);
   }
+  // The same following one conversation of `distributor`.
   std::shared_ptr<Subscription> LiveStream(StreamHub& hub, const std::string& distributor,
-                                           RecordingSink& sink) {
+                                           RecordingSink& sink,
+                                           const std::string& conversation_id = "") {
+    if (!conversation_id.empty()) {
+      domain::Conversation conversation;
+      conversation.id = conversation_id;
+      conversation.distributor_id = distributor;
+      EXPECT_CALL(conversations_, Get(ForDistributor(distributor), conversation_id))
+          .WillOnce(Return(conversation));
+    }
     EXPECT_CALL(events_, Horizon(ForDistributor(distributor))).WillOnce(Return(kStart));
-    EXPECT_CALL(events_, Read(ForDistributor(distributor), After(kStart, 0), ""))
+    EXPECT_CALL(events_, Read(ForDistributor(distributor), After(kStart, 0), conversation_id))
         .WillOnce(Return(Quiet(kStart)));
-    auto subscription =
-        std::make_shared<Subscription>(distributor, "", QueueLimits{}, hub.memory(), codec_);
+    auto subscription = std::make_shared<Subscription>(distributor, conversation_id, QueueLimits{},
+                                                       hub.memory(), codec_);
     sink.Bind(subscription.get());
     subscription->Attach(&sink);
     hub.Subscribe(subscription, std::nullopt);
@@ -171,7 +180,22 @@ class StreamHubTest : public ::testing::Test {
     Settle();  // ...which finds nothing and joins the group.
     EXPECT_EQ(subscription->mode(), Subscription::Mode::kLive);
     ::testing::Mock::VerifyAndClearExpectations(&events_);
+    ::testing::Mock::VerifyAndClearExpectations(&conversations_);
     return subscription;
+  }
+
+  // Sends a heartbeat; the cursor it carried on `sink`'s stream (which must
+  // have written nothing else), decoded for `distributor`.
+  domain::StreamCursor HeartbeatCursor(RecordingSink& sink, const std::string& distributor) {
+    hub_.Heartbeat();
+    EXPECT_TRUE(sink.WaitForWrites(1));
+    const auto written = sink.written();
+    EXPECT_EQ(written.size(), 1u);
+    if (written.size() != 1) return {};
+    EXPECT_EQ(written[0].type, EventType::kHeartbeat);
+    const auto cursor = codec_.Decode(distributor, written[0].cursor, absl::Now());
+    EXPECT_TRUE(cursor.ok()) << cursor.status();
+    return cursor.ok() ? *cursor : domain::StreamCursor{};
   }
 
   StrictMock<MockEventRepository> events_;
@@ -217,6 +241,33 @@ TEST_F(StreamHubTest, HeadsNamingOneDistributorReadOnlyItsLog) {
   EXPECT_EQ(b->cursor().position, (StreamPosition{kStart, 0})) << "B was not read";
 }
 
+// (a2) A batch is offered only to the streams it concerns: the
+// distributor-wide ones and those following a conversation it has events of.
+// The others are not touched (their cursors follow at the next heartbeat), so
+// an event costs nothing for the streams of other conversations.
+TEST_F(StreamHubTest, ABatchIsOfferedOnlyToTheStreamsItConcerns) {
+  constexpr char kConversationB[] = "eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee";
+  RecordingSink sink_on_a, sink_on_b;
+  auto wide = LiveStream(kA, sink_a_);
+  auto on_a = LiveStream(hub_, kA, sink_on_a, kConversationA);
+  auto on_b = LiveStream(hub_, kA, sink_on_b, kConversationB);
+
+  EventBatch news = Quiet(110);
+  news.events = {Created(kA, {105, 1})};  // In kConversationA.
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(news));
+  hub_.OnHeads(Heads(110, {{kA, {105, 1}}}), /*everything=*/false);
+  ASSERT_TRUE(sink_a_.WaitForWrites(1));
+  ASSERT_TRUE(sink_on_a.WaitForWrites(1));
+  Settle();
+
+  EXPECT_EQ(wide->cursor().position, (StreamPosition{110, 0}));
+  EXPECT_EQ(on_a->cursor().position, (StreamPosition{110, 0}));
+  EXPECT_TRUE(sink_on_b.written().empty());
+  EXPECT_EQ(on_b->cursor().position, (StreamPosition{kStart, 0})) << "offered a batch of A";
+
+  EXPECT_EQ(HeartbeatCursor(sink_on_b, kA).position, (StreamPosition{110, 0}));
+}
+
 // (a') Reads never go beyond the horizon of the last heads, which the
 // listener made durable (no crash can hand out an xid below it again); the
 // database's own horizon may be further on. A live start begins there too.
@@ -254,15 +305,9 @@ TEST_F(StreamHubTest, IdleGroupMovesToTheHorizonAndItsHeartbeatCarriesIt) {
   EXPECT_EQ(a->cursor().position, (StreamPosition{kStart, 0}))
       << "the stream's cursor follows lazily";
 
-  hub_.Heartbeat();
-  ASSERT_TRUE(sink_a_.WaitForWrites(1));
-  const auto written = sink_a_.written();
-  ASSERT_EQ(written.size(), 1u);
-  EXPECT_EQ(written[0].type, EventType::kHeartbeat);
-  const auto cursor = codec_.Decode(kA, written[0].cursor, absl::Now());
-  ASSERT_TRUE(cursor.ok()) << cursor.status();
-  EXPECT_EQ(cursor->position, (StreamPosition{120, 0}));
-  EXPECT_EQ(cursor->issued_at, heads.read_at);
+  const domain::StreamCursor cursor = HeartbeatCursor(sink_a_, kA);
+  EXPECT_EQ(cursor.position, (StreamPosition{120, 0}));
+  EXPECT_EQ(cursor.issued_at, heads.read_at);
 }
 
 // (c) The first answer after (re)connecting names nobody: every group reads.
