@@ -8,9 +8,9 @@
 #   bench/ab.sh MODE LABEL=SERVER_BIN [LABEL=SERVER_BIN...]
 #
 # MODE is a messaging-bench mode that takes --page-size (list,
-# list-conversations). Knobs: ROUNDS (3), SECS (6), CLIENTS (32),
-# BENCH_BIN and SQL_BIN (default: build/test/bench/...). Uses bench/run.sh's
-# helpers; see bench/README.md.
+# list-conversations). Knobs: ROUNDS (3), SECS (6), CLIENTS (32), BENCH_BIN
+# (default: build/test/bench/messaging-bench). Uses bench/run.sh's helpers;
+# see bench/README.md.
 set -euo pipefail
 
 if (($# < 2)); then
@@ -20,13 +20,13 @@ fi
 mode=$1
 shift
 specs=("$@")
+# (Read before run.sh, which sets its own defaults for these.)
+rounds=${ROUNDS:-3} secs=${SECS:-6} clients=${CLIENTS:-32} bench_bin=${BENCH_BIN:-}
 set --
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=bench/run.sh
 source "$here/run.sh"
-BENCH_BIN=${BENCH_BIN:-$root/build/test/bench/messaging-bench}
-SQL_BIN=${SQL_BIN:-$root/build/test/bench/messaging-bench-sql}
-rounds=${ROUNDS:-3} secs=${SECS:-6} clients=${CLIENTS:-32}
+BENCH_BIN=${bench_bin:-$root/build/test/bench/messaging-bench}
 SERVER_BIN=${specs[0]#*=}
 load
 start_postgres >/dev/null
@@ -47,6 +47,7 @@ for round in $(seq 1 "$rounds"); do
     out=$("$BENCH_BIN" "$mode" "${flags[@]}" --duration="$secs" --warmup=0 | grep '^RESULT')
     u1=$(cpu_ticks 14) s1=$(cpu_ticks 15)
     calls=$(field calls "$out")
+    ((calls > 0)) || die "no call completed: $out"
     say "$mode ${spec%%=*} round $round: $(field rps "$out") calls/s," \
       "user $(((u1 - u0) * 1000000 / tck / calls)) us, system $(((s1 - s0) * 1000000 / tck / calls)) us" \
       "per call (load $(cut -d' ' -f1 /proc/loadavg))"

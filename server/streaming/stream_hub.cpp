@@ -324,7 +324,13 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
     if (batch.ok()) {
       group->head = domain::Advance(query.after, *batch).position;
       if (batch->complete) group->head_read_at = batch->read_at;
-      members = group->ConcernedBy(*batch);
+      const absl::Time now = absl::Now();
+      if (now - group->refreshed_at >= options_.refresh_every) {
+        group->refreshed_at = now;
+        members.assign(group->members.begin(), group->members.end());
+      } else {
+        members = group->ConcernedBy(*batch);
+      }
     }
     again = group->read_again || (batch.ok() && !batch->complete);
     group->read_again = false;

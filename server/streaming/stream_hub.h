@@ -49,6 +49,11 @@ struct HubOptions {
   // Once the memory budget refused someone, a stream whose write has not
   // completed for this long (its client stopped reading) is ended.
   absl::Duration stall_timeout = absl::Seconds(10);
+  // A group read is offered to every live stream of the distributor at least
+  // this often, not only to the streams it has events for: the others' cursors
+  // (position and issue time) then never lag the group by much more, whatever
+  // the heartbeat setting. Zero: every read goes to every stream.
+  absl::Duration refresh_every = absl::Seconds(1);
 };
 
 class StreamHub {
@@ -91,7 +96,7 @@ class StreamHub {
     void CatchingUp(const std::shared_ptr<Subscription>& s);
     // The members a batch can concern: the distributor-wide ones and those
     // following a conversation it has events of. Any other member would
-    // only move its cursor, which the next heartbeat does for it.
+    // only move its cursor (HubOptions::refresh_every).
     std::vector<std::shared_ptr<Subscription>> ConcernedBy(const domain::EventBatch& batch) const;
 
     std::mutex mu;
@@ -104,6 +109,7 @@ class StreamHub {
     // dropped by the wake-up that finds it live (OnHeads), so that a wake-up
     // looks at them only, not at every stream of the distributor.
     absl::flat_hash_set<std::shared_ptr<Subscription>> maybe_catching_up;
+    absl::Time refreshed_at = absl::Now();       // Last read offered to every member.
     std::optional<domain::StreamPosition> head;  // Set while someone is live.
     domain::Micros head_read_at = 0;             // Database clock when head was known final.
     bool read_running = false;

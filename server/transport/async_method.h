@@ -286,9 +286,9 @@ class UnaryMethod final : public AsyncMethod {
   }
 
   absl::StatusOr<PollOutcome> RunBody(Call* call) {
-    // On the thread that runs the body, which is the thread that fills it.
-    call->response_ = call->NewResponse();
     try {
+      // On the thread that runs the body, which is the thread that fills it.
+      call->response_ = call->NewResponse();
       return body_(call->ctx_, call->request_, call->response_);
     } catch (const std::exception& e) {
       // A bug, not the caller's fault: details go to the log only.

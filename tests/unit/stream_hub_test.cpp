@@ -203,7 +203,19 @@ class StreamHubTest : public ::testing::Test {
   const domain::TokenSealer sealer_{"stream-hub-test-key"};
   const domain::StreamCursorCodec codec_{sealer_, absl::Hours(24 * 7)};
   Executor executor_{1};
-  StreamHub hub_{events_, conversations_, executor_, HubOptions{}};
+  // No read goes to every stream during a test, unless it uses refreshing_hub_.
+  static HubOptions NoRefresh() {
+    HubOptions options;
+    options.refresh_every = absl::Hours(1);
+    return options;
+  }
+  StreamHub hub_{events_, conversations_, executor_, NoRefresh()};
+  static HubOptions RefreshAlways() {
+    HubOptions options;
+    options.refresh_every = absl::ZeroDuration();
+    return options;
+  }
+  StreamHub refreshing_hub_{events_, conversations_, executor_, RefreshAlways()};
   // Two streams per distributor, room for about 1.5 kLargeContent events in
   // all, streams that stalled at all are ended under pressure.
   static HubOptions Limited() {
@@ -266,6 +278,27 @@ TEST_F(StreamHubTest, ABatchIsOfferedOnlyToTheStreamsItConcerns) {
   EXPECT_EQ(on_b->cursor().position, (StreamPosition{kStart, 0})) << "offered a batch of A";
 
   EXPECT_EQ(HeartbeatCursor(sink_on_b, kA).position, (StreamPosition{110, 0}));
+}
+
+// (a3) Once a refresh is due, a read goes to every stream of the group, so
+// that the cursors of streams it has no events for do not lag.
+TEST_F(StreamHubTest, ADueRefreshOffersTheReadToEveryStream) {
+  constexpr char kConversationB[] = "eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee";
+  RecordingSink sink_on_b;
+  auto wide = LiveStream(refreshing_hub_, kA, sink_a_);
+  auto on_b = LiveStream(refreshing_hub_, kA, sink_on_b, kConversationB);
+
+  EventBatch news = Quiet(110);
+  news.events = {Created(kA, {105, 1})};                              // In kConversationA.
+  news.read_at = absl::ToUnixMicros(absl::Now() + absl::Seconds(1));  // After the streams began.
+  EXPECT_CALL(events_, Read(ForDistributor(kA), After(kStart, 0), "")).WillOnce(Return(news));
+  refreshing_hub_.OnHeads(Heads(110, {{kA, {105, 1}}}), /*everything=*/false);
+  ASSERT_TRUE(sink_a_.WaitForWrites(1));
+  Settle();
+
+  EXPECT_TRUE(sink_on_b.written().empty());
+  EXPECT_EQ(on_b->cursor().position, (StreamPosition{110, 0}));
+  EXPECT_EQ(on_b->cursor().issued_at, news.read_at);
 }
 
 // (a') Reads never go beyond the horizon of the last heads, which the
