@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -85,6 +86,35 @@ TEST(ExecutorFairnessTest, AKeyRunsAtMostItsLimitAtOnce) {
   release.Notify();
   executor.Drain();
   EXPECT_EQ(started, 3);
+}
+
+// A key's tasks posted back to back, before a thread has taken the first:
+// the key is listed for one turn at a time, so the thread that takes the
+// first must wake another for the second. Both run at once (the key's limit
+// is two), round after round.
+TEST(ExecutorFairnessTest, ASecondTaskOfAKeyStartsWhileItsFirstRuns) {
+  for (int round = 0; round < 200; ++round) {
+    SCOPED_TRACE(round);
+    std::mutex mu;
+    std::condition_variable cv;
+    int started = 0;
+    Executor executor(8, {/*max_running_per_key=*/2, /*max_queued_per_key=*/0});
+    const auto task = [&] {
+      std::unique_lock<std::mutex> lock(mu);
+      ++started;
+      cv.notify_all();
+      // Each waits for the other: neither ends before both have started.
+      cv.wait_for(lock, std::chrono::seconds(5), [&] { return started == 2; });
+    };
+    ASSERT_TRUE(executor.Post("a", task));
+    ASSERT_TRUE(executor.Post("a", task));
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return started == 2; }))
+          << "only " << started << " of the key's two tasks started";
+    }
+    executor.Drain();
+  }
 }
 
 TEST(ExecutorFairnessTest, ALimitedKeyDoesNotHoldBackOthers) {
