@@ -23,6 +23,9 @@ constexpr std::size_t kTagBytes = 16;
 constexpr std::size_t kMaxTokenChars = 16 * 1024;
 
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+using MacContext = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
+using Cipher = std::unique_ptr<EVP_CIPHER, decltype(&EVP_CIPHER_free)>;
+using Mac = std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)>;
 
 const unsigned char* Bytes(absl::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -67,16 +70,59 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 
+// Set up once; every call works on a copy of a context (copying from one
+// that no thread changes is safe from many threads at once).
+struct TokenSealer::Keys {
+  Cipher aes_gcm{nullptr, &EVP_CIPHER_free};
+  CipherContext encrypt{nullptr, &EVP_CIPHER_CTX_free};  // Key set, no nonce yet.
+  CipherContext decrypt{nullptr, &EVP_CIPHER_CTX_free};
+  MacContext nonce_mac{nullptr, &EVP_MAC_CTX_free};  // HMAC-SHA256 with the nonce key.
+
+  Keys(const std::string& encryption_key, const std::string& nonce_key) {
+    aes_gcm.reset(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr));
+    encrypt.reset(EVP_CIPHER_CTX_new());
+    decrypt.reset(EVP_CIPHER_CTX_new());
+    const Mac hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr), &EVP_MAC_free);
+    nonce_mac.reset(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr);
+    std::string digest = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest.data(), 0),
+        OSSL_PARAM_construct_end()};
+    const bool ok = aes_gcm && encrypt && decrypt && nonce_mac &&
+                    EVP_EncryptInit_ex(encrypt.get(), aes_gcm.get(), nullptr, Bytes(encryption_key),
+                                       nullptr) == 1 &&
+                    EVP_DecryptInit_ex(decrypt.get(), aes_gcm.get(), nullptr, Bytes(encryption_key),
+                                       nullptr) == 1 &&
+                    EVP_MAC_init(nonce_mac.get(), Bytes(nonce_key), nonce_key.size(), params) == 1;
+    if (!ok) std::abort();  // Only a broken OpenSSL gets here.
+  }
+
+  // A context with the key, ready for a nonce (EVP_*Init_ex with only an IV).
+  static CipherContext CopyOf(const CipherContext& keyed) {
+    CipherContext ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+    if (!ctx || EVP_CIPHER_CTX_copy(ctx.get(), keyed.get()) != 1) std::abort();
+    return ctx;
+  }
+};
+
 TokenSealer::TokenSealer(absl::string_view secret)
-    : encryption_key_(DeriveKey(secret, "aes-256-gcm key v2")),
-      nonce_key_(DeriveKey(secret, "synthetic nonce key v2")) {}
+    : keys_(std::make_shared<const Keys>(DeriveKey(secret, "aes-256-gcm key v2"),
+                                         DeriveKey(secret, "synthetic nonce key v2"))) {}
 
 // A synthetic nonce (as in SIV): a MAC of what is sealed. The same token is
 // sealed the same way every time (one spelling per token), and two different
 // tokens never share a nonce, which GCM must never allow, however many
 // tokens a key seals.
 std::string TokenSealer::Nonce(absl::string_view aad, absl::string_view payload) const {
-  return HmacSha256(nonce_key_, absl::StrCat(aad, payload)).substr(0, kNonceBytes);
+  const MacContext mac(EVP_MAC_CTX_dup(keys_->nonce_mac.get()), &EVP_MAC_CTX_free);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t out_len = 0;
+  const bool ok = mac && EVP_MAC_update(mac.get(), Bytes(aad), aad.size()) == 1 &&
+                  EVP_MAC_update(mac.get(), Bytes(payload), payload.size()) == 1 &&
+                  EVP_MAC_final(mac.get(), out, &out_len, sizeof(out)) == 1 &&
+                  out_len >= kNonceBytes;
+  if (!ok) std::abort();  // Allocation failure inside OpenSSL.
+  return std::string(reinterpret_cast<const char*>(out), kNonceBytes);
 }
 
 std::string TokenSealer::Seal(absl::string_view binding, absl::string_view payload) const {
@@ -86,12 +132,10 @@ std::string TokenSealer::Seal(absl::string_view binding, absl::string_view paylo
   sealed[0] = kVersion;
   sealed.replace(1, kNonceBytes, nonce);
   auto* out = reinterpret_cast<unsigned char*>(sealed.data()) + 1 + kNonceBytes;
-  CipherContext ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  const CipherContext ctx = Keys::CopyOf(keys_->encrypt);
   int len = 0;
   const bool ok =
-      ctx &&
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(encryption_key_),
-                         Bytes(nonce)) == 1 &&
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, nullptr, Bytes(nonce)) == 1 &&
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
       EVP_EncryptUpdate(ctx.get(), out, &len, Bytes(payload), static_cast<int>(payload.size())) ==
           1 &&
@@ -121,12 +165,10 @@ absl::StatusOr<std::string> TokenSealer::Open(absl::string_view token, absl::str
   std::string tag = raw.substr(raw.size() - kTagBytes);
   std::string payload(payload_size, '\0');
   auto* out = reinterpret_cast<unsigned char*>(payload.data());
-  CipherContext ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  const CipherContext ctx = Keys::CopyOf(keys_->decrypt);
   int len = 0;
   const bool opened =
-      ctx &&
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(encryption_key_),
-                         Bytes(nonce)) == 1 &&
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, nullptr, Bytes(nonce)) == 1 &&
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
       EVP_DecryptUpdate(ctx.get(), out, &len, ciphertext, static_cast<int>(payload_size)) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) == 1 &&
