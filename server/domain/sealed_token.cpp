@@ -70,8 +70,9 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 
-// Set up once; every call works on a copy of a context (copying from one
-// that no thread changes is safe from many threads at once).
+// Set up once; every call works on a copy of a context. Copying only reads
+// the source (OpenSSL 3.0's EVP_CIPHER_CTX_copy and EVP_MAC_CTX_dup, apart
+// from atomic reference counts), so many threads copy one at once.
 struct TokenSealer::Keys {
   Cipher aes_gcm{nullptr, &EVP_CIPHER_free};
   CipherContext encrypt{nullptr, &EVP_CIPHER_CTX_free};  // Key set, no nonce yet.

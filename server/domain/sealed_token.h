@@ -36,7 +36,7 @@ class TokenSealer {
 
   std::string Nonce(absl::string_view aad, absl::string_view payload) const;
 
-  std::shared_ptr<const Keys> keys_;
+  const std::shared_ptr<const Keys> keys_;  // Never null: a moved-from sealer still seals.
 };
 
 // HMAC-SHA256(key, data) as raw bytes.
