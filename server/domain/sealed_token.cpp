@@ -72,17 +72,16 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
 
 // Set up once; every call works on a copy of a context. Copying only reads
 // the source (OpenSSL 3.0's EVP_CIPHER_CTX_copy and EVP_MAC_CTX_dup, apart
-// from atomic reference counts), so many threads copy one at once.
+// from atomic reference counts), so many threads copy one at once. The
+// algorithms are fetched only here: a keyed context holds its own reference
+// to its algorithm.
 struct TokenSealer::Keys {
-  Cipher aes_gcm{nullptr, &EVP_CIPHER_free};
-  CipherContext encrypt{nullptr, &EVP_CIPHER_CTX_free};  // Key set, no nonce yet.
-  CipherContext decrypt{nullptr, &EVP_CIPHER_CTX_free};
+  CipherContext encrypt{EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free};  // Key set, no nonce yet.
+  CipherContext decrypt{EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free};
   MacContext nonce_mac{nullptr, &EVP_MAC_CTX_free};  // HMAC-SHA256 with the nonce key.
 
   Keys(const std::string& encryption_key, const std::string& nonce_key) {
-    aes_gcm.reset(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr));
-    encrypt.reset(EVP_CIPHER_CTX_new());
-    decrypt.reset(EVP_CIPHER_CTX_new());
+    const Cipher aes_gcm(EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr), &EVP_CIPHER_free);
     const Mac hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr), &EVP_MAC_free);
     nonce_mac.reset(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr);
     std::string digest = "SHA256";
