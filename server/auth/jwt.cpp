@@ -1,8 +1,6 @@
 #include "auth/jwt.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "domain/sealed_token.h"
 #include "domain/validation.h"
 
 namespace messaging::auth {
@@ -61,15 +60,10 @@ std::optional<nlohmann::json> DecodeJsonObject(absl::string_view segment) {
 // signature was right.
 bool SignatureMatches(absl::string_view secret, absl::string_view signing_input,
                       absl::string_view signature) {
-  unsigned char expected[EVP_MAX_MD_SIZE];
-  unsigned int expected_len = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(),
-           expected, &expected_len) == nullptr) {
-    return false;
-  }
-  return signature.size() == expected_len &&
-         CRYPTO_memcmp(expected, signature.data(), expected_len) == 0;
+  const std::string expected = domain::HmacSha256(secret, signing_input);
+  if (expected.empty()) return false;  // HMAC failed: nothing may match, not even "".
+  return signature.size() == expected.size() &&
+         CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) == 0;
 }
 
 // A NumericDate claim: absent (nullopt), or whole seconds in [0, 9999-12-31].

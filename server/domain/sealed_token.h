@@ -39,7 +39,8 @@ class TokenSealer {
   const std::shared_ptr<const Keys> keys_;  // Never null: a moved-from sealer still seals.
 };
 
-// HMAC-SHA256(key, data) as raw bytes.
+// HMAC-SHA256(key, data) as raw bytes (32 of them); empty when OpenSSL fails.
+// Auth checks JWT signatures with it.
 std::string HmacSha256(absl::string_view key, absl::string_view data);
 
 }  // namespace messaging::domain
