@@ -8,6 +8,7 @@
 // std::logic_error naming it, on the statement's first use.
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -55,6 +56,15 @@ void Decode(const pqxx::field& from, V& to) {
     // The length libpq already has: no strlen, no temporary string.
     if (from.is_null()) ThrowUnexpectedValue(from);
     to.assign(from.c_str(), from.size());
+  } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+    // Not from.as<V>(): libpqxx 6.4 checks each digit for overflow with a
+    // division, and a page of 50 rows has some 3,000 digits (timestamps are
+    // microseconds). from_chars refuses overflow and junk; all of the text
+    // must be the number.
+    if (from.is_null()) ThrowUnexpectedValue(from);
+    const char* const end = from.c_str() + from.size();
+    const auto [stop, error] = std::from_chars(from.c_str(), end, to);
+    if (error != std::errc() || stop != end) ThrowUnexpectedValue(from);
   } else {
     to = from.as<V>();
   }

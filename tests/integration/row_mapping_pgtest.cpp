@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -146,6 +149,48 @@ TEST_F(RowMappingTest, ReorderedMessageColumnsMapToTheSameFields) {
   v1::Message c;
   transport::ToProto(again, &c);
   EXPECT_TRUE(MessageDifferencer::Equals(a, c)) << c.DebugString();
+}
+
+// The conversation's columns with `replacements` (alias -> expression) in
+// place of those columns' own expressions.
+std::vector<std::string> ConversationColumnsWith(
+    const std::vector<std::pair<std::string, std::string>>& replacements) {
+  auto columns = ColumnsOf(repository::sql::kConversationColumns);
+  for (const auto& replacement : replacements) {
+    const std::string as_alias = " AS " + replacement.first;
+    const auto it = std::find_if(columns.begin(), columns.end(),
+                                 [&](const std::string& c) { return absl::EndsWith(c, as_alias); });
+    EXPECT_NE(it, columns.end()) << replacement.first;
+    if (it != columns.end()) *it = replacement.second + as_alias;
+  }
+  return columns;
+}
+
+TEST_F(RowMappingTest, IntegersAreReadExactlyToTheLimitsOfTheirFields) {
+  const auto result = Conversations(ConversationColumnsWith({
+      {"unread_count", "2147483647"},
+      {"created_at", "(-9223372036854775807 - 1)::int8"},
+      {"updated_at", "9223372036854775807::int8"},
+      {"inbox_at", "-1::int8"},
+  }));
+  const domain::Conversation read = repository::ConversationReader(result)(result.at(0));
+  EXPECT_EQ(read.unread_count, 2147483647);
+  EXPECT_EQ(read.created_at, std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(read.updated_at, std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(read.inbox_at, -1);
+}
+
+TEST_F(RowMappingTest, AnIntegerThatDoesNotFitItsFieldIsAnErrorNamingTheColumn) {
+  for (const char* value : {"2147483648", "-2147483649", "NULL::int4", "'12x'", "''"}) {
+    const auto result = Conversations(ConversationColumnsWith({{"unread_count", value}}));
+    try {
+      const domain::Conversation read = repository::ConversationReader(result)(result.at(0));
+      ADD_FAILURE() << value << " was read as " << read.unread_count;
+    } catch (const std::runtime_error& e) {
+      EXPECT_TRUE(absl::StrContains(e.what(), "unexpected value in column unread_count"))
+          << value << ": " << e.what();
+    }
+  }
 }
 
 TEST_F(RowMappingTest, AMissingColumnIsAnErrorNamingIt) {
