@@ -105,9 +105,14 @@ void EventListener::Loop() {
       ReadHeads(conn, /*notify=*/false);
       absl::Time next_poll = absl::Now() + options_.poll_interval;
       absl::Time next_notify_allowed = absl::InfinitePast();
+      // While a read waits for the WAL flush (unconfirmed_): when to look at
+      // the flush position next, and how long the wait after that is.
+      absl::Duration flush_pause = options_.flush_check_interval;
+      absl::Time next_flush_check =
+          unconfirmed_ ? absl::Now() + flush_pause : absl::InfiniteFuture();
       while (!stopping_) {
         const absl::Time now = absl::Now();
-        absl::Time until = next_poll;
+        absl::Time until = std::min(next_poll, next_flush_check);
         if (announce_) until = std::min(until, std::max(now, next_notify_allowed));
         pollfd fds[2] = {{conn.sock(), POLLIN, 0}, {signal_fd_, POLLIN, 0}};
         if (poll(fds, 2, ToPollTimeoutMs(until - now)) < 0 && errno != EINTR) {
@@ -127,12 +132,25 @@ void EventListener::Loop() {
         }
         // Our own streams look at once on an announce, without waiting for
         // the echo.
+        bool looked = true;
         if (heard || notify || absl::Now() >= next_poll) {
           ReadHeads(conn, notify);
           // A read is a poll: the timer only covers quiet spells, so a
           // replica that reads on every announce or notification (every
           // notify_interval under writes) adds no polls on top.
           next_poll = absl::Now() + options_.poll_interval;
+          flush_pause = options_.flush_check_interval;
+        } else if (absl::Now() >= next_flush_check) {
+          if (!CheckFlush(conn)) {
+            flush_pause = std::min(flush_pause * 2, options_.flush_check_interval * 8);
+          }
+        } else {
+          looked = false;  // Woken for nothing due (e.g. our own NOTIFY's echo).
+        }
+        if (!unconfirmed_) {
+          next_flush_check = absl::InfiniteFuture();
+        } else if (looked) {
+          next_flush_check = absl::Now() + flush_pause;
         }
       }
     } catch (const std::exception& e) {
@@ -191,6 +209,16 @@ void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
   }
   // Otherwise keep waiting for the older read: the next read covers this
   // one's range again.
+}
+
+bool EventListener::CheckFlush(pqxx::connection_base& conn) {
+  if (!unconfirmed_) return true;
+  const auto flushed =
+      pqxx::nontransaction(conn).exec1(sql::kWalFlushPosition)[0].as<std::int64_t>();
+  if (flushed < unconfirmed_->wal_insert) return false;
+  Publish(*unconfirmed_);
+  unconfirmed_.reset();
+  return true;
 }
 
 void EventListener::Publish(const HeadsRead& read) {

@@ -10,9 +10,12 @@
 // answer (everything = true) names nobody: every stream must look. An answer's
 // horizon is durable: it is handed on only once the WAL is flushed up to where
 // it was read, so no xid below it can be handed out again after a crash
-// (sql::kEventHeads); streams never read beyond it. Under writes that is
-// usually a few milliseconds later, at the next read; when the WAL is still
-// not flushed that far after `poll_interval`, the listener flushes it.
+// (sql::kEventHeads); streams never read beyond it. Usually the writers'
+// own commits flush it within a millisecond or two: while a read waits, the
+// listener looks at the flush position (a query of one function, not a
+// second read) after `flush_check_interval`, then at growing intervals up
+// to eight times that. When the WAL is still not flushed that far after
+// `poll_interval`, the listener flushes it.
 //
 // * It LISTENs on messaging_events and wakes when another replica
 //   announces new events.
@@ -46,6 +49,9 @@ struct EventListenerOptions {
   absl::Duration poll_interval = absl::Milliseconds(25);
   absl::Duration notify_interval = absl::Milliseconds(5);
   std::string app_role = "messaging_app";  // The heads query runs as this role.
+  // The first look at the WAL's flush position after a read that must wait
+  // for it (see above).
+  absl::Duration flush_check_interval = absl::Milliseconds(1);
 };
 
 class EventListener {
@@ -81,6 +87,9 @@ class EventListener {
   // Reads the heads since the last published answer (sending the wake-up
   // NOTIFY after the read if `notify`), and publishes what is durable.
   void ReadHeads(pqxx::connection_base& conn, bool notify);
+  // Hands on the read that waits for the WAL flush if the WAL is now
+  // flushed up to it. Returns whether it did.
+  bool CheckFlush(pqxx::connection_base& conn);
   void Publish(const HeadsRead& read);
   void TellNews(const HeadsRead& read);
 

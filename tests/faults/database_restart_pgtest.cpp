@@ -251,12 +251,13 @@ std::uint64_t FirstXidAfterACrash(PrivateCluster& cluster, const std::string& ur
 // can have flushed what these transactions wrote.
 class DurableHorizonTest : public ::testing::Test {
  protected:
-  DurableHorizonTest() {
+  DurableHorizonTest() : DurableHorizonTest(absl::Milliseconds(20)) {}
+  explicit DurableHorizonTest(absl::Duration poll_interval) {
     cluster_.Configure("autovacuum", "off");
     cluster_.Configure("wal_writer_delay", "10s");
     url_ = cluster_.CreateMigratedDatabase("messaging");
     repository::EventListenerOptions options;
-    options.poll_interval = absl::Milliseconds(20);
+    options.poll_interval = poll_interval;
     listener_ = std::make_unique<repository::EventListener>(
         cluster_.ServerUrl("messaging"), options,
         [this](const domain::EventHeads& heads, bool) {
@@ -368,6 +369,39 @@ TEST_F(DurableHorizonTest, NewsOfAnEventComeBeforeItsHorizonIsDurable) {
   EXPECT_EQ(news.last_xid, xid);
   EXPECT_LE(news.published_then, xid) << "the news came only once the horizon had passed the event";
   EXPECT_TRUE(WaitPublishedPast(xid)) << "the horizon never passed the event";
+}
+
+// A read that must wait for the WAL flush is handed on as soon as someone
+// else's commit has flushed the WAL, not at the listener's next read: here
+// it never polls (60 s) and nothing announces after the one read.
+class FlushCheckTest : public DurableHorizonTest {
+ protected:
+  FlushCheckTest() : DurableHorizonTest(absl::Seconds(60)) {}
+};
+
+TEST_F(FlushCheckTest, AReadWaitingForTheFlushIsHandedOnOnceAnotherCommitFlushes) {
+  ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
+  const std::string distributor = faults::InsertRow(url_, "distributors");
+  const std::string conversation =
+      faults::InsertConversation(url_, distributor, faults::InsertRow(url_, "customers"));
+  pqxx::connection client(url_);
+  std::uint64_t xid = 0;
+  {
+    pqxx::work tx(client);
+    tx.exec("SET LOCAL synchronous_commit = off");  // Its commit record stays in memory.
+    xid = CurrentXid(tx);
+    tx.exec_params(
+        "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+        "delivery_status) VALUES ($1, $2, 'inbound', 'async', 'received')",
+        conversation, distributor);
+    tx.commit();
+  }
+  listener_->Announce();  // One read, which finds the event.
+  ASSERT_TRUE(WaitUntil([&] { return NewsOf(distributor).has_value(); }, absl::Seconds(10)))
+      << "the listener never read the heads after the announce";
+  // Another session's synchronous commit flushes the WAL past the event.
+  pqxx::nontransaction(client).exec("SELECT pg_logical_emit_message(true, 'test', '')");
+  EXPECT_TRUE(WaitPublishedPast(xid)) << "the event was not handed on after the flush";
 }
 
 // A List's stream cursor carries the page's snapshot, and a stream opened from
