@@ -440,10 +440,13 @@ scenario_fanout() {
   say "database transactions during the whole run (incl. set-up and probes): $((x1 - x0))," \
     "$(awk -v x=$((x1 - x0)) -v n="$(field published "$r")" 'BEGIN { printf "%.1f", x / n }') per measured message"
   check_server_log
+  # The targets: p99 < 20 ms at 500 messages/s, < 50 ms at 2,000.
+  local target_ms=20
+  if awk -v r="$rate" 'BEGIN { exit !(r >= 2000) }'; then target_ms=50; fi
   final "fanout: commit-to-delivery p99 <= $(field p99_ms "$r") ms (send->delivery; ack->delivery" \
     "p99 $(field low_p99_ms "$r") ms), lost $(field lost "$r"), duplicated $(field duplicated "$r")," \
     "server CPU $(field server_cpu_us_per_event "$r") us/event ($(field server_cpu_us_per_event_marginal "$r") us marginal)" \
-    "(target p99 < 20 ms, 0 lost, 0 duplicated)"
+    "(target p99 < $target_ms ms, 0 lost, 0 duplicated)"
 }
 
 scenario_idle() {
