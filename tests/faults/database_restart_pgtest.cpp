@@ -286,6 +286,24 @@ class DurableHorizonTest : public ::testing::Test {
                                << " again, below the horizon the streams were given";
   }
 
+  // A message in a new conversation of `distributor`, committed
+  // asynchronously: its commit record stays in the WAL buffers (the WAL
+  // writer is slowed). Returns its transaction's xid.
+  std::uint64_t InsertMessageWithoutFlush(const std::string& distributor) {
+    const std::string conversation =
+        faults::InsertConversation(url_, distributor, faults::InsertRow(url_, "customers"));
+    pqxx::connection client(url_);
+    pqxx::work tx(client);
+    tx.exec("SET LOCAL synchronous_commit = off");
+    const std::uint64_t xid = CurrentXid(tx);
+    tx.exec_params(
+        "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
+        "delivery_status) VALUES ($1, $2, 'inbound', 'async', 'received')",
+        conversation, distributor);
+    tx.commit();
+    return xid;
+  }
+
   struct News {
     std::string distributor;
     std::uint64_t last_xid;
@@ -349,20 +367,7 @@ TEST_F(DurableHorizonTest, AfterARollback) {
 TEST_F(DurableHorizonTest, NewsOfAnEventComeBeforeItsHorizonIsDurable) {
   ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
   const std::string distributor = faults::InsertRow(url_, "distributors");
-  const std::string conversation =
-      faults::InsertConversation(url_, distributor, faults::InsertRow(url_, "customers"));
-  pqxx::connection client(url_);
-  std::uint64_t xid = 0;
-  {
-    pqxx::work tx(client);
-    tx.exec("SET LOCAL synchronous_commit = off");
-    xid = CurrentXid(tx);
-    tx.exec_params(
-        "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
-        "delivery_status) VALUES ($1, $2, 'inbound', 'async', 'received')",
-        conversation, distributor);
-    tx.commit();
-  }
+  const std::uint64_t xid = InsertMessageWithoutFlush(distributor);
   ASSERT_TRUE(WaitUntil([&] { return NewsOf(distributor).has_value(); }, absl::Seconds(10)))
       << "the listener never told of the new event";
   const News news = *NewsOf(distributor);
@@ -382,25 +387,13 @@ class FlushCheckTest : public DurableHorizonTest {
 TEST_F(FlushCheckTest, AReadWaitingForTheFlushIsHandedOnOnceAnotherCommitFlushes) {
   ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
   const std::string distributor = faults::InsertRow(url_, "distributors");
-  const std::string conversation =
-      faults::InsertConversation(url_, distributor, faults::InsertRow(url_, "customers"));
-  pqxx::connection client(url_);
-  std::uint64_t xid = 0;
-  {
-    pqxx::work tx(client);
-    tx.exec("SET LOCAL synchronous_commit = off");  // Its commit record stays in memory.
-    xid = CurrentXid(tx);
-    tx.exec_params(
-        "INSERT INTO messages (conversation_id, distributor_id, direction, content, "
-        "delivery_status) VALUES ($1, $2, 'inbound', 'async', 'received')",
-        conversation, distributor);
-    tx.commit();
-  }
+  const std::uint64_t xid = InsertMessageWithoutFlush(distributor);
   listener_->Announce();  // One read, which finds the event.
   ASSERT_TRUE(WaitUntil([&] { return NewsOf(distributor).has_value(); }, absl::Seconds(10)))
       << "the listener never read the heads after the announce";
   // Another session's synchronous commit flushes the WAL past the event.
-  pqxx::nontransaction(client).exec("SELECT pg_logical_emit_message(true, 'test', '')");
+  pqxx::connection other(url_);
+  pqxx::nontransaction(other).exec("SELECT pg_logical_emit_message(true, 'test', '')");
   EXPECT_TRUE(WaitPublishedPast(xid)) << "the event was not handed on after the flush";
 }
 
