@@ -65,8 +65,10 @@ std::string AdditionalData(absl::string_view binding) {
 std::string HmacSha256(absl::string_view key, absl::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int out_len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), Bytes(data), data.size(), out,
-       &out_len);
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), Bytes(data), data.size(), out,
+           &out_len) == nullptr) {
+    return {};
+  }
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 

@@ -103,17 +103,21 @@ void EventListener::Loop() {
       news_horizon_ = 0;
       // Catch up on anything committed while we were not listening.
       ReadHeads(conn, /*notify=*/false);
+      conn.get_notifs();  // Any that came in during the read (see the end of the loop).
       absl::Time next_poll = absl::Now() + options_.poll_interval;
       absl::Time next_notify_allowed = absl::InfinitePast();
       // While a read waits for the WAL flush (unconfirmed_): when to look at
       // the flush position next, and how long the wait after that is.
-      absl::Duration flush_pause = options_.flush_check_interval;
+      const absl::Duration first_look =
+          std::max(options_.flush_check_interval, absl::Milliseconds(1));
+      absl::Duration flush_pause = first_look;
       absl::Time next_flush_check =
           unconfirmed_ ? absl::Now() + flush_pause : absl::InfiniteFuture();
       while (!stopping_) {
         const absl::Time now = absl::Now();
         absl::Time until = std::min(next_poll, next_flush_check);
         if (announce_) until = std::min(until, std::max(now, next_notify_allowed));
+        if (heard) until = now;  // A notification came in during the last query.
         pollfd fds[2] = {{conn.sock(), POLLIN, 0}, {signal_fd_, POLLIN, 0}};
         if (poll(fds, 2, ToPollTimeoutMs(until - now)) < 0 && errno != EINTR) {
           throw std::runtime_error("poll failed");
@@ -123,7 +127,6 @@ void EventListener::Loop() {
           [[maybe_unused]] const auto n = read(signal_fd_, &drained, sizeof drained);
         }
         if (stopping_) break;
-        heard = false;
         conn.get_notifs();  // Also notices a closed connection (throws).
         const bool notify = announce_ && absl::Now() >= next_notify_allowed;
         if (notify) {
@@ -132,26 +135,28 @@ void EventListener::Loop() {
         }
         // Our own streams look at once on an announce, without waiting for
         // the echo.
-        bool looked = true;
         if (heard || notify || absl::Now() >= next_poll) {
+          heard = false;  // The read covers whatever was announced before it.
+          const absl::Time held = unconfirmed_ ? unconfirmed_->taken : absl::InfinitePast();
           ReadHeads(conn, notify);
           // A read is a poll: the timer only covers quiet spells, so a
           // replica that reads on every announce or notification (every
           // notify_interval under writes) adds no polls on top.
           next_poll = absl::Now() + options_.poll_interval;
-          flush_pause = options_.flush_check_interval;
-        } else if (absl::Now() >= next_flush_check) {
-          if (!CheckFlush(conn)) {
-            flush_pause = std::min(flush_pause * 2, options_.flush_check_interval * 8);
+          // A read newly held starts the looks afresh; one still held keeps
+          // its schedule, so the looks thin out while nothing flushes.
+          if (unconfirmed_ && unconfirmed_->taken != held) {
+            flush_pause = first_look;
+            next_flush_check = absl::Now() + flush_pause;
           }
-        } else {
-          looked = false;  // Woken for nothing due (e.g. our own NOTIFY's echo).
-        }
-        if (!unconfirmed_) {
-          next_flush_check = absl::InfiniteFuture();
-        } else if (looked) {
+        } else if (absl::Now() >= next_flush_check) {
+          if (!CheckFlush(conn)) flush_pause = std::min(flush_pause * 2, first_look * 8);
           next_flush_check = absl::Now() + flush_pause;
         }
+        if (!unconfirmed_) next_flush_check = absl::InfiniteFuture();
+        // libpq reads the socket during a query, so a notification that came
+        // in meanwhile waits in its queue, and poll() would not report it.
+        conn.get_notifs();
       }
     } catch (const std::exception& e) {
       if (connected_.exchange(false)) log::Warn("event listener lost its connection: {}", e.what());

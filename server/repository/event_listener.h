@@ -11,8 +11,8 @@
 // horizon is durable: it is handed on only once the WAL is flushed up to where
 // it was read, so no xid below it can be handed out again after a crash
 // (sql::kEventHeads); streams never read beyond it. Usually the writers'
-// own commits flush it within a millisecond or two: while a read waits, the
-// listener looks at the flush position (a query of one function, not a
+// own commits flush it a few milliseconds later at most: while a read waits,
+// the listener looks at the flush position (a query of one function, not a
 // second read) after `flush_check_interval`, then at growing intervals up
 // to eight times that. When the WAL is still not flushed that far after
 // `poll_interval`, the listener flushes it.
@@ -22,8 +22,8 @@
 // * Announce() (called after this replica's writes commit) makes it send one
 //   NOTIFY messaging_events -- coalesced: at most one per `notify_interval`
 //   however many writes committed -- and read the heads at once; this
-//   replica's own streams look once that horizon is durable, usually at the
-//   next read. The write transactions themselves never NOTIFY: a NOTIFY in a
+//   replica's own streams look once that horizon is durable (see above).
+//   The write transactions themselves never NOTIFY: a NOTIFY in a
 //   transaction serializes every commit on a global lock.
 // * When `poll_interval` passed without a read, it wakes anyway: events
 //   become readable when older transactions finish, and writes by other
@@ -50,7 +50,7 @@ struct EventListenerOptions {
   absl::Duration notify_interval = absl::Milliseconds(5);
   std::string app_role = "messaging_app";  // The heads query runs as this role.
   // The first look at the WAL's flush position after a read that must wait
-  // for it (see above).
+  // for it (see above); at least 1 ms.
   absl::Duration flush_check_interval = absl::Milliseconds(1);
 };
 

@@ -385,15 +385,20 @@ class FlushCheckTest : public DurableHorizonTest {
 };
 
 TEST_F(FlushCheckTest, AReadWaitingForTheFlushIsHandedOnOnceAnotherCommitFlushes) {
+  pqxx::connection other(url_);
+  const auto flush = [&] {  // A synchronous commit: flushes all WAL before it.
+    pqxx::nontransaction(other).exec("SELECT pg_logical_emit_message(true, 'test', '')");
+  };
+  flush();  // In case the listener's first read is waiting too: no poll will flush it.
   ASSERT_TRUE(WaitPublishedPast(0)) << "the listener never read the heads";
   const std::string distributor = faults::InsertRow(url_, "distributors");
   const std::uint64_t xid = InsertMessageWithoutFlush(distributor);
   listener_->Announce();  // One read, which finds the event.
   ASSERT_TRUE(WaitUntil([&] { return NewsOf(distributor).has_value(); }, absl::Seconds(10)))
       << "the listener never read the heads after the announce";
-  // Another session's synchronous commit flushes the WAL past the event.
-  pqxx::connection other(url_);
-  pqxx::nontransaction(other).exec("SELECT pg_logical_emit_message(true, 'test', '')");
+  // Nothing has flushed the event's commit yet, so the read is held.
+  ASSERT_LE(published_.load(), xid) << "the read was handed on before the WAL was flushed";
+  flush();
   EXPECT_TRUE(WaitPublishedPast(xid)) << "the event was not handed on after the flush";
 }
 
