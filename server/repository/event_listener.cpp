@@ -218,9 +218,7 @@ void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
 
 bool EventListener::CheckFlush(pqxx::connection_base& conn) {
   if (!unconfirmed_) return true;
-  const auto flushed =
-      pqxx::nontransaction(conn).exec1(sql::kWalFlushPosition)[0].as<std::int64_t>();
-  if (flushed < unconfirmed_->wal_insert) return false;
+  if (WalFlushPosition(conn) < unconfirmed_->wal_insert) return false;
   Publish(*unconfirmed_);
   unconfirmed_.reset();
   return true;

@@ -15,6 +15,10 @@ WalPositions WalPositions::Of(const pqxx::result& result) {
           row[ColumnNumber(result, "wal_flush")].as<std::int64_t>()};
 }
 
+std::int64_t WalFlushPosition(pqxx::connection_base& conn) {
+  return pqxx::nontransaction(conn).exec1(sql::kWalFlushPosition)[0].as<std::int64_t>();
+}
+
 absl::Status AwaitDurable(ConnectionPool& pool, const WalPositions& read, absl::Time deadline) {
   if (read.durable()) return absl::OkStatus();
   auto lease = pool.Acquire(deadline);
@@ -24,9 +28,7 @@ absl::Status AwaitDurable(ConnectionPool& pool, const WalPositions& read, absl::
     const absl::Time give_up_waiting = absl::Now() + kWalFlushWait;
     absl::Duration pause = absl::Microseconds(250);
     for (;;) {
-      const auto flushed =
-          pqxx::nontransaction(conn).exec1(sql::kWalFlushPosition)[0].as<std::int64_t>();
-      if (flushed >= read.insert) return absl::OkStatus();
+      if (WalFlushPosition(conn) >= read.insert) return absl::OkStatus();
       const absl::Time now = absl::Now();
       if (now >= deadline) return absl::DeadlineExceededError("deadline exceeded");
       if (now >= give_up_waiting) break;

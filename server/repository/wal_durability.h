@@ -31,6 +31,9 @@ struct WalPositions {
   static WalPositions Of(const pqxx::result& result);
 };
 
+// The WAL's flush position now (bytes), read on `conn` outside any transaction.
+std::int64_t WalFlushPosition(pqxx::connection_base& conn);
+
 // How long a read waits for other commits to flush the WAL before it flushes
 // the WAL itself (which costs an fsync and an xid). Under synchronous writes
 // the next commit flushes it within about one fsync.
