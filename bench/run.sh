@@ -7,8 +7,9 @@
 #   bench/run.sh create     CreateMessage vs pgbench of the same transaction (32 clients)
 #   bench/run.sh list       ListMessages (page of 50) vs pgbench of the same statements
 #   bench/run.sh health     no-op gRPC call (Health/Check): the transport limit; max latency with 1,000 streams open
-#   bench/run.sh fanout     1,000 subscribers, 500 messages/s: commit-to-delivery, loss, duplicates
-#   bench/run.sh idle       10,000 open streams: RSS per stream, threads
+#   bench/run.sh fanout     1,000 subscribers, 500 messages/s: commit-to-delivery, loss, duplicates;
+#                           CPU per delivery against a bare gRPC server's (the transport floor)
+#   bench/run.sh idle       10,000 open streams: RSS per stream (and the bare gRPC floor), threads
 #   bench/run.sh notify     pgbench of the write: change-log cost, wake-up cost (32, 64 clients)
 #   bench/run.sh growth     List latency at 100k vs 10M messages, deep pages, EXPLAIN
 #   bench/run.sh fairness   distributor B's GetConversation alone vs while A floods (64 ListMessages of 8 MB)
@@ -333,6 +334,29 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 mean() { awk '{ s += $1 } END { if (NR) printf "%.1f", s / NR; else print 0 }'; }
 mean3() { awk '{ s += $1 } END { if (NR) printf "%.3f", s / NR; else print 0 }'; }
 
+# floor FLAGS...: the transport's own cost, measured in the same run. A bare
+# gRPC server (`messaging-bench floor-server`: no database, no service code)
+# writes canned messages to streams the way the service fans events out, and
+# `floor-fanout` reports its CPU per delivery and its memory per stream the
+# way the fanout and idle modes report the service's. Sets FLOOR_RESULT.
+floor() {
+  local port pid out
+  port=$("$root/scripts/pg.sh" free-port)
+  "$BENCH_BIN" floor-server --port="$port" >"$WORK/floor-server.log" 2>&1 &
+  pid=$!
+  if ! out=$("$BENCH_BIN" floor-fanout --target="127.0.0.1:$port" --server-pid="$pid" "$@"); then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    printf '%s\n' "$out"
+    cat "$WORK/floor-server.log" >&2
+    die "messaging-bench floor-fanout failed"
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  FLOOR_RESULT=$(grep '^RESULT' <<<"$out")
+  say "floor    $(sed 's/^RESULT //' <<<"$FLOOR_RESULT")"
+}
+
 # service vs pgbench, alternating rounds; sets SVC_MEAN and PGB_MEAN.
 compare() {
   local mode=$1 script=$2 clients=$3
@@ -440,6 +464,18 @@ scenario_fanout() {
   say "database transactions during the whole run (incl. set-up and probes): $((x1 - x0))," \
     "$(awk -v x=$((x1 - x0)) -v n="$(field published "$r")" 'BEGIN { printf "%.1f", x / n }') per measured message"
   check_server_log
+  # The same streams and publishing rate on a bare gRPC server, each publish
+  # written to as many streams as an event reached above.
+  local per_event
+  per_event=$(awk -v d="$(field expected "$r")" -v n="$(field published "$r")" \
+    'BEGIN { printf "%d", (n > 0 ? d / n + 0.5 : 1) }')
+  floor --streams="$subs" --channels=10 --rate="$rate" --per-event="$((per_event > 0 ? per_event : 1))" \
+    --duration="$DURATION"
+  local floor_us
+  floor_us=$(field server_cpu_us_per_event_marginal "$FLOOR_RESULT")
+  say "transport floor (bare gRPC, no database): $floor_us us marginal server CPU per delivery;" \
+    "the service: $(field server_cpu_us_per_event_marginal "$r") us" \
+    "= $(ratio "$(field server_cpu_us_per_event_marginal "$r")" "$floor_us")x the floor (target <= 10 us)"
   # The targets: p99 < 20 ms at 500 messages/s, < 50 ms at 2,000.
   local target_ms=20
   if awk -v r="$rate" 'BEGIN { exit !(r >= 2000) }'; then target_ms=50; fi
@@ -456,6 +492,13 @@ scenario_idle() {
   bench idle --streams="$n" --baseline-streams=10 --hold="${IDLE_HOLD:-5}"
   local r=$LAST_RESULT
   check_server_log
+  # The same number of streams on a bare gRPC server, one message each (the
+  # idle mode's 500 streams per connection).
+  floor --streams="$n" --channels="$(((n + 499) / 500))" --rate=100 --per-event=1 --duration=1 \
+    --baseline=1
+  say "transport floor (bare gRPC, no database): $(field kib_per_stream "$FLOOR_RESULT") KiB per" \
+    "stream after one message; the service: $(field kib_per_stream "$r") KiB" \
+    "= $(ratio "$(field kib_per_stream "$r")" "$(field kib_per_stream "$FLOOR_RESULT")")x the floor"
   final "idle: $n streams: $(field kib_per_stream "$r") KiB extra RSS per stream" \
     "($(field kib_per_stream_before_events "$r") before any event), threads" \
     "$(field threads_base "$r") with 10 -> $(field threads "$r") with $n (peak $(field threads_peak "$r"))" \
@@ -911,6 +954,7 @@ scenario_smoke() {
   bench fanout --subscribers=20 --rate=50 --duration=1 --baseline=0.3 --drain=5 --channels=2
   bench idle --streams=60 --baseline-streams=10 --hold=0.3 --settle=0.3 --ready-file="$WORK/smoke.ready"
   [[ -e $WORK/smoke.ready ]] || die "idle: no ready file"
+  floor --streams=20 --channels=2 --rate=100 --per-event=3 --duration=0.3 --baseline=0.3
   explain_plans "a0000000-0000-4000-8000-000000000002" "" "d0000000-0000-4000-8000-000000000002" >/dev/null
   # The AI work queue: a few items through the service, through pgbench, and long-poll claims.
   local token

@@ -4,6 +4,7 @@
 //                                                                    closed-loop unary load
 //   messaging-bench fanout [flags]                                   subscribers + paced writes
 //   messaging-bench idle [flags]                                     N open streams, RSS/threads
+//   messaging-bench floor-server|floor-fanout [flags]                bare gRPC: fan-out's floor
 //
 // Every mode stops by itself (duration or count, plus deadlines) and prints a
 // final `RESULT key=value ...` line; the exit status is non-zero if any call
@@ -25,11 +26,13 @@ int main(int argc, char** argv) {
   }
   if (mode == "fanout") return bench::RunFanout(flags);
   if (mode == "idle") return bench::RunIdle(flags);
+  if (mode == "floor-server") return bench::RunFloorServer(flags);
+  if (mode == "floor-fanout") return bench::RunFloorFanout(flags);
   if (mode == "ai-throughput" || mode == "ai-latency") return bench::RunAiQueue(mode, flags);
   std::fprintf(stderr,
                "usage: messaging-bench "
                "health|create|list|list-conversations|get-conversation|fanout|idle|ai-throughput|"
-               "ai-latency "
+               "ai-latency|floor-server|floor-fanout "
                "--target=127.0.0.1:PORT [--fixture=FILE] [flags]\n"
                "see bench/README.md\n");
   return 2;

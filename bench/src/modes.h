@@ -16,4 +16,10 @@ int RunIdle(Flags& flags);
 // ai-throughput | ai-latency: the AI work queue (claim + complete; long-poll latency).
 int RunAiQueue(const std::string& mode, Flags& flags);
 
+// floor-server: a bare async gRPC server (no database, no service code).
+// floor-fanout: its server CPU per message written to a stream; the
+// transport's floor under the `fanout` mode's figure.
+int RunFloorServer(Flags& flags);
+int RunFloorFanout(Flags& flags);
+
 }  // namespace bench

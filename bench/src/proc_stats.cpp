@@ -12,6 +12,10 @@ namespace bench {
 
 int64_t TicksPerSecond() { return sysconf(_SC_CLK_TCK); }
 
+double TicksToSeconds(int64_t ticks) {
+  return static_cast<double>(ticks) / static_cast<double>(TicksPerSecond());
+}
+
 ProcSample ReadProc(int pid) {
   ProcSample p;
   if (pid <= 0) return p;

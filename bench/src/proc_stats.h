@@ -21,5 +21,6 @@ std::string ThreadNames(int pid);
 // its backends), plus the root's exited children, in clock ticks; -1 if root is 0.
 int64_t TreeTicks(int root);
 int64_t TicksPerSecond();
+double TicksToSeconds(int64_t ticks);
 
 }  // namespace bench

@@ -370,10 +370,6 @@ void CloseStreams(Streams& s) {
   if (!s.set.WaitAllDone(std::chrono::seconds(60))) Die("streams did not finish after cancel");
 }
 
-double TicksToSeconds(int64_t ticks) {
-  return static_cast<double>(ticks) / static_cast<double>(TicksPerSecond());
-}
-
 }  // namespace
 
 int RunFanout(Flags& flags) {
