@@ -82,11 +82,13 @@ build() {
 # $MESSAGING_TEST_ADMIN_URL's server for the smoke test), the server, fixture.
 # ---------------------------------------------------------------------------
 WORK="" DATADIR="" DB_URL="" ADMIN_URL="" DB_NAME="" PG_PID="" SERVER_PID="" SERVER_PORT=""
+FLOOR_PID=""
 SECRET="bench-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 cleanup() {
   set +e
   if [[ -n ${FLOOD_PID:-} ]]; then kill "$FLOOD_PID" 2>/dev/null; wait "$FLOOD_PID" 2>/dev/null; fi
+  stop_floor
   stop_server
   if [[ -n $ADMIN_URL && -n $DB_NAME ]]; then
     "$PG_BIN/psql" -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1
@@ -340,21 +342,31 @@ mean3() { awk '{ s += $1 } END { if (NR) printf "%.3f", s / NR; else print 0 }';
 # `floor-fanout` reports its CPU per delivery and its memory per stream the
 # way the fanout and idle modes report the service's. Sets FLOOR_RESULT.
 floor() {
-  local port pid out
+  local port out waited=0
   port=$("$root/scripts/pg.sh" free-port)
   "$BENCH_BIN" floor-server --port="$port" >"$WORK/floor-server.log" 2>&1 &
-  pid=$!
-  if ! out=$("$BENCH_BIN" floor-fanout --target="127.0.0.1:$port" --server-pid="$pid" "$@"); then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+  FLOOR_PID=$!
+  until grep -q 'serving on' "$WORK/floor-server.log"; do
+    kill -0 "$FLOOR_PID" 2>/dev/null || { cat "$WORK/floor-server.log" >&2; die "floor-server did not start"; }
+    ((waited++ < 100)) || die "floor-server not serving after 10 s"
+    sleep 0.1
+  done
+  out=$("$BENCH_BIN" floor-fanout --target="127.0.0.1:$port" --server-pid="$FLOOR_PID" "$@") || {
     printf '%s\n' "$out"
     cat "$WORK/floor-server.log" >&2
     die "messaging-bench floor-fanout failed"
-  fi
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  }
+  stop_floor
   FLOOR_RESULT=$(grep '^RESULT' <<<"$out")
   say "floor    $(sed 's/^RESULT //' <<<"$FLOOR_RESULT")"
+}
+
+stop_floor() {
+  if [[ -n $FLOOR_PID ]]; then
+    kill "$FLOOR_PID" 2>/dev/null || true
+    wait "$FLOOR_PID" 2>/dev/null || true
+    FLOOR_PID=""
+  fi
 }
 
 # service vs pgbench, alternating rounds; sets SVC_MEAN and PGB_MEAN.
@@ -954,7 +966,8 @@ scenario_smoke() {
   bench fanout --subscribers=20 --rate=50 --duration=1 --baseline=0.3 --drain=5 --channels=2
   bench idle --streams=60 --baseline-streams=10 --hold=0.3 --settle=0.3 --ready-file="$WORK/smoke.ready"
   [[ -e $WORK/smoke.ready ]] || die "idle: no ready file"
-  floor --streams=20 --channels=2 --rate=100 --per-event=3 --duration=0.3 --baseline=0.3
+  floor --streams=20 --channels=2 --rate=100 --per-event=3 --duration=0.3 --baseline=0.3 \
+    --settle=0.2
   explain_plans "a0000000-0000-4000-8000-000000000002" "" "d0000000-0000-4000-8000-000000000002" >/dev/null
   # The AI work queue: a few items through the service, through pgbench, and long-poll claims.
   local token

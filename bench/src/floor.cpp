@@ -5,17 +5,25 @@
 // at a paced rate, each publish making the server write one canned message to
 // the next `per-event` streams. It measures the server's CPU the same way the
 // `fanout` mode measures the service's: publishing alone, then with the
-// streams, the difference per delivered message.
+// streams, the difference per delivered message; and its memory per stream
+// the way the `idle` mode does.
+//
+// What the bare server does not do that the service does: serialize a message
+// per stream (one shared slice is written to all), and hop to each stream's
+// own queue thread (the publish's thread starts every write).
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -98,19 +106,21 @@ class FloorServer {
     if (!server_) Die("floor-server: cannot listen on port " + std::to_string(port));
   }
 
-  // Serves until the process is killed.
-  void Run() {
-    std::vector<std::thread> threads;
+  // Serves until the process is killed (the load generator's script kills
+  // it) or `max_runtime` has passed, whichever comes first.
+  [[noreturn]] void Run(std::chrono::seconds max_runtime) {
     for (auto& cq : cqs_) {
       grpc::ServerCompletionQueue* q = cq.get();
       Listen(q);
-      threads.emplace_back([q] {
+      std::thread([q] {
         void* tag = nullptr;
         bool ok = false;
         while (q->Next(&tag, &ok)) static_cast<FloorCall*>(tag)->Proceed(ok);
-      });
+      }).detach();
     }
-    for (auto& t : threads) t.join();
+    std::this_thread::sleep_for(max_runtime);
+    std::fprintf(stderr, "floor-server: --max-seconds passed; exiting\n");
+    std::_Exit(1);  // Its streams are never finished: nothing to shut down cleanly.
   }
 
   void Listen(grpc::ServerCompletionQueue* cq) {
@@ -313,13 +323,16 @@ int RunFloorServer(Flags& flags) {
   const int port = static_cast<int>(flags.Int("port", 0));
   const int threads = static_cast<int>(flags.Int("threads", std::thread::hardware_concurrency()));
   const int payload_bytes = static_cast<int>(flags.Int("payload-bytes", 600));
+  const int max_seconds = static_cast<int>(flags.Int("max-seconds", 900));
   flags.CheckAllUsed();
   if (port <= 0) Die("floor-server: --port is required");
+  if (max_seconds <= 0) Die("floor-server: --max-seconds must be positive");
+  // Ends with the script that started it, even if that script is killed.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   FloorServer server(port, std::max(1, threads), payload_bytes);
   std::printf("floor-server: serving on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
-  server.Run();
-  return 0;
+  server.Run(std::chrono::seconds(max_seconds));
 }
 
 int RunFloorFanout(Flags& flags) {
@@ -332,8 +345,13 @@ int RunFloorFanout(Flags& flags) {
   const double duration = flags.Double("duration", 10);
   const double baseline_secs = flags.Double("baseline", 3);
   const int client_threads = static_cast<int>(flags.Int("client-threads", 2));
+  const int baseline_streams = static_cast<int>(flags.Int("baseline-streams", 10));
+  const double settle = flags.Double("settle", 2);
   flags.CheckAllUsed();
   if (server_pid <= 0) Die("floor-fanout: --server-pid is required (its CPU is the figure)");
+  if (baseline_streams <= 0 || streams_n <= baseline_streams) {
+    Die("floor-fanout: --streams must exceed --baseline-streams, which must be positive");
+  }
   if (rate <= 0 || duration <= 0 || baseline_secs <= 0 || per_event <= 0) {
     Die("floor-fanout: --rate, --duration, --baseline and --per-event must be positive");
   }
@@ -346,40 +364,40 @@ int RunFloorFanout(Flags& flags) {
 
   // 1. Publishing alone: the server's CPU per second with no stream to write to.
   PublishPaced(publishers, cqs, rate, 0.5, 0);
-  const ProcSample a = ReadProc(server_pid);
-  auto t = Clock::now();
-  PublishPaced(publishers, cqs, rate, baseline_secs, 0);
-  const ProcSample b = ReadProc(server_pid);
-  const double cpu_per_sec_alone = TicksToSeconds(b.cpu_ticks - a.cpu_ticks) /
-                                   std::chrono::duration<double>(Clock::now() - t).count();
+  const double cpu_share_alone =
+      CpuShareWhile(server_pid, [&] { PublishPaced(publishers, cqs, rate, baseline_secs, 0); });
 
-  // 2. The streams, each proven open by its first message.
-  std::vector<std::shared_ptr<grpc::Channel>> channels = ConnectChannels(target, channels_n);
+  // 2. The streams, each proven open by its first message: a few first, then
+  // the rest, memory read after each (after a settle, as the `idle` mode does).
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
-  for (const auto& ch : channels) stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
-  const ProcSample before_streams = ReadProc(server_pid);
+  for (const auto& ch : ConnectChannels(target, channels_n)) {
+    stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
+  }
   std::atomic<int64_t> opened{0}, received{0};
   std::vector<std::unique_ptr<FloorReader>> readers;
-  for (int i = 0; i < streams_n; ++i) {
-    readers.push_back(
-        std::make_unique<FloorReader>(*stubs[static_cast<std::size_t>(i) % stubs.size()],
-                                      cqs.cq(static_cast<std::size_t>(i)), &opened, &received));
-  }
-  const auto open_deadline = Clock::now() + std::chrono::seconds(60);
-  while (opened.load() < streams_n) {
-    if (Clock::now() > open_deadline) Die("floor-fanout: streams did not open within 60 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-
-  // Memory per stream after one message each, as the `idle` mode reports the service's.
-  const ProcSample opened_streams = ReadProc(server_pid);
+  const auto open_until = [&](int total) {
+    while (static_cast<int>(readers.size()) < total) {
+      const auto i = readers.size();
+      readers.push_back(
+          std::make_unique<FloorReader>(*stubs[i % stubs.size()], cqs.cq(i), &opened, &received));
+    }
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (opened.load() < total) {
+      if (Clock::now() > deadline) Die("floor-fanout: streams did not open within 60 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(settle * 1e6)));
+    return ReadProc(server_pid);
+  };
+  const ProcSample with_baseline_streams = open_until(baseline_streams);
+  const ProcSample with_all_streams = open_until(streams_n);
   const double kib_per_stream =
-      static_cast<double>(opened_streams.rss_kib - before_streams.rss_kib) /
-      static_cast<double>(streams_n);
+      static_cast<double>(with_all_streams.rss_kib - with_baseline_streams.rss_kib) /
+      static_cast<double>(streams_n - baseline_streams);
 
   // 3. Measured: paced publishes, each written to `per_event` streams, until all arrive.
-  const ProcSample c = ReadProc(server_pid);
-  t = Clock::now();
+  const auto measured_start = Clock::now();
+  const ProcSample cpu_start = ReadProc(server_pid);
   const int64_t published = PublishPaced(publishers, cqs, rate, duration, per_event);
   const int64_t expected = published * per_event;
   const auto drain_deadline = Clock::now() + std::chrono::seconds(30);
@@ -387,26 +405,30 @@ int RunFloorFanout(Flags& flags) {
     if (Clock::now() > drain_deadline) Die("floor-fanout: not every message arrived within 30 s");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  const double secs = std::chrono::duration<double>(Clock::now() - t).count();
-  const ProcSample d = ReadProc(server_pid);
-  const double cpu = TicksToSeconds(d.cpu_ticks - c.cpu_ticks);
-  const double per_delivery_us = cpu * 1e6 / static_cast<double>(expected);
-  const double marginal_us = (cpu - cpu_per_sec_alone * secs) * 1e6 / static_cast<double>(expected);
+  const ProcSample cpu_end = ReadProc(server_pid);
+  const double secs = std::chrono::duration<double>(Clock::now() - measured_start).count();
+  const double cpu = TicksToSeconds(cpu_end.cpu_ticks - cpu_start.cpu_ticks);
+  const double us_per_delivery = cpu * 1e6 / static_cast<double>(expected);
+  const double marginal_us_per_delivery =
+      (cpu - cpu_share_alone * secs) * 1e6 / static_cast<double>(expected);
 
   for (auto& r : readers) r->Cancel();
   const auto cancel_deadline = Clock::now() + std::chrono::seconds(10);
   for (auto& r : readers) {
-    while (!r->done() && Clock::now() < cancel_deadline) {
+    while (!r->done()) {
+      if (Clock::now() > cancel_deadline) Die("floor-fanout: streams did not end after cancel");
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
   if (received.load() != expected) Die("floor-fanout: more messages arrived than were written");
+  // The CPU keys are the `fanout` mode's, which also divides by deliveries.
   std::printf(
       "RESULT mode=floor-fanout streams=%d channels=%d rate=%.0f per_event=%d published=%lld "
       "delivered=%lld server_cpu_us_per_event=%.2f server_cpu_us_per_event_marginal=%.2f "
       "kib_per_stream=%.2f ok=1\n",
       streams_n, channels_n, rate, per_event, static_cast<long long>(published),
-      static_cast<long long>(received.load()), per_delivery_us, marginal_us, kib_per_stream);
+      static_cast<long long>(received.load()), us_per_delivery, marginal_us_per_delivery,
+      kib_per_stream);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 //   messaging-bench fanout [flags]                                   subscribers + paced writes
 //   messaging-bench idle [flags]                                     N open streams, RSS/threads
 //   messaging-bench floor-server|floor-fanout [flags]                bare gRPC: fan-out's floor
+//                   (floor-server serves until killed, its parent ends, or --max-seconds)
 //
 // Every mode stops by itself (duration or count, plus deadlines) and prints a
 // final `RESULT key=value ...` line; the exit status is non-zero if any call
@@ -32,8 +33,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: messaging-bench "
                "health|create|list|list-conversations|get-conversation|fanout|idle|ai-throughput|"
-               "ai-latency|floor-server|floor-fanout "
+               "ai-latency|floor-fanout "
                "--target=127.0.0.1:PORT [--fixture=FILE] [flags]\n"
+               "       messaging-bench floor-server --port=PORT [flags]\n"
                "see bench/README.md\n");
   return 2;
 }

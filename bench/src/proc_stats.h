@@ -3,6 +3,7 @@
 // CPU, memory and thread readings of local processes from /proc (the server
 // and PostgreSQL under load).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -22,5 +23,19 @@ std::string ThreadNames(int pid);
 int64_t TreeTicks(int root);
 int64_t TicksPerSecond();
 double TicksToSeconds(int64_t ticks);
+
+// CPU seconds per second of wall-clock time that process `pid` used while
+// `work` ran (0 when pid is 0 or unreadable).
+template <typename Work>
+double CpuShareWhile(int pid, Work&& work) {
+  const ProcSample before = ReadProc(pid);
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  const ProcSample after = ReadProc(pid);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (before.cpu_ticks < 0 || after.cpu_ticks < 0 || secs <= 0) return 0;
+  return TicksToSeconds(after.cpu_ticks - before.cpu_ticks) / secs;
+}
 
 }  // namespace bench

@@ -412,12 +412,7 @@ int RunFanout(Flags& flags) {
   double cpu_per_sec_without_streams = 0;
   if (baseline_secs > 0 && server_pid > 0) {
     paced(0.5, -1);  // Warm the path.
-    const ProcSample a = ReadProc(server_pid);
-    const auto t = Clock::now();
-    paced(baseline_secs, -1);
-    const ProcSample b = ReadProc(server_pid);
-    cpu_per_sec_without_streams = TicksToSeconds(b.cpu_ticks - a.cpu_ticks) /
-                                  std::chrono::duration<double>(Clock::now() - t).count();
+    cpu_per_sec_without_streams = CpuShareWhile(server_pid, [&] { paced(baseline_secs, -1); });
   }
 
   // 2. Subscribers, proven live.
