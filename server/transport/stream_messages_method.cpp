@@ -27,8 +27,9 @@ class StreamCall final : public streaming::EventSink {
     if (CompletionQueues::OnThreadOf(cq_)) {
       StartWrite();
     } else {
-      // Made on first use: many streams never need it (see pending_).
-      if (!alarm_) alarm_ = std::make_unique<grpc::Alarm>();
+      // Made for this hop and freed when it fires: an idle stream holds none
+      // (see pending_).
+      alarm_ = std::make_unique<grpc::Alarm>();
       Acquire();
       // A deadline already past: gRPC queues the completion at once, from
       // this thread. "Now" would be rounded up to the next millisecond and
@@ -78,6 +79,7 @@ class StreamCall final : public streaming::EventSink {
         }
         break;
       case Event::kAlarm:
+        alarm_.reset();  // Fired: nothing of it is outstanding.
         StartWrite();
         break;
       case Event::kWrite:
