@@ -338,9 +338,10 @@ mean3() { awk '{ s += $1 } END { if (NR) printf "%.3f", s / NR; else print 0 }';
 
 # floor FLAGS...: the transport's own cost, measured in the same run. A bare
 # gRPC server (`messaging-bench floor-server`: no database, no service code)
-# writes canned messages to streams the way the service fans events out, and
-# `floor-fanout` reports its CPU per delivery and its memory per stream the
-# way the fanout and idle modes report the service's. Sets FLOOR_RESULT.
+# writes a canned message to as many streams per publish as the service
+# delivers an event to, and `floor-fanout` reports its CPU per delivery and
+# its memory per stream the way the fanout and idle modes report the
+# service's (bench/README.md says what it leaves out). Sets FLOOR_RESULT.
 floor() {
   local port out waited=0
   port=$("$root/scripts/pg.sh" free-port)
