@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,13 +33,12 @@
 
 #include "async_client.h"
 #include "cli.h"
+#include "latency.h"
 #include "modes.h"
 #include "proc_stats.h"
 
 namespace bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 constexpr char kSubscribe[] = "/bench.Floor/Subscribe";
 constexpr char kPublish[] = "/bench.Floor/Publish";
@@ -54,6 +54,16 @@ std::string StringOf(const grpc::ByteBuffer& buffer) {
   std::string out;
   for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return out;
+}
+
+// Polls `done` every millisecond; false if it is still not true after `timeout`.
+bool PollUntil(const std::function<bool()>& done, std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 // A publish's request: how many streams it is for, in decimal (0: none).
@@ -304,16 +314,12 @@ int64_t PublishPaced(std::vector<std::unique_ptr<grpc::GenericStub>>& stubs, CqP
   const int64_t n = static_cast<int64_t>(secs * rate);
   const auto start = Clock::now();
   for (int64_t i = 0; i < n; ++i) {
-    std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<int64_t>(
-                                              static_cast<double>(i) * 1e9 / rate)));
+    SleepUntilNth(start, i, rate);
     const auto slot = static_cast<std::size_t>(i);
     new PublishCall(*stubs[slot % stubs.size()], cqs.cq(slot), k, &pending, &failed);
   }
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (pending.load() > 0 && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (pending.load() > 0 || failed.load() > 0) Die("floor-fanout: publishes failed");
+  const bool replied = PollUntil([&] { return pending.load() == 0; }, std::chrono::seconds(10));
+  if (!replied || failed.load() > 0) Die("floor-fanout: publishes failed");
   return n;
 }
 
@@ -381,10 +387,8 @@ int RunFloorFanout(Flags& flags) {
       readers.push_back(
           std::make_unique<FloorReader>(*stubs[i % stubs.size()], cqs.cq(i), &opened, &received));
     }
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (opened.load() < total) {
-      if (Clock::now() > deadline) Die("floor-fanout: streams did not open within 60 s");
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!PollUntil([&] { return opened.load() >= total; }, std::chrono::seconds(60))) {
+      Die("floor-fanout: streams did not open within 60 s");
     }
     std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(settle * 1e6)));
     return ReadProc(server_pid);
@@ -400,10 +404,8 @@ int RunFloorFanout(Flags& flags) {
   const ProcSample cpu_start = ReadProc(server_pid);
   const int64_t published = PublishPaced(publishers, cqs, rate, duration, per_event);
   const int64_t expected = published * per_event;
-  const auto drain_deadline = Clock::now() + std::chrono::seconds(30);
-  while (received.load() < expected) {
-    if (Clock::now() > drain_deadline) Die("floor-fanout: not every message arrived within 30 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!PollUntil([&] { return received.load() >= expected; }, std::chrono::seconds(30))) {
+    Die("floor-fanout: not every message arrived within 30 s");
   }
   const ProcSample cpu_end = ReadProc(server_pid);
   const double secs = std::chrono::duration<double>(Clock::now() - measured_start).count();
@@ -413,12 +415,11 @@ int RunFloorFanout(Flags& flags) {
       (cpu - cpu_share_alone * secs) * 1e6 / static_cast<double>(expected);
 
   for (auto& r : readers) r->Cancel();
-  const auto cancel_deadline = Clock::now() + std::chrono::seconds(10);
-  for (auto& r : readers) {
-    while (!r->done()) {
-      if (Clock::now() > cancel_deadline) Die("floor-fanout: streams did not end after cancel");
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+  const auto all_ended = [&] {
+    return std::all_of(readers.begin(), readers.end(), [](const auto& r) { return r->done(); });
+  };
+  if (!PollUntil(all_ended, std::chrono::seconds(10))) {
+    Die("floor-fanout: streams did not end after cancel");
   }
   if (received.load() != expected) Die("floor-fanout: more messages arrived than were written");
   // The CPU keys are the `fanout` mode's, which also divides by deliveries.

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bench {
@@ -14,6 +15,13 @@ using Clock = std::chrono::steady_clock;
 inline int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
       .count();
+}
+
+// Sleeps until the `i`th (from 0) of a series paced at `rate` per second
+// from `start`: the schedule is kept even when one step runs late.
+inline void SleepUntilNth(Clock::time_point start, int64_t i, double rate) {
+  std::this_thread::sleep_until(
+      start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate)));
 }
 
 struct LatencySummary {

@@ -398,8 +398,7 @@ int RunFanout(Flags& flags) {
     const int64_t n = static_cast<int64_t>(secs * rate);
     const auto start = Clock::now();
     for (int64_t k = 0; k < n; ++k) {
-      std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<int64_t>(
-                                                static_cast<double>(k) * 1e9 / rate)));
+      SleepUntilNth(start, k, rate);
       publisher.Publish(first_seq < 0 ? -1 : first_seq + k, random_conversation());
     }
     if (!publisher.WaitIdle(std::chrono::milliseconds(deadline_ms) + std::chrono::seconds(5))) {
