@@ -34,17 +34,20 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
                                                            const domain::EventQuery& q,
                                                            const std::string& conversation_id) {
   const bool by_conversation = !conversation_id.empty();
+  Params params(by_conversation ? sql::kReadConversationEvents : sql::kReadEvents);
+  params.Set("after_xid", absl::StrCat(q.after.position.xid))
+      .Set("after_seq", absl::StrCat(q.after.position.seq))
+      .Set("snapshot", q.after.snapshot)
+      .Set("horizon_cap", absl::StrCat(q.horizon_cap))
+      .Set("limit", absl::StrCat(q.limit))
+      .Set("max_bytes", absl::StrCat(q.max_bytes));
+  if (by_conversation) params.Set("conversation_id", conversation_id);
+  // One statement, sent with the tenant setup: one round trip per read (a
+  // group read runs on every wake-up that names the distributor), not three
+  // (BEGIN and the tenant, the read, COMMIT).
   return transactions_.Run<domain::EventBatch>(
-      ctx, [&](pqxx::transaction_base& tx) -> absl::StatusOr<domain::EventBatch> {
-        Params params(by_conversation ? sql::kReadConversationEvents : sql::kReadEvents);
-        params.Set("after_xid", absl::StrCat(q.after.position.xid))
-            .Set("after_seq", absl::StrCat(q.after.position.seq))
-            .Set("snapshot", q.after.snapshot)
-            .Set("horizon_cap", absl::StrCat(q.horizon_cap))
-            .Set("limit", absl::StrCat(q.limit))
-            .Set("max_bytes", absl::StrCat(q.max_bytes));
-        if (by_conversation) params.Set("conversation_id", conversation_id);
-        const pqxx::result r = params.Exec(tx);
+      ctx, params,
+      [&](pqxx::transaction_base&, const pqxx::result& r) -> absl::StatusOr<domain::EventBatch> {
         domain::EventBatch batch;
         batch.horizon = r.at(0)[ColumnNumber(r, "horizon")].as<std::uint64_t>();
         batch.read_at = r.at(0)[ColumnNumber(r, "read_at")].as<domain::Micros>();
@@ -62,7 +65,8 @@ absl::StatusOr<domain::EventBatch> PgEventRepository::Read(const domain::Request
         batch.complete =
             static_cast<int>(batch.events.size()) < q.limit && bytes_through <= q.max_bytes;
         return batch;
-      });
+      },
+      TransactionMode::kOneStatementRead);
 }
 
 absl::StatusOr<std::uint64_t> PgEventRepository::Horizon(const domain::RequestContext& ctx) {
