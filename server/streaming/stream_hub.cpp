@@ -338,8 +338,9 @@ void StreamHub::GroupRead(const std::string& distributor_id, const std::shared_p
   if (!batch.ok()) {
     log::Debug("stream group read failed: {}", batch.status().message());
   } else {
+    CursorMemo cursors;
     for (const auto& s : members) {
-      if (s->OfferLive(*batch)) continue;
+      if (s->OfferLive(*batch, &cursors)) continue;
       {
         std::lock_guard<std::mutex> lock(group->mu);
         group->CatchingUp(s);
@@ -408,9 +409,10 @@ void StreamHub::Heartbeat() {
     }
   }
   for (const auto& [quiet, members] : groups) {
+    CursorMemo cursors;
     for (const auto& s : members) {
-      if (quiet.horizon != 0) s->OfferLive(quiet);
-      s->OfferHeartbeat();
+      if (quiet.horizon != 0) s->OfferLive(quiet, &cursors);
+      s->OfferHeartbeat(&cursors);
     }
   }
 }

@@ -82,8 +82,13 @@ bool Subscription::Matches(const domain::StreamEvent& event) const {
 }
 
 OutgoingEvent Subscription::ToOutgoing(const domain::StreamEvent& event,
-                                       const domain::StreamCursor& at) const {
-  return {event.type, event.message, cursors_.Encode(distributor_id_, at)};
+                                       const domain::StreamCursor& at, CursorMemo* memo) const {
+  return {event.type, event.message, Encode(at, memo)};
+}
+
+std::string Subscription::Encode(const domain::StreamCursor& at, CursorMemo* memo) const {
+  if (memo == nullptr) return cursors_.Encode(distributor_id_, at);
+  return memo->Encode(cursors_, distributor_id_, at);
 }
 
 bool Subscription::FitsBytesLocked(std::size_t bytes, std::size_t events) const {
@@ -129,7 +134,7 @@ bool Subscription::AppendCatchUp(const domain::EventBatch& batch, std::size_t re
         const auto xmax = domain::SnapshotXmax(after.snapshot);
         if (xmax && after.position.xid >= *xmax) after.snapshot.clear();
       }
-      OutgoingEvent out = ToOutgoing(event, after);
+      OutgoingEvent out = ToOutgoing(event, after, /*memo=*/nullptr);
       const std::size_t bytes = Footprint(out);
       bool fits = queue_.size() < limits_.max_events && FitsBytesLocked(bytes, 1);
       if (fits && bytes > reserved) {
@@ -160,7 +165,7 @@ bool Subscription::AppendCatchUp(const domain::EventBatch& batch, std::size_t re
   return took_all;
 }
 
-bool Subscription::OfferLive(const domain::EventBatch& batch) {
+bool Subscription::OfferLive(const domain::EventBatch& batch, CursorMemo* memo) {
   EventSink* sink = nullptr;
   OutgoingEvent next;
   bool fitted = true;
@@ -177,7 +182,7 @@ bool Subscription::OfferLive(const domain::EventBatch& batch) {
       domain::StreamCursor at = cursor_;
       for (const auto* event : fresh) {
         at.position = event->position;
-        taken.push_back({ToOutgoing(*event, at), 0});
+        taken.push_back({ToOutgoing(*event, at, memo), 0});
         taken.back().bytes = Footprint(taken.back().event);
         bytes += taken.back().bytes;
       }
@@ -212,7 +217,7 @@ bool Subscription::TryGoLive(const domain::StreamPosition& group_head) {
   return true;
 }
 
-void Subscription::OfferHeartbeat() {
+void Subscription::OfferHeartbeat(CursorMemo* memo) {
   EventSink* sink = nullptr;
   OutgoingEvent next;
   {
@@ -222,7 +227,7 @@ void Subscription::OfferHeartbeat() {
     // nothing else: not worth reserving.
     OutgoingEvent heartbeat;
     heartbeat.type = domain::EventType::kHeartbeat;
-    heartbeat.cursor = cursors_.Encode(distributor_id_, cursor_);
+    heartbeat.cursor = Encode(cursor_, memo);
     queue_.push_back({std::move(heartbeat), 0});
     sink = TakeNextWriteLocked(&next);
   }

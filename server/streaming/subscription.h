@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "domain/stream.h"
 #include "domain/stream_cursor_codec.h"
+#include "streaming/cursor_memo.h"
 #include "streaming/stream_memory_budget.h"
 
 namespace messaging::streaming {
@@ -97,12 +98,13 @@ class Subscription {
   // Offers a batch read for the whole distributor. Only a live subscription
   // takes it: events past its cursor and matching its filter. Returns false if
   // they did not fit (queue or memory budget): the subscription is then in
-  // catch-up mode.
-  bool OfferLive(const domain::EventBatch& batch);
+  // catch-up mode. `memo`, if given, seals the cursors: one per batch, shared
+  // by the streams it is offered to.
+  bool OfferLive(const domain::EventBatch& batch, CursorMemo* memo = nullptr);
   // Joins live delivery if the cursor has reached `group_head`.
   bool TryGoLive(const domain::StreamPosition& group_head);
   // Queues a heartbeat carrying the current cursor if nothing else is queued.
-  void OfferHeartbeat();
+  void OfferHeartbeat(CursorMemo* memo = nullptr);
   // Catch-up bookkeeping: true if the caller should schedule a read now (it
   // is catching up, not already reading, and has that much room).
   bool ClaimCatchUp(std::size_t min_free_events, std::size_t min_free_bytes);
@@ -118,7 +120,10 @@ class Subscription {
   };
 
   bool Matches(const domain::StreamEvent& event) const;
-  OutgoingEvent ToOutgoing(const domain::StreamEvent& event, const domain::StreamCursor& at) const;
+  OutgoingEvent ToOutgoing(const domain::StreamEvent& event, const domain::StreamCursor& at,
+                           CursorMemo* memo) const;
+  // The sealed cursor, through `memo` if there is one.
+  std::string Encode(const domain::StreamCursor& at, CursorMemo* memo) const;
   // Whether `events` more events of `bytes` in all fit the byte limit.
   bool FitsBytesLocked(std::size_t bytes, std::size_t events) const;
   // Takes the next queued event for the sink, if nothing is being written.
