@@ -93,6 +93,7 @@ void EventListener::Loop() {
       conn.set_variable("statement_timeout", "5000");
       conn.set_variable("role", conn.quote(options_.app_role));
       conn.prepare(sql::kEventHeads.name(), sql::kEventHeads.sql());
+      conn.prepare_now(sql::kEventHeads.name());  // ReadHeads may EXECUTE it by name.
       bool heard = false;
       ChannelReceiver receiver(conn, &heard);
       if (!connected_.exchange(true)) log::Info("listening for message events");
@@ -179,13 +180,20 @@ void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
   WalPositions wal;
   {
     pqxx::nontransaction tx(conn);
-    const pqxx::result r = Params(sql::kEventHeads).Set("from_xid", absl::StrCat(from)).Exec(tx);
+    Params heads(sql::kEventHeads);
+    heads.Set("from_xid", absl::StrCat(from));
+    // With the NOTIFY, one query string and one round trip: PostgreSQL runs it
+    // as one implicit transaction, and delivers the notification when that
+    // commits, after the read (its snapshot is taken before the commit gives
+    // the transaction an xid, as a read of its own would be).
+    const pqxx::result r =
+        notify ? tx.exec(absl::StrCat(sql::kNotifyEvents, "; ", heads.ExecuteSql(conn)))
+               : heads.Exec(tx);
     read.heads = HeadsFromResult(r);
     wal = WalPositions::Of(r);
   }
   read.wal_insert = wal.insert;
   const std::int64_t wal_flush = wal.flush;
-  if (notify) pqxx::nontransaction(conn).exec(sql::kNotifyEvents);
   TellNews(read);
 
   // Streams may pass a horizon only once no crash can hand out again an xid
