@@ -183,9 +183,9 @@ void EventListener::ReadHeads(pqxx::connection_base& conn, bool notify) {
     Params heads(sql::kEventHeads);
     heads.Set("from_xid", absl::StrCat(from));
     // With the NOTIFY, one query string and one round trip: PostgreSQL runs it
-    // as one implicit transaction, and delivers the notification when that
-    // commits, after the read (its snapshot is taken before the commit gives
-    // the transaction an xid, as a read of its own would be).
+    // as one implicit transaction and delivers the notification when that
+    // commits, after the read. The transaction gets its xid only at that
+    // commit, after the read's snapshot, as a NOTIFY of its own would.
     const pqxx::result r =
         notify ? tx.exec(absl::StrCat(sql::kNotifyEvents, "; ", heads.ExecuteSql(conn)))
                : heads.Exec(tx);

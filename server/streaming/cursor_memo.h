@@ -5,8 +5,11 @@
 // batches hold equal cursors, and sealing is deterministic (one spelling per
 // cursor), so each distinct cursor is sealed once per batch rather than once
 // per stream: an event of a distributor reaches every one of its
-// distributor-wide streams with the same cursor. Used by one thread at a time.
+// distributor-wide streams with the same cursor. It keeps at most
+// kMaxEntries cursors (a batch offered to streams whose cursors all differ
+// seals each, as without it). Used by one thread at a time.
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -21,15 +24,16 @@ namespace messaging::streaming {
 
 class CursorMemo {
  public:
+  static constexpr std::size_t kMaxEntries = 4096;
+
   // codec.Encode(distributor_id, cursor), sealed at its first request only.
-  const std::string& Encode(const domain::StreamCursorCodec& codec,
-                            const std::string& distributor_id, const domain::StreamCursor& cursor);
-  // Cursors sealed so far (distinct requests).
-  std::size_t sealed() const { return entries_.size(); }
+  std::string Encode(const domain::StreamCursorCodec& codec, const std::string& distributor_id,
+                     const domain::StreamCursor& cursor);
+  // Cursors sealed so far.
+  std::size_t sealed() const { return sealed_; }
 
  private:
   struct Entry {
-    const domain::StreamCursorCodec* codec;
     std::string distributor_id;
     domain::StreamCursor cursor;
     std::string token;
@@ -43,6 +47,7 @@ class CursorMemo {
 
   std::deque<Entry> entries_;  // A deque never moves its elements: the keys stay valid.
   absl::flat_hash_map<Key, const std::string*> tokens_;
+  std::size_t sealed_ = 0;
 };
 
 }  // namespace messaging::streaming

@@ -64,11 +64,26 @@ class CursorMemoTest : public ::testing::Test {
 
 TEST_F(CursorMemoTest, AnEqualCursorIsSealedOnceAndGetsTheCodecsToken) {
   CursorMemo memo;
-  const std::string& first = memo.Encode(codec_, kDistributor, Cursor());
-  const std::string& again = memo.Encode(codec_, kDistributor, Cursor());
-  EXPECT_EQ(first, codec_.Encode(kDistributor, Cursor()));
-  EXPECT_EQ(&first, &again) << "the second request is served from the memo";
-  EXPECT_EQ(memo.sealed(), 1u);
+  EXPECT_EQ(memo.Encode(codec_, kDistributor, Cursor()), codec_.Encode(kDistributor, Cursor()));
+  EXPECT_EQ(memo.Encode(codec_, kDistributor, Cursor()), codec_.Encode(kDistributor, Cursor()));
+  EXPECT_EQ(memo.sealed(), 1u) << "the second request is served from the memo";
+}
+
+TEST_F(CursorMemoTest, PastItsCapacityItSealsWithoutKeeping) {
+  CursorMemo memo;
+  domain::StreamCursor cursor = Cursor();
+  for (std::size_t i = 0; i <= CursorMemo::kMaxEntries; ++i) {
+    cursor.position.seq = static_cast<std::int64_t>(i);
+    memo.Encode(codec_, kDistributor, cursor);
+  }
+  ASSERT_EQ(memo.sealed(), CursorMemo::kMaxEntries + 1);
+  // The last one was not kept: asked again, it is sealed again (and the same).
+  EXPECT_EQ(memo.Encode(codec_, kDistributor, cursor), codec_.Encode(kDistributor, cursor));
+  EXPECT_EQ(memo.sealed(), CursorMemo::kMaxEntries + 2);
+  // The first ones were.
+  cursor.position.seq = 0;
+  EXPECT_EQ(memo.Encode(codec_, kDistributor, cursor), codec_.Encode(kDistributor, cursor));
+  EXPECT_EQ(memo.sealed(), CursorMemo::kMaxEntries + 2);
 }
 
 TEST_F(CursorMemoTest, EveryFieldOfTheRequestTellsCursorsApart) {
