@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,18 @@ inline int64_t NowNs() {
 inline void SleepUntilNth(Clock::time_point start, int64_t i, double rate) {
   std::this_thread::sleep_until(
       start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate)));
+}
+
+// Checks `done` every `every` until it holds; false if it still does not
+// after `timeout`.
+inline bool PollUntil(const std::function<bool()>& done, Clock::duration timeout,
+                      Clock::duration every = std::chrono::milliseconds(1)) {
+  const auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(every);
+  }
+  return true;
 }
 
 struct LatencySummary {

@@ -349,18 +349,11 @@ bool ProbeUntilLive(Streams& s, Publisher& publisher, const Fixture& fixture, st
     }
     publisher.WaitIdle(std::chrono::seconds(30));
     if (publisher.errors() > 0) Die("probe messages failed");
-    const auto round_end = Clock::now() + std::chrono::seconds(2);
-    while (Clock::now() < round_end) {
-      bool all = true;
-      for (const auto& r : s.readers) {
-        if (r->created_seen() == 0) {
-          all = false;
-          break;
-        }
-      }
-      if (all) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    const auto all_live = [&] {
+      return std::all_of(s.readers.begin(), s.readers.end(),
+                         [](const auto& r) { return r->created_seen() > 0; });
+    };
+    if (PollUntil(all_live, std::chrono::seconds(2), std::chrono::milliseconds(20))) return true;
   }
   return false;
 }
@@ -455,19 +448,16 @@ int RunFanout(Flags& flags) {
       for (int i : wide_by_distributor[d]) ++expected[static_cast<std::size_t>(i)];
     }
   }
-  const auto drain_until =
-      Clock::now() + std::chrono::microseconds(static_cast<int64_t>(drain_secs * 1e6));
-  while (Clock::now() < drain_until) {
-    bool complete = true;
+  // Until every stream has its events, or the drain time is over (what is
+  // missing then is counted as lost below).
+  const auto all_delivered = [&] {
     for (std::size_t i = 0; i < streams.readers.size(); ++i) {
-      if (streams.readers[i]->measured_seen() < expected[i]) {
-        complete = false;
-        break;
-      }
+      if (streams.readers[i]->measured_seen() < expected[i]) return false;
     }
-    if (complete) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+    return true;
+  };
+  PollUntil(all_delivered, std::chrono::microseconds(static_cast<int64_t>(drain_secs * 1e6)),
+            std::chrono::milliseconds(5));
   const auto t_end = Clock::now();
   const ProcSample cpu_b = ReadProc(server_pid);
   const int64_t created_b = streams.set.total_created.load();
