@@ -5,7 +5,8 @@
 # exit; the LAST line printed is the scenario's figure.
 #
 #   bench/run.sh create     CreateMessage vs pgbench of the same transaction (32 clients)
-#   bench/run.sh list       ListMessages (page of 50) vs pgbench of the same statements
+#   bench/run.sh list       ListMessages (page of 50) vs pgbench of the same statements; ListConversations
+#                           too, and on the List floor (bare gRPC + libpq + protobuf)
 #   bench/run.sh health     no-op gRPC call (Health/Check): the transport limit; max latency with 1,000 streams open
 #   bench/run.sh fanout     1,000 subscribers, 500 messages/s: commit-to-delivery, loss, duplicates;
 #                           CPU per delivery against a bare gRPC server's (the transport floor)
@@ -26,7 +27,8 @@
 # (10000000), GROWTH_SMALL (100000), FAIRNESS_SECONDS (8), FAIRNESS_ROUNDS (3),
 # FAIRNESS_FLOOD (64), FAIRNESS_CONCURRENCY (4), FAIRNESS_SERVER_ENV (extra
 # VAR=value settings for the fairness server), AI_WORKERS (16), AI_FILL (60000),
-# AI_RATE (100), AI_COUNT (3000). See bench/README.md.
+# AI_RATE (100), AI_COUNT (3000), FLOOR_LIST_THREADS (the List floor's serving
+# threads, each with its own connection, 8). See bench/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,7 +55,7 @@ for arg in "$@"; do
   esac
 done
 
-usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 say() { printf '%s\n' "$*"; }
 # Other work on this machine skews every figure: print the load with them.
 load() { say "machine load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"; }
@@ -82,7 +84,7 @@ build() {
 # $MESSAGING_TEST_ADMIN_URL's server for the smoke test), the server, fixture.
 # ---------------------------------------------------------------------------
 WORK="" DATADIR="" DB_URL="" ADMIN_URL="" DB_NAME="" PG_PID="" SERVER_PID="" SERVER_PORT=""
-FLOOR_PID=""
+FLOOR_PID="" FLOOR_PORT=""
 SECRET="bench-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 cleanup() {
@@ -237,9 +239,13 @@ LAST_RATE=0
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2" | tail -1; }
 
 # bench MODE [flags...]: the load generator against the server.
-bench() {
-  local mode=$1
-  shift
+bench() { bench_at service "$SERVER_PORT" "$SERVER_PID" "$@"; }
+
+# bench_at LABEL PORT PID MODE [flags...]: the same against the server on PORT
+# (process PID), its result line printed under LABEL.
+bench_at() {
+  local label=$1 port=$2 pid=$3 mode=$4
+  shift 4
   local out perf_pid="" perf_stat_pid=""
   if [[ -n ${PERF_OUT:-} ]]; then
     # Profile the server for the whole run (PERF_OUT=DIR): flat profiles by DSO and symbol.
@@ -249,22 +255,22 @@ bench() {
     # `perf record -p` would miss the threads created after it attached.
     perf record -q -a -F 499 -o "$WORK/perf.data" -- sleep 3600 2>/dev/null &
     perf_pid=$!
-    perf stat -e task-clock,context-switches,cpu-migrations -p "$SERVER_PID" \
+    perf stat -e task-clock,context-switches,cpu-migrations -p "$pid" \
       -o "$WORK/perf.stat" -- sleep 3600 2>/dev/null &
     perf_stat_pid=$!
   fi
-  out=$("$BENCH_BIN" "$mode" --target="127.0.0.1:$SERVER_PORT" --fixture="$WORK/fixture" \
-    --server-pid="$SERVER_PID" "$@") || { printf '%s\n' "$out"; die "messaging-bench $mode failed"; }
+  out=$("$BENCH_BIN" "$mode" --target="127.0.0.1:$port" --fixture="$WORK/fixture" \
+    --server-pid="$pid" "$@") || { printf '%s\n' "$out"; die "messaging-bench $mode failed"; }
   if [[ -n $perf_pid ]]; then
     local child
     for child in $(pgrep -P "$perf_pid") $(pgrep -P "$perf_stat_pid"); do kill "$child"; done
     wait "$perf_pid" "$perf_stat_pid" 2>/dev/null || true
     local f=$PERF_OUT/server-$mode-$(date +%H%M%S).txt
     { grep -v '^#' "$WORK/perf.stat" | grep .
-      perf report -i "$WORK/perf.data" --stdio --no-children --pid "$SERVER_PID" --sort dso 2>/dev/null |
+      perf report -i "$WORK/perf.data" --stdio --no-children --pid "$pid" --sort dso 2>/dev/null |
         grep -v '^#' | grep . | head -25
       echo
-      perf report -i "$WORK/perf.data" --stdio --no-children --pid "$SERVER_PID" --sort dso,sym 2>/dev/null |
+      perf report -i "$WORK/perf.data" --stdio --no-children --pid "$pid" --sort dso,sym 2>/dev/null |
         grep -v '^#' | grep . | head -100
     } >"$f" || true  # (head closes the pipe early)
     say "server profile: $f"
@@ -274,7 +280,7 @@ bench() {
   r=$(grep '^RESULT' <<<"$out")
   LAST_RESULT=$r
   LAST_RATE=$(field rps "$r")
-  say "service  $(sed 's/^RESULT //' <<<"$r")"
+  say "$(printf '%-8s' "$label") $(sed 's/^RESULT //' <<<"$r")"
 }
 
 # CPU ticks of the postmaster and its backends, including backends that have
@@ -343,16 +349,9 @@ mean3() { awk '{ s += $1 } END { if (NR) printf "%.3f", s / NR; else print 0 }';
 # its memory per stream the way the fanout and idle modes report the
 # service's (bench/README.md says what it leaves out). Sets FLOOR_RESULT.
 floor() {
-  local port out waited=0
-  port=$("$root/scripts/pg.sh" free-port)
-  "$BENCH_BIN" floor-server --port="$port" >"$WORK/floor-server.log" 2>&1 &
-  FLOOR_PID=$!
-  until grep -q 'serving on' "$WORK/floor-server.log"; do
-    kill -0 "$FLOOR_PID" 2>/dev/null || { cat "$WORK/floor-server.log" >&2; die "floor-server did not start"; }
-    ((waited++ < 100)) || die "floor-server not serving after 10 s"
-    sleep 0.1
-  done
-  out=$("$BENCH_BIN" floor-fanout --target="127.0.0.1:$port" --server-pid="$FLOOR_PID" "$@") || {
+  local out
+  start_floor_server floor-server
+  out=$("$BENCH_BIN" floor-fanout --target="127.0.0.1:$FLOOR_PORT" --server-pid="$FLOOR_PID" "$@") || {
     printf '%s\n' "$out"
     cat "$WORK/floor-server.log" >&2
     die "messaging-bench floor-fanout failed"
@@ -360,6 +359,21 @@ floor() {
   stop_floor
   FLOOR_RESULT=$(grep '^RESULT' <<<"$out")
   say "floor    $(sed 's/^RESULT //' <<<"$FLOOR_RESULT")"
+}
+
+# start_floor_server MODE [FLAGS...]: a bare server of messaging-bench, on
+# FLOOR_PORT, once it says it is serving.
+start_floor_server() {
+  local mode=$1 waited=0
+  shift
+  FLOOR_PORT=$("$root/scripts/pg.sh" free-port)
+  "$BENCH_BIN" "$mode" --port="$FLOOR_PORT" "$@" >"$WORK/floor-server.log" 2>&1 &
+  FLOOR_PID=$!
+  until grep -q 'serving on' "$WORK/floor-server.log"; do
+    kill -0 "$FLOOR_PID" 2>/dev/null || { cat "$WORK/floor-server.log" >&2; die "$mode did not start"; }
+    ((waited++ < 100)) || die "$mode not serving after 10 s"
+    sleep 0.1
+  done
 }
 
 stop_floor() {
@@ -370,15 +384,37 @@ stop_floor() {
   fi
 }
 
+# list_floor SCRIPT CLIENTS [flags...]: ListConversations against the List
+# floor (`messaging-bench floor-list-server`: a bare gRPC server whose serving
+# threads read the page through libpq, with the server's own statement; what
+# it leaves out is in bench/README.md), alternating with pgbench as compare
+# does; sets SVC_MEAN (the floor's rate) and PGB_MEAN.
+list_floor() {
+  start_list_floor
+  compare_at floor "$FLOOR_PORT" "$FLOOR_PID" list-conversations "$@"
+  stop_floor
+}
+
+start_list_floor() {
+  "$SQL_BIN" show 'conversation_list_----' >"$WORK/floor-list.sql"
+  start_floor_server floor-list-server --database-url="$(serve_url)" \
+    --statement-file="$WORK/floor-list.sql" --fixture="$WORK/fixture" \
+    --threads="${FLOOR_LIST_THREADS:-8}"
+}
+
 # service vs pgbench, alternating rounds; sets SVC_MEAN and PGB_MEAN.
-compare() {
-  local mode=$1 script=$2 clients=$3
-  shift 3
+compare() { compare_at service "$SERVER_PORT" "$SERVER_PID" "$@"; }
+
+# compare_at LABEL PORT PID MODE SCRIPT CLIENTS [flags...]: the same for the
+# server on PORT (process PID).
+compare_at() {
+  local label=$1 port=$2 pid=$3 mode=$4 script=$5 clients=$6
+  shift 6
   local svc=() pgb=() r
   for r in $(seq 1 "$ROUNDS"); do
     psql_db -c CHECKPOINT
-    bench "$mode" --concurrency="$clients" --duration="$DURATION" --warmup="$WARMUP" \
-      --pg-pid="$PG_PID" "$@"
+    bench_at "$label" "$port" "$pid" "$mode" --concurrency="$clients" --duration="$DURATION" \
+      --warmup="$WARMUP" --pg-pid="$PG_PID" "$@"
     svc+=("$LAST_RATE")
     psql_db -c CHECKPOINT
     pgbench_run "$mode" "$script" "$clients" "$DURATION" "${pgbench_vars[@]}" \
@@ -387,7 +423,7 @@ compare() {
   done
   SVC_MEAN=$(printf '%s\n' "${svc[@]}" | mean)
   PGB_MEAN=$(printf '%s\n' "${pgb[@]}" | mean)
-  say "rounds: service ${svc[*]} /s; pgbench ${pgb[*]} tps"
+  say "rounds: $label ${svc[*]} /s; pgbench ${pgb[*]} tps"
 }
 
 env_standard() {
@@ -424,10 +460,13 @@ scenario_list() {
   step "ListConversations (first page of 50), for reference"
   compare list-conversations "$WORK/list-conversations.pgbench" "$CLIENTS" --page-size=50
   local lc="$SVC_MEAN/$PGB_MEAN = $(ratio "$SVC_MEAN" "$PGB_MEAN")x"
+  step "ListConversations on the List floor (bare gRPC + libpq + protobuf, no service code)"
+  list_floor "$WORK/list-conversations.pgbench" "$CLIENTS" --page-size=50
+  local lf="$SVC_MEAN/$PGB_MEAN = $(ratio "$SVC_MEAN" "$PGB_MEAN")x"
   step "ListMessages"
   compare list "$WORK/list.pgbench" "$CLIENTS" --page-size=50
   check_server_log
-  say "list-conversations: $lc (target >= 0.90x)"
+  say "list-conversations: $lc (target >= 0.90x); the List floor: $lf"
   final "list: service $SVC_MEAN/s vs pgbench $PGB_MEAN tps of the same statements" \
     "= $(ratio "$SVC_MEAN" "$PGB_MEAN")x (target >= 0.90x)"
 }
@@ -953,6 +992,10 @@ scenario_smoke() {
   pgbench_run list "$WORK/list.pgbench" 2 -t20 "${pgbench_vars[@]}" "${tiny[@]}"
   pgbench_run list-conversations "$WORK/list-conversations.pgbench" 2 -t20 "${pgbench_vars[@]}" \
     "${tiny[@]}" -D limit=11
+  start_list_floor
+  bench_at floor "$FLOOR_PORT" "$FLOOR_PID" list-conversations --concurrency=2 --duration=1 \
+    --warmup=0.3 --page-size=10
+  stop_floor
   # The notify scenario's variants and scripts, a few transactions each.
   notify_scripts
   psql_db -c "ALTER TABLE messages DISABLE TRIGGER messages_record_event"

@@ -6,6 +6,8 @@
 //   messaging-bench idle [flags]                                     N open streams, RSS/threads
 //   messaging-bench floor-server|floor-fanout [flags]                bare gRPC: fan-out's floor
 //                   (floor-server serves until killed, its parent ends, or --max-seconds)
+//   messaging-bench floor-list-server [flags]                        bare gRPC + libpq: List's
+//   floor
 //
 // Every mode stops by itself (duration or count, plus deadlines) and prints a
 // final `RESULT key=value ...` line; the exit status is non-zero if any call
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   if (mode == "idle") return bench::RunIdle(flags);
   if (mode == "floor-server") return bench::RunFloorServer(flags);
   if (mode == "floor-fanout") return bench::RunFloorFanout(flags);
+  if (mode == "floor-list-server") return bench::RunListFloorServer(flags);
   if (mode == "ai-throughput" || mode == "ai-latency") return bench::RunAiQueue(mode, flags);
   std::fprintf(stderr,
                "usage: messaging-bench "
@@ -36,6 +39,8 @@ int main(int argc, char** argv) {
                "ai-latency|floor-fanout "
                "--target=127.0.0.1:PORT [--fixture=FILE] [flags]\n"
                "       messaging-bench floor-server --port=PORT [flags]\n"
+               "       messaging-bench floor-list-server --port=PORT --database-url=URL "
+               "--statement-file=FILE --fixture=FILE [flags]\n"
                "see bench/README.md\n");
   return 2;
 }

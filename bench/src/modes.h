@@ -21,5 +21,9 @@ int RunAiQueue(const std::string& mode, Flags& flags);
 // transport's floor under the `fanout` mode's figure.
 int RunFloorServer(Flags& flags);
 int RunFloorFanout(Flags& flags);
+// floor-list-server: ListConversations on a bare async gRPC server whose
+// serving threads run the page statement through libpq themselves; List's
+// floor under the `list` scenario's ratio.
+int RunListFloorServer(Flags& flags);
 
 }  // namespace bench
