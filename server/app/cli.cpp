@@ -269,7 +269,7 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve
       ->add_option("--tenant-concurrency", config.tenant_concurrency,
-                   "calls of one distributor running at once (0 = half the pool, at most 4 per "
+                   "calls of one distributor running at once (0 = half the pool, at most 2 per "
                    "serving thread)")
       ->envname("MESSAGING_TENANT_CONCURRENCY")
       ->capture_default_str();

@@ -181,7 +181,8 @@ int ServingThreads(const ServerConfig& config) {
 
 int TenantConcurrency(const ServerConfig& config) {
   if (config.tenant_concurrency > 0) return config.tenant_concurrency;
-  return std::max(1, std::min(config.pool_size / 2, 4 * ServingThreads(config)));
+  return std::max(
+      1, std::min(config.pool_size / 2, kTenantCallsPerServingThread * ServingThreads(config)));
 }
 
 namespace {

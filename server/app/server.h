@@ -94,10 +94,12 @@ absl::Status ValidateConfig(const ServerConfig& config);
 int ServingThreads(const ServerConfig& config);
 
 // tenant_concurrency, or by default half the pool (so one distributor never
-// holds every connection) and at most four per serving thread: one
-// distributor's heavy calls compete with everyone's for the cores, and more of
-// them running at once only makes every other call wait for a core (measured
-// in bench/README.md, "Tenant isolation").
+// holds every connection) and at most kTenantCallsPerServingThread per serving
+// thread: one distributor's heavy calls compete with everyone's for the cores,
+// and more of them running at once only makes every other call wait for a
+// core (measured in bench/README.md, "Tenant isolation", and again in "Fewer
+// transactions at once").
+constexpr int kTenantCallsPerServingThread = 2;
 int TenantConcurrency(const ServerConfig& config);
 
 class MessagingServer {

@@ -61,17 +61,19 @@ TEST(ServerConfigTest, OtherBudgetsMustBeUsable) {
   ExpectRefused(config, "MESSAGING_STREAM_STALL_SECONDS");
 }
 
-// One distributor's calls at once: half the pool, and no more than four per
+// One distributor's calls at once: half the pool, and no more than two per
 // serving thread, unless set.
-TEST(ServerConfigTest, TenantConcurrencyIsHalfThePoolAtMostFourPerServingThread) {
+TEST(ServerConfigTest, TenantConcurrencyIsHalfThePoolAtMostTwoPerServingThread) {
   ServerConfig config = Valid();
-  config.pool_size = 16;
+  config.pool_size = 8;
   config.serving_threads = 2;
-  EXPECT_EQ(TenantConcurrency(config), 8);
+  EXPECT_EQ(TenantConcurrency(config), 4);
   config.pool_size = 32;
-  EXPECT_EQ(TenantConcurrency(config), 8);  // Bounded by the cores, not the pool.
+  EXPECT_EQ(TenantConcurrency(config), 4);  // Bounded by the cores, not the pool.
   config.serving_threads = 8;
   EXPECT_EQ(TenantConcurrency(config), 16);
+  config.pool_size = 6;
+  EXPECT_EQ(TenantConcurrency(config), 3);
   config.pool_size = 1;
   EXPECT_EQ(TenantConcurrency(config), 1);
   config.tenant_concurrency = 40;
