@@ -395,6 +395,8 @@ list_floor() {
   stop_floor
 }
 
+# start_list_floor: floor-list-server on FLOOR_PORT, on the scenario's
+# database, with the server's page statement and the fixture's distributors.
 start_list_floor() {
   "$SQL_BIN" show 'conversation_list_----' >"$WORK/floor-list.sql"
   start_floor_server floor-list-server --database-url="$(serve_url)" \
