@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "async_client.h"
+#include "bare_server.h"
 #include "cli.h"
 #include "latency.h"
 #include "modes.h"
@@ -109,17 +110,10 @@ class FloorServer {
   // it) or `max_runtime` has passed, whichever comes first.
   [[noreturn]] void Run(std::chrono::seconds max_runtime) {
     for (auto& cq : cqs_) {
-      grpc::ServerCompletionQueue* q = cq.get();
-      Listen(q);
-      std::thread([q] {
-        void* tag = nullptr;
-        bool ok = false;
-        while (q->Next(&tag, &ok)) static_cast<FloorCall*>(tag)->Proceed(ok);
-      }).detach();
+      Listen(cq.get());
+      ServeDetached<FloorCall>(cq.get());
     }
-    std::this_thread::sleep_for(max_runtime);
-    std::fprintf(stderr, "floor-server: --max-seconds passed; exiting\n");
-    std::_Exit(1);  // Its streams are never finished: nothing to shut down cleanly.
+    ExitAfter("floor-server", max_runtime);
   }
 
   void Listen(grpc::ServerCompletionQueue* cq) {

@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "bare_server.h"
 #include "cli.h"
 #include "fixture.h"
 #include "messaging/v1/messaging.pb.h"
@@ -211,18 +212,10 @@ class ListFloorServer {
   // Serves until the process is killed or `max_runtime` has passed.
   [[noreturn]] void Run(std::chrono::seconds max_runtime) {
     for (std::size_t i = 0; i < cqs_.size(); ++i) {
-      grpc::ServerCompletionQueue* q = cqs_[i].get();
-      FloorDatabase* db = databases_[i].get();
-      Listen(q, db);
-      std::thread([q] {
-        void* tag = nullptr;
-        bool ok = false;
-        while (q->Next(&tag, &ok)) static_cast<ListFloorCall*>(tag)->Proceed(ok);
-      }).detach();
+      Listen(cqs_[i].get(), databases_[i].get());
+      ServeDetached<ListFloorCall>(cqs_[i].get());
     }
-    std::this_thread::sleep_for(max_runtime);
-    std::fprintf(stderr, "floor-list-server: --max-seconds passed; exiting\n");
-    std::_Exit(1);
+    ExitAfter("floor-list-server", max_runtime);
   }
 
   void Listen(grpc::ServerCompletionQueue* cq, FloorDatabase* db) {

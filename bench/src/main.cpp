@@ -6,8 +6,7 @@
 //   messaging-bench idle [flags]                                     N open streams, RSS/threads
 //   messaging-bench floor-server|floor-fanout [flags]                bare gRPC: fan-out's floor
 //                   (floor-server serves until killed, its parent ends, or --max-seconds)
-//   messaging-bench floor-list-server [flags]                        bare gRPC + libpq: List's
-//   floor
+//   messaging-bench floor-list-server [flags]                        bare gRPC + libpq: List floor
 //
 // Every mode stops by itself (duration or count, plus deadlines) and prints a
 // final `RESULT key=value ...` line; the exit status is non-zero if any call
